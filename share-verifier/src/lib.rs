@@ -1,0 +1,1 @@
+//! Shareproof share verification (work in progress).
