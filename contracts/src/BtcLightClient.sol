@@ -58,14 +58,24 @@ contract BtcLightClient is IBtcLightClient {
         uint256 periodStartTime;
     }
 
-    /// @dev The running state while a batch is checked: the previous header's values.
+    /// @dev The running state while a batch is checked: the previous header's values, and
+    /// whether the next header is the first of a fork.
     struct Cursor {
         bytes32 hash;
+        uint256 height;
+        bool forkStart;
         uint256 time;
         uint256 bits;
         uint256 target;
         uint256 blockWork;
         uint256 periodStart;
+    }
+
+    /// @dev The best-chain stretch that a fork replaces: its work, its tip.
+    struct Replaced {
+        uint256 work;
+        bytes32 tipHash;
+        uint256 tipHeight;
     }
 
     // ---------------------------------------------------------------------------------------
@@ -203,78 +213,24 @@ contract BtcLightClient is IBtcLightClient {
             revert LightClientUnknownParent(parentHeight, _checkpointHeight, tipHeight);
         }
         bool fork = parentHeight != tipHeight;
-        uint256 interval = _retargetInterval;
-
-        Cursor memory cursor;
-        cursor.hash = _hashAt[parentHeight];
-        uint256 replacedWork;
-        bytes32 oldTipHash;
-        if (fork) {
-            // The parent's time is not stored; it is only needed for a retarget right after the
-            // parent, and that block's nBits is then the best chain's own (same parent).
-            uint256 period = _periods[_periodOf(parentHeight, interval)];
-            cursor.periodStart = uint32(period);
-            cursor.bits = uint32(period >> 32);
-            replacedWork = _workAfter(parentHeight, tipHeight);
-            oldTipHash = _hashAt[tipHeight];
-        } else {
-            cursor.time = uint32(tipWord >> 32);
-            cursor.bits = uint32(tipWord >> 64);
-            cursor.periodStart = uint32(tipWord >> 96);
-        }
-        (cursor.target,) = BitcoinPow.bitsToTarget(cursor.bits);
-        cursor.blockWork = BitcoinPow.work(cursor.target);
+        Cursor memory cursor = _startCursor(parentHeight, tipWord, fork);
+        // What a fork replaces, read before its headers overwrite heights and periods.
+        Replaced memory replaced;
+        if (fork) replaced = Replaced(_workAfter(parentHeight, tipHeight), _hashAt[tipHeight], tipHeight);
 
         uint256 branchWork;
         for (uint256 i; i < count; ++i) {
-            uint256 height = parentHeight + 1 + i;
-            (bytes32 blockHash, bytes32 prevHash, uint256 time, uint256 bits) = _readHeader(headers, i);
-            if (prevHash != cursor.hash) revert LightClientBrokenLink(height, prevHash, cursor.hash);
-
-            if (interval != 0 && height % interval == 0) {
-                uint256 expected = fork && i == 0
-                    ? uint32(_periods[height / interval] >> 32)
-                    : BitcoinPow.targetToBits(
-                        BitcoinPow.retarget(cursor.target, cursor.periodStart, cursor.time, _targetTimespan, _powLimit)
-                    );
-                if (bits != expected) revert LightClientUnexpectedBits(height, uint32(bits), uint32(expected));
-                bool valid;
-                (cursor.target, valid) = BitcoinPow.bitsToTarget(expected);
-                if (!valid) revert LightClientInvalidTarget(height, uint32(expected));
-                cursor.blockWork = BitcoinPow.work(cursor.target);
-                cursor.bits = expected;
-                cursor.periodStart = time;
-                _periods[height / interval] = time | (expected << 32);
-            } else if (bits != cursor.bits) {
-                revert LightClientUnexpectedBits(height, uint32(bits), uint32(cursor.bits));
-            }
-
-            if (BitcoinSpv.toWorkNumber(blockHash) > cursor.target) {
-                revert LightClientInsufficientProofOfWork(height, blockHash, cursor.target);
-            }
-
-            _hashAt[height] = blockHash;
-            branchWork += cursor.blockWork;
-            cursor.hash = blockHash;
-            cursor.time = time;
+            branchWork += _acceptHeader(cursor, headers, i);
         }
 
         uint256 newTipHeight = parentHeight + count;
         uint256 chainWork = tipWord >> 128;
         if (fork) {
-            if (branchWork <= replacedWork) revert LightClientForkNotHeavier(parentHeight, branchWork, replacedWork);
-            // A heavier fork can be shorter (a retarget made its blocks harder): the old
-            // chain's heights above the new tip leave the best chain.
-            for (uint256 height = newTipHeight + 1; height <= tipHeight; ++height) {
-                delete _hashAt[height];
-            }
-            chainWork = chainWork - replacedWork + branchWork;
-            _tip = _packTip(newTipHeight, cursor.time, cursor.bits, cursor.periodStart, chainWork);
-            emit ChainReorganized(parentHeight, oldTipHash, tipHeight, cursor.hash, newTipHeight);
+            chainWork = _reorganise(parentHeight, newTipHeight, branchWork, replaced, cursor.hash, chainWork);
         } else {
             chainWork += branchWork;
-            _tip = _packTip(newTipHeight, cursor.time, cursor.bits, cursor.periodStart, chainWork);
         }
+        _tip = _packTip(newTipHeight, cursor.time, cursor.bits, cursor.periodStart, chainWork);
         emit HeadersAdded(parentHeight + 1, newTipHeight, cursor.hash);
     }
 
@@ -322,6 +278,92 @@ contract BtcLightClient is IBtcLightClient {
     // ---------------------------------------------------------------------------------------
     // Private
     // ---------------------------------------------------------------------------------------
+
+    /// @dev Accepts a fork that carries more work than the stretch it replaces, clears the old
+    /// chain's heights above the new tip, and returns the new chain work.
+    function _reorganise(
+        uint256 parentHeight,
+        uint256 newTipHeight,
+        uint256 branchWork,
+        Replaced memory replaced,
+        bytes32 newTipHash,
+        uint256 chainWork
+    ) private returns (uint256) {
+        if (branchWork <= replaced.work) revert LightClientForkNotHeavier(parentHeight, branchWork, replaced.work);
+        // A heavier fork can be shorter (a retarget made its blocks harder): the old chain's
+        // heights above the new tip leave the best chain.
+        for (uint256 height = newTipHeight + 1; height <= replaced.tipHeight; ++height) {
+            delete _hashAt[height];
+        }
+        emit ChainReorganized(parentHeight, replaced.tipHash, replaced.tipHeight, newTipHash, newTipHeight);
+        return chainWork - replaced.work + branchWork;
+    }
+
+    /// @dev The state after the parent block. For the tip it is all in `_tip`. For a fork's
+    /// parent the time is not stored; it is only needed for a retarget right after the parent,
+    /// and that block's nBits is then the best chain's own (same parent, same rule).
+    function _startCursor(uint256 parentHeight, uint256 tipWord, bool fork) private view returns (Cursor memory cursor) {
+        cursor.hash = _hashAt[parentHeight];
+        cursor.height = parentHeight;
+        cursor.forkStart = fork;
+        if (fork) {
+            uint256 period = _periods[_periodOf(parentHeight, _retargetInterval)];
+            cursor.periodStart = uint32(period);
+            cursor.bits = uint32(period >> 32);
+        } else {
+            cursor.time = uint32(tipWord >> 32);
+            cursor.bits = uint32(tipWord >> 64);
+            cursor.periodStart = uint32(tipWord >> 96);
+        }
+        (cursor.target,) = BitcoinPow.bitsToTarget(cursor.bits);
+        cursor.blockWork = BitcoinPow.work(cursor.target);
+    }
+
+    /// @dev Checks header `index` of the batch against `cursor` (its parent), stores it as the
+    /// best chain's block at the next height and advances `cursor`. Returns its work.
+    function _acceptHeader(Cursor memory cursor, bytes calldata headers, uint256 index) private returns (uint256) {
+        uint256 height = cursor.height + 1;
+        (bytes32 blockHash, bytes32 prevHash, uint256 time, uint256 bits) = _readHeader(headers, index);
+        if (prevHash != cursor.hash) revert LightClientBrokenLink(height, prevHash, cursor.hash);
+
+        uint256 interval = _retargetInterval;
+        if (interval != 0 && height % interval == 0) {
+            _startPeriod(cursor, height, time, bits);
+        } else if (bits != cursor.bits) {
+            revert LightClientUnexpectedBits(height, uint32(bits), uint32(cursor.bits));
+        }
+
+        if (BitcoinSpv.toWorkNumber(blockHash) > cursor.target) {
+            revert LightClientInsufficientProofOfWork(height, blockHash, cursor.target);
+        }
+
+        _hashAt[height] = blockHash;
+        cursor.hash = blockHash;
+        cursor.height = height;
+        cursor.time = time;
+        cursor.forkStart = false;
+        return cursor.blockWork;
+    }
+
+    /// @dev The first block of a retarget period: its nBits must be the retarget of the last
+    /// period (Bitcoin Core `CalculateNextWorkRequired`), or for a fork's first header the
+    /// best chain's own. Records the new period.
+    function _startPeriod(Cursor memory cursor, uint256 height, uint256 time, uint256 bits) private {
+        uint256 interval = _retargetInterval;
+        uint256 expected = cursor.forkStart
+            ? uint32(_periods[height / interval] >> 32)
+            : BitcoinPow.targetToBits(
+                BitcoinPow.retarget(cursor.target, cursor.periodStart, cursor.time, _targetTimespan, _powLimit)
+            );
+        if (bits != expected) revert LightClientUnexpectedBits(height, uint32(bits), uint32(expected));
+        (uint256 target, bool valid) = BitcoinPow.bitsToTarget(expected);
+        if (!valid) revert LightClientInvalidTarget(height, uint32(expected));
+        cursor.target = target;
+        cursor.blockWork = BitcoinPow.work(target);
+        cursor.bits = expected;
+        cursor.periodStart = time;
+        _periods[height / interval] = time | (expected << 32);
+    }
 
     /// @dev Work of the best-chain blocks `from + 1 ..= to`, from each period's nBits.
     function _workAfter(uint256 from, uint256 to) private view returns (uint256 total) {

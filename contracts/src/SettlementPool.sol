@@ -57,6 +57,14 @@ contract SettlementPool is ISettlementPool, ReentrancyGuardTransient {
         uint256 maxPayouts;
     }
 
+    /// @dev What steps (1) to (4) of `settle` establish about the block and its coinbase.
+    struct ProvenCoinbase {
+        bytes32 blockHash;
+        bytes32 txid;
+        bytes32 windowRoot;
+        uint256 reward;
+    }
+
     // ---------------------------------------------------------------------------------------
     // Constants
     // ---------------------------------------------------------------------------------------
@@ -222,37 +230,21 @@ contract SettlementPool is ISettlementPool, ReentrancyGuardTransient {
         Payout[] calldata payouts,
         uint256[8] calldata proof
     ) external nonReentrant {
-        (bytes32 blockHash, bytes32 txid, bytes32 windowRoot, uint256 reward) =
-            _proveCoinbase(header, coinbaseTx, merkleProof);
-
-        // (5) The bridge delivered the reward.
-        uint256 delivered = _pegIn.delivered(txid);
-        if (delivered < reward) revert SettlementFundsNotDelivered(txid, delivered, reward);
-
-        // (6) Not settled before; then the delivered funds must really be here.
-        bytes32 settledBlock = _settledBlockOf[txid];
-        if (settledBlock != bytes32(0)) revert SettlementAlreadySettled(txid, settledBlock);
-        uint256 ledger = _ledger;
-        _checkSolvency(ledger, reward);
-
-        // (7) The payout list's shape.
+        // (1) to (4).
+        ProvenCoinbase memory proven = _proveCoinbase(header, coinbaseTx, merkleProof);
+        // (5) and (6).
+        uint256 ledger = _checkFunds(proven.txid, proven.reward);
+        // (7).
+        Payout[] memory list = payouts;
         uint256 currentFeeBps = uint16(ledger);
-        uint256 fee = reward * currentFeeBps / _BPS;
-        uint256 paid = _checkPayouts(payouts, reward - fee);
+        uint256 fee = proven.reward * currentFeeBps / _BPS;
+        uint256 paid = _checkPayouts(list, proven.reward - fee);
+        // (8).
+        (uint256[4] memory input, bytes32 listHash) =
+            PayoutBinding.bind(proven.windowRoot, proven.reward, currentFeeBps, list);
+        if (!_verifier.verifyProof(proof, input)) revert SettlementInvalidProof(proven.blockHash);
 
-        // (8) The proof.
-        uint256[4] memory input = PayoutBinding.publicInputs(windowRoot, reward, currentFeeBps, payouts);
-        if (!_verifier.verifyProof(proof, input)) revert SettlementInvalidProof(blockHash);
-
-        // Credit.
-        _settledBlockOf[txid] = blockHash;
-        _credit(payouts);
-        uint256 dust = reward - fee - paid;
-        _balances[_feeRecipient] += fee + dust;
-        // Cannot overflow the 120-bit field: every credit is backed by delivered tokens (the
-        // solvency check), and no token supply reaches 2^120.
-        _ledger = ledger + (reward << 16);
-        emit BlockSettled(blockHash, windowRoot, reward, fee, dust, PayoutBinding.payoutHash(payouts));
+        _record(proven, ledger, fee, paid, list, listHash);
     }
 
     // ---------------------------------------------------------------------------------------
@@ -379,11 +371,11 @@ contract SettlementPool is ISettlementPool, ReentrancyGuardTransient {
     function _proveCoinbase(bytes calldata header, bytes calldata coinbaseTx, bytes32[] calldata merkleProof)
         internal
         view
-        returns (bytes32 blockHash, bytes32 txid, bytes32 windowRoot, uint256 reward)
+        returns (ProvenCoinbase memory proven)
     {
         if (header.length != 80) revert SettlementBadHeaderLength(header.length);
         if (BitcoinSpv.isAmbiguousLength(coinbaseTx)) revert SettlementAmbiguousCoinbase();
-        blockHash = BitcoinSpv.hash256(header);
+        bytes32 blockHash = BitcoinSpv.hash256(header);
 
         // (1) In the best chain, confirmed. The height comes from the coinbase (BIP 34); a
         // wrong one makes the lookup fail, never pass.
@@ -393,7 +385,7 @@ contract SettlementPool is ISettlementPool, ReentrancyGuardTransient {
         if (have < _confirmations) revert SettlementNotConfirmed(blockHash, have, _confirmations);
 
         // (2) The coinbase is in the block, at index 0.
-        txid = BitcoinSpv.hash256(coinbaseTx);
+        bytes32 txid = BitcoinSpv.hash256(coinbaseTx);
         if (BitcoinSpv.coinbaseMerkleRoot(txid, merkleProof) != BitcoinSpv.merkleRoot(header)) {
             revert SettlementCoinbaseNotInBlock(blockHash, txid);
         }
@@ -404,16 +396,23 @@ contract SettlementPool is ISettlementPool, ReentrancyGuardTransient {
         if (outputs.commitments == 0) revert SettlementCommitmentMissing(txid);
         if (outputs.commitments > 1) revert SettlementCommitmentDuplicated(txid, outputs.commitments);
         if (outputs.reward == 0) revert SettlementNoReward(txid);
-        return (blockHash, txid, outputs.windowRoot, outputs.reward);
+        return ProvenCoinbase(blockHash, txid, outputs.windowRoot, outputs.reward);
     }
 
     // ---------------------------------------------------------------------------------------
     // Private
     // ---------------------------------------------------------------------------------------
 
-    /// @dev The contract holds enough tokens for everything it owes once `reward` is credited:
-    /// a bridge that reports a delivery it did not make cannot create credit.
-    function _checkSolvency(uint256 ledger, uint256 reward) private view {
+    /// @dev Steps (5) and (6): the bridge delivered `reward` for the coinbase; the coinbase was
+    /// not settled before; and the contract holds enough tokens for everything it owes once
+    /// `reward` is credited, so a bridge that reports a delivery it did not make cannot create
+    /// credit. Returns the ledger word.
+    function _checkFunds(bytes32 txid, uint256 reward) private view returns (uint256 ledger) {
+        uint256 delivered = _pegIn.delivered(txid);
+        if (delivered < reward) revert SettlementFundsNotDelivered(txid, delivered, reward);
+        bytes32 settledBlock = _settledBlockOf[txid];
+        if (settledBlock != bytes32(0)) revert SettlementAlreadySettled(txid, settledBlock);
+        ledger = _ledger;
         uint256 owed = _credited(ledger) - (ledger >> 136) + reward;
         uint256 balance = _token.balanceOf(address(this));
         if (balance < owed) revert SettlementUnderfunded(balance, owed);
@@ -421,25 +420,47 @@ contract SettlementPool is ISettlementPool, ReentrancyGuardTransient {
 
     /// @dev Step (7): at most M entries, accounts strictly ascending and non-zero, amounts
     /// adding up to at most `net`. Returns their sum.
-    function _checkPayouts(Payout[] calldata payouts, uint256 net) private view returns (uint256 paid) {
+    function _checkPayouts(Payout[] memory payouts, uint256 net) private view returns (uint256 paid) {
         uint256 length = payouts.length;
         if (length > _maxPayouts) revert SettlementTooManyPayouts(length, _maxPayouts);
         address previous = address(0);
         for (uint256 j; j < length; ++j) {
-            address account = payouts[j].account;
-            if (account <= previous) revert SettlementPayoutsNotSorted(j);
-            previous = account;
-            paid += payouts[j].amount;
+            Payout memory payout = payouts[j];
+            if (payout.account <= previous) revert SettlementPayoutsNotSorted(j);
+            previous = payout.account;
+            paid += payout.amount;
         }
         if (paid > net) revert SettlementPayoutsExceedNet(paid, net);
     }
 
+    /// @dev Credits a verified settlement: the payees, then fee and dust to the fee recipient,
+    /// R in all; marks the coinbase settled and emits `BlockSettled`.
+    function _record(
+        ProvenCoinbase memory proven,
+        uint256 ledger,
+        uint256 fee,
+        uint256 paid,
+        Payout[] memory payouts,
+        bytes32 listHash
+    ) private {
+        _settledBlockOf[proven.txid] = proven.blockHash;
+        _credit(payouts);
+        uint256 dust = proven.reward - fee - paid;
+        _balances[_feeRecipient] += fee + dust;
+        // Cannot overflow the 120-bit field: every credit is backed by delivered tokens (the
+        // solvency check), and no token supply reaches 2^120.
+        _ledger = ledger + (proven.reward << 16);
+        emit BlockSettled(
+            proven.blockHash, proven.windowRoot, proven.reward, fee, dust, listHash
+        );
+    }
+
     /// @dev Adds each payout to its account's balance (zero amounts write nothing).
-    function _credit(Payout[] calldata payouts) private {
+    function _credit(Payout[] memory payouts) private {
         uint256 length = payouts.length;
         for (uint256 j; j < length; ++j) {
-            uint256 amount = payouts[j].amount;
-            if (amount != 0) _balances[payouts[j].account] += amount;
+            Payout memory payout = payouts[j];
+            if (payout.amount != 0) _balances[payout.account] += payout.amount;
         }
     }
 

@@ -29,7 +29,7 @@ library PayoutBinding {
     /// @param reward R, the coinbase's reward to the settlement script, in sats.
     /// @param feeBps The pool fee in basis points.
     /// @param payouts The payout list, ascending by account.
-    function challenge(bytes32 windowRoot, uint256 reward, uint256 feeBps, Payout[] calldata payouts)
+    function challenge(bytes32 windowRoot, uint256 reward, uint256 feeBps, Payout[] memory payouts)
         internal
         pure
         returns (uint256)
@@ -41,33 +41,52 @@ library PayoutBinding {
     /// @dev j counts from 0. An entry's value is below 2^224 < r, so it is reduced once.
     /// @param c The challenge (below r).
     /// @param payouts The payout list.
-    function evaluate(uint256 c, Payout[] calldata payouts) internal pure returns (uint256 sum) {
+    function evaluate(uint256 c, Payout[] memory payouts) internal pure returns (uint256 sum) {
         uint256 power = 1;
         uint256 length = payouts.length;
         for (uint256 j; j < length; ++j) {
-            uint256 entry = uint256(uint160(payouts[j].account)) | (uint256(payouts[j].amount) << 160);
+            Payout memory payout = payouts[j];
+            uint256 entry = uint256(uint160(payout.account)) | (uint256(payout.amount) << 160);
             sum = addmod(sum, mulmod(power, entry, FIELD_ORDER), FIELD_ORDER);
             power = mulmod(power, c, FIELD_ORDER);
         }
     }
 
-    /// @notice The proof's public inputs, in order: windowRoot, reward + feeBps * 2^64, c, S.
+    /// @notice The proof's public inputs, in order: windowRoot, reward + feeBps * 2^64, c, S,
+    /// and the payout list's hash for `BlockSettled`, from one ABI encoding of the statement.
     /// @dev `reward` is below 2^64 (at most 21e14 sats) and `feeBps` below 2^16; the caller
-    /// checks both.
-    function publicInputs(bytes32 windowRoot, uint256 reward, uint256 feeBps, Payout[] calldata payouts)
+    /// checks both. abi.encode(windowRoot, reward, feeBps, payouts) is four head words (the
+    /// last the offset 0x80) then the list; abi.encode(payouts) is the offset 0x20 then the
+    /// same list, so the payout hash is taken over the tail with the offset word rewritten.
+    function bind(bytes32 windowRoot, uint256 reward, uint256 feeBps, Payout[] memory payouts)
         internal
         pure
-        returns (uint256[4] memory input)
+        returns (uint256[4] memory input, bytes32 payoutHash)
     {
-        uint256 c = challenge(windowRoot, reward, feeBps, payouts);
+        bytes memory statement = abi.encode(windowRoot, reward, feeBps, payouts);
+        uint256 c = uint256(keccak256(statement)) % FIELD_ORDER;
+        assembly ("memory-safe") {
+            let tail := add(statement, 0x80) // data starts at +0x20; the offset word is head word 3
+            mstore(tail, 0x20)
+            payoutHash := keccak256(tail, sub(mload(statement), 0x60))
+        }
         input[0] = uint256(windowRoot);
         input[1] = reward + (feeBps << 64);
         input[2] = c;
         input[3] = evaluate(c, payouts);
     }
 
+    /// @notice The proof's public inputs [windowRoot, reward + feeBps * 2^64, c, S].
+    function publicInputs(bytes32 windowRoot, uint256 reward, uint256 feeBps, Payout[] memory payouts)
+        internal
+        pure
+        returns (uint256[4] memory input)
+    {
+        (input,) = bind(windowRoot, reward, feeBps, payouts);
+    }
+
     /// @notice The payout list's hash in `BlockSettled` events: keccak256(abi.encode(payouts)).
-    function payoutHash(Payout[] calldata payouts) internal pure returns (bytes32) {
+    function payoutHash(Payout[] memory payouts) internal pure returns (bytes32) {
         return keccak256(abi.encode(payouts));
     }
 }

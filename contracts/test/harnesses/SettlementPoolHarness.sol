@@ -12,6 +12,7 @@ contract SettlementPoolHarness is SettlementPool {
         view
         returns (bytes32 blockHash, bytes32 txid, bytes32 windowRoot, uint256 reward)
     {
-        return _proveCoinbase(header, coinbaseTx, merkleProof);
+        ProvenCoinbase memory proven = _proveCoinbase(header, coinbaseTx, merkleProof);
+        return (proven.blockHash, proven.txid, proven.windowRoot, proven.reward);
     }
 }
