@@ -80,9 +80,8 @@ contract Deploy is Script {
         vm.startBroadcast();
         address deployer = msg.sender;
         d.lightClient = new BtcLightClient(checkpoint, rules);
-        d.verifier = IGroth16Verifier(
-            verifierAddress != address(0) ? verifierAddress : vm.deployCode(VERIFIER_ARTIFACT)
-        );
+        d.verifier =
+            IGroth16Verifier(verifierAddress != address(0) ? verifierAddress : vm.deployCode(VERIFIER_ARTIFACT));
         d.pegIn = new DevPegIn(d.lightClient, settlementScript, vm.envOr("PEGIN_CONFIRMATIONS", confirmations));
         d.token = address(d.pegIn.token());
         d.settlementPool = new SettlementPool(

@@ -127,11 +127,7 @@ contract BtcLightClient is IBtcLightClient {
 
     /// @notice The best chain switched to a heavier fork built on the block at `parentHeight`.
     event ChainReorganized(
-        uint256 indexed parentHeight,
-        bytes32 oldTipHash,
-        uint256 oldTipHeight,
-        bytes32 newTipHash,
-        uint256 newTipHeight
+        uint256 indexed parentHeight, bytes32 oldTipHash, uint256 oldTipHeight, bytes32 newTipHash, uint256 newTipHeight
     );
 
     // ---------------------------------------------------------------------------------------
@@ -173,7 +169,10 @@ contract BtcLightClient is IBtcLightClient {
             revert LightClientInvalidRules(rules.powLimit, rules.retargetInterval, rules.targetTimespan);
         }
         bytes memory header = checkpoint.header;
-        if (header.length != _HEADER_SIZE || checkpoint.height > type(uint32).max || checkpoint.chainWork > type(uint128).max) {
+        if (
+            header.length != _HEADER_SIZE || checkpoint.height > type(uint32).max
+                || checkpoint.chainWork > type(uint128).max
+        ) {
             revert LightClientInvalidCheckpoint(checkpoint.height);
         }
         (bytes32 blockHash,, uint256 time, uint256 bits) = _readHeaderMemory(header);
@@ -289,7 +288,9 @@ contract BtcLightClient is IBtcLightClient {
         bytes32 newTipHash,
         uint256 chainWork
     ) private returns (uint256) {
-        if (branchWork <= replaced.work) revert LightClientForkNotHeavier(parentHeight, branchWork, replaced.work);
+        if (branchWork <= replaced.work) {
+            revert LightClientForkNotHeavier(parentHeight, branchWork, replaced.work);
+        }
         // A heavier fork can be shorter (a retarget made its blocks harder): the old chain's
         // heights above the new tip leave the best chain.
         for (uint256 height = newTipHeight + 1; height <= replaced.tipHeight; ++height) {
@@ -302,7 +303,11 @@ contract BtcLightClient is IBtcLightClient {
     /// @dev The state after the parent block. For the tip it is all in `_tip`. For a fork's
     /// parent the time is not stored; it is only needed for a retarget right after the parent,
     /// and that block's nBits is then the best chain's own (same parent, same rule).
-    function _startCursor(uint256 parentHeight, uint256 tipWord, bool fork) private view returns (Cursor memory cursor) {
+    function _startCursor(uint256 parentHeight, uint256 tipWord, bool fork)
+        private
+        view
+        returns (Cursor memory cursor)
+    {
         cursor.hash = _hashAt[parentHeight];
         cursor.height = parentHeight;
         cursor.forkStart = fork;

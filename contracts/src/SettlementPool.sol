@@ -450,9 +450,7 @@ contract SettlementPool is ISettlementPool, ReentrancyGuardTransient {
         // Cannot overflow the 120-bit field: every credit is backed by delivered tokens (the
         // solvency check), and no token supply reaches 2^120.
         _ledger = ledger + (proven.reward << 16);
-        emit BlockSettled(
-            proven.blockHash, proven.windowRoot, proven.reward, fee, dust, listHash
-        );
+        emit BlockSettled(proven.blockHash, proven.windowRoot, proven.reward, fee, dust, listHash);
     }
 
     /// @dev Adds each payout to its account's balance (zero amounts write nothing).

@@ -34,9 +34,7 @@ contract BitcoinSpvTest is Test {
     }
 
     function test_SignetBlockFromTheStratumCapture() public view {
-        assertEq(
-            harness.hash256(SIGNET_HEADER), 0x42365b6f7bf853a01e78df2fa304f5cc8edcc7869dcbb7ef05d3cd0000000000
-        );
+        assertEq(harness.hash256(SIGNET_HEADER), 0x42365b6f7bf853a01e78df2fa304f5cc8edcc7869dcbb7ef05d3cd0000000000);
         bytes32 txid = harness.hash256(SIGNET_COINBASE);
         assertEq(harness.coinbaseMerkleRoot(txid, new bytes32[](0)), harness.merkleRoot(SIGNET_HEADER));
     }

@@ -134,7 +134,8 @@ contract BitcoinTxTest is Test {
     function test_RevertWhen_WitnessSerialisation() public {
         // Marker 0x00 and flag 0x01 after the version: read as zero inputs.
         bytes memory coinbase = _coinbase();
-        bytes memory witness = abi.encodePacked(_slice(coinbase, 0, 4), hex"0001", _slice(coinbase, 4, coinbase.length - 4));
+        bytes memory witness =
+            abi.encodePacked(_slice(coinbase, 0, 4), hex"0001", _slice(coinbase, 4, coinbase.length - 4));
         vm.expectRevert(abi.encodeWithSelector(BitcoinTx.BitcoinTxNotCoinbase.selector, 0));
         harness.coinbaseHeight(witness);
     }
@@ -282,7 +283,8 @@ contract BitcoinTxTest is Test {
             || selector == BitcoinTx.BitcoinTxNonCanonicalVarInt.selector
             || selector == BitcoinTx.BitcoinTxNotCoinbase.selector
             || selector == BitcoinTx.BitcoinTxBadCoinbaseScriptLength.selector
-            || selector == BitcoinTx.BitcoinTxMissingHeight.selector || selector == BitcoinTx.BitcoinTxNoOutputs.selector
+            || selector == BitcoinTx.BitcoinTxMissingHeight.selector
+            || selector == BitcoinTx.BitcoinTxNoOutputs.selector
             || selector == BitcoinTx.BitcoinTxValueTooLarge.selector
             || selector == BitcoinTx.BitcoinTxTrailingBytes.selector;
     }

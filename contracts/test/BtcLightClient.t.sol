@@ -233,8 +233,7 @@ contract BtcLightClientMainnetTest is Test {
         bytes memory batch = _concat(2, 11);
         client.submitHeaders(1, batch);
         uint256 txGas = vm.snapshotGasLastCall("BtcLightClient", "submitHeaders_10_headers_tx");
-        uint256 execution =
-            GasMeter.executionGas(txGas, abi.encodeCall(BtcLightClient.submitHeaders, (1, batch)));
+        uint256 execution = GasMeter.executionGas(txGas, abi.encodeCall(BtcLightClient.submitHeaders, (1, batch)));
         vm.snapshotValue("BtcLightClient", "submitHeaders_10_headers_execution", execution);
         vm.snapshotValue("BtcLightClient", "submitHeaders_per_header_in_batch_of_10_execution", execution / 10);
         vm.snapshotValue("BtcLightClient", "submitHeaders_per_header_in_batch_of_10_tx", txGas / 10);
@@ -291,11 +290,14 @@ contract BtcLightClientForkTest is Test {
     bytes32 internal genesisHash;
 
     function setUp() public {
-        bytes memory genesis = BlockBuilder.mine(bytes32(0), keccak256("genesis"), GENESIS_TIME, BlockBuilder.REGTEST_BITS, 0);
+        bytes memory genesis =
+            BlockBuilder.mine(bytes32(0), keccak256("genesis"), GENESIS_TIME, BlockBuilder.REGTEST_BITS, 0);
         genesisHash = BlockBuilder.hashOf(genesis);
         client = new BtcLightClient(
             BtcLightClient.Checkpoint({header: genesis, height: 0, chainWork: REGTEST_WORK, periodStartTime: 0}),
-            BtcLightClient.NetworkRules({powLimit: BlockBuilder.REGTEST_POW_LIMIT, retargetInterval: 0, targetTimespan: 0})
+            BtcLightClient.NetworkRules({
+                powLimit: BlockBuilder.REGTEST_POW_LIMIT, retargetInterval: 0, targetTimespan: 0
+            })
         );
     }
 
@@ -439,9 +441,7 @@ contract BtcLightClientRetargetTest is Test {
         client = new BtcLightClient(
             BtcLightClient.Checkpoint({header: genesis, height: 0, chainWork: 0, periodStartTime: 0}),
             BtcLightClient.NetworkRules({
-                powLimit: BlockBuilder.REGTEST_POW_LIMIT,
-                retargetInterval: INTERVAL,
-                targetTimespan: TIMESPAN
+                powLimit: BlockBuilder.REGTEST_POW_LIMIT, retargetInterval: INTERVAL, targetTimespan: TIMESPAN
             })
         );
     }
@@ -519,7 +519,11 @@ contract BtcLightClientRetargetTest is Test {
     {
         for (uint256 i; i < count; ++i) {
             bytes memory header = BlockBuilder.mine(
-                parent, keccak256(abi.encode(spacing, height + i)), uint32(GENESIS_TIME + (height + i) * spacing), bits, 0
+                parent,
+                keccak256(abi.encode(spacing, height + i)),
+                uint32(GENESIS_TIME + (height + i) * spacing),
+                bits,
+                0
             );
             parent = BlockBuilder.hashOf(header);
             headers = abi.encodePacked(headers, header);

@@ -196,7 +196,8 @@ contract SettlementPoolTest is PoolScenario {
 
     function test_RevertWhen_CoinbaseClaimsAnotherHeight() public {
         // A coinbase whose BIP 34 height is not its block's: the lookup misses, never passes.
-        MinedBlock memory b = _mine(CoinbaseBuilder.poolCoinbase(tipHeight + 5, windowRoot, REWARD, SETTLEMENT_SCRIPT), 0);
+        MinedBlock memory b =
+            _mine(CoinbaseBuilder.poolCoinbase(tipHeight + 5, windowRoot, REWARD, SETTLEMENT_SCRIPT), 0);
         _confirm(CONFIRMATIONS + 10);
         vm.expectRevert(
             abi.encodeWithSelector(SettlementPool.SettlementBlockNotInBestChain.selector, b.blockHash, b.height + 4)
@@ -254,7 +255,8 @@ contract SettlementPoolTest is PoolScenario {
     // ----- steps 3 and 4: commitment and reward -----------------------------------------------
 
     function test_RevertWhen_CommitmentIsMissing() public {
-        MinedBlock memory b = _mine(CoinbaseBuilder.coinbase(tipHeight + 1, hex"aabb", _outputs(REWARD, SETTLEMENT_SCRIPT)), 2);
+        MinedBlock memory b =
+            _mine(CoinbaseBuilder.coinbase(tipHeight + 1, hex"aabb", _outputs(REWARD, SETTLEMENT_SCRIPT)), 2);
         _confirm(CONFIRMATIONS);
         vm.expectRevert(abi.encodeWithSelector(SettlementPool.SettlementCommitmentMissing.selector, b.txid));
         _settle(b, payouts, proof);
@@ -317,9 +319,7 @@ contract SettlementPoolTest is PoolScenario {
     function test_RevertWhen_ReplayingTheSameBlock() public {
         MinedBlock memory b = _readyBlock();
         _settle(b, payouts, proof);
-        vm.expectRevert(
-            abi.encodeWithSelector(SettlementPool.SettlementAlreadySettled.selector, b.txid, b.blockHash)
-        );
+        vm.expectRevert(abi.encodeWithSelector(SettlementPool.SettlementAlreadySettled.selector, b.txid, b.blockHash));
         _settle(b, payouts, proof);
     }
 
@@ -336,16 +336,18 @@ contract SettlementPoolTest is PoolScenario {
         bytes32 forkTip = BlockBuilder.hashOf(again);
         for (uint256 i; i < CONFIRMATIONS; ++i) {
             bytes memory header = BlockBuilder.mine(
-                forkTip, keccak256(abi.encode("fork", i)), uint32(GENESIS_TIME + (b.height + i + 1) * 600 + 7), 0x207fffff, 0
+                forkTip,
+                keccak256(abi.encode("fork", i)),
+                uint32(GENESIS_TIME + (b.height + i + 1) * 600 + 7),
+                0x207fffff,
+                0
             );
             forkTip = BlockBuilder.hashOf(header);
             fork = abi.encodePacked(fork, header);
         }
         lightClient.submitHeaders(b.height - 1, fork);
 
-        vm.expectRevert(
-            abi.encodeWithSelector(SettlementPool.SettlementAlreadySettled.selector, b.txid, b.blockHash)
-        );
+        vm.expectRevert(abi.encodeWithSelector(SettlementPool.SettlementAlreadySettled.selector, b.txid, b.blockHash));
         pool.settle(again, b.coinbase, b.branch, payouts, proof);
     }
 

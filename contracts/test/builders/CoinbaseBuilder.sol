@@ -34,14 +34,20 @@ library CoinbaseBuilder {
 
     /// @notice A coinbase: version 2, the null prevout, scriptSig = height push || extra,
     /// sequence 0xffffffff, the outputs, locktime 0.
-    function coinbase(uint256 height, bytes memory extra, Output[] memory outputs) internal pure returns (bytes memory transaction) {
+    function coinbase(uint256 height, bytes memory extra, Output[] memory outputs)
+        internal
+        pure
+        returns (bytes memory transaction)
+    {
         bytes memory scriptSig = abi.encodePacked(heightPush(height), extra);
         transaction = abi.encodePacked(
             hex"02000000", hex"01", bytes32(0), hex"ffffffff", varInt(scriptSig.length), scriptSig, hex"ffffffff"
         );
         transaction = abi.encodePacked(transaction, varInt(outputs.length));
         for (uint256 i; i < outputs.length; ++i) {
-            transaction = abi.encodePacked(transaction, le64(outputs[i].value), varInt(outputs[i].script.length), outputs[i].script);
+            transaction = abi.encodePacked(
+                transaction, le64(outputs[i].value), varInt(outputs[i].script.length), outputs[i].script
+            );
         }
         transaction = abi.encodePacked(transaction, hex"00000000");
     }

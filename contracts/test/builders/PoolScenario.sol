@@ -18,7 +18,8 @@ import {CoinbaseBuilder} from "./CoinbaseBuilder.sol";
 /// client following it, the dev peg-in with its token, and the settlement pool.
 abstract contract PoolScenario is Test {
     /// @dev P2WSH(OP_TRUE), the devnet's default settlement script.
-    bytes internal constant SETTLEMENT_SCRIPT = hex"00204ae81572f06e1b88fd5ced7a1a000945432e83e1551e6f721ee9c00b8cc33260";
+    bytes internal constant SETTLEMENT_SCRIPT =
+        hex"00204ae81572f06e1b88fd5ced7a1a000945432e83e1551e6f721ee9c00b8cc33260";
     uint32 internal constant GENESIS_TIME = 1_700_000_000;
     uint256 internal constant WINDOW_SIZE = 8;
 
@@ -46,7 +47,9 @@ abstract contract PoolScenario is Test {
             BlockBuilder.mine(bytes32(0), keccak256("regtest genesis"), GENESIS_TIME, BlockBuilder.REGTEST_BITS, 0);
         lightClient = new BtcLightClient(
             BtcLightClient.Checkpoint({header: genesis, height: 0, chainWork: 2, periodStartTime: 0}),
-            BtcLightClient.NetworkRules({powLimit: BlockBuilder.REGTEST_POW_LIMIT, retargetInterval: 0, targetTimespan: 0})
+            BtcLightClient.NetworkRules({
+                powLimit: BlockBuilder.REGTEST_POW_LIMIT, retargetInterval: 0, targetTimespan: 0
+            })
         );
         tipHash = BlockBuilder.hashOf(genesis);
         tipHeight = 0;
