@@ -221,8 +221,8 @@ contract SettlementPool is ISettlementPool, ReentrancyGuardTransient {
     /// coinbase with a BIP 34 height); (1) the block is in the best chain with enough
     /// confirmations; (2) the coinbase is in the header; (3) exactly one commitment; (4) R > 0;
     /// (5) R delivered by the bridge; (6) not settled before, and the contract's token balance
-    /// covers all it owes with R; (7) payouts sorted, at
-    /// most M, within the net reward; (8) the proof. Then credits and emits `BlockSettled`.
+    /// covers all it owes with R; (7) payouts sorted, at most M, within the net reward; (8) the
+    /// proof. Then credits and emits `BlockSettled`.
     function settle(
         bytes calldata header,
         bytes calldata coinbaseTx,
