@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+pragma solidity ^0.8.28;
+
+import {Test} from "forge-std/Test.sol";
+
+import {Deploy} from "../script/Deploy.s.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+
+import {IBtcLightClient} from "../src/interfaces/IBtcLightClient.sol";
+import {IGroth16Verifier} from "../src/interfaces/IGroth16Verifier.sol";
+import {IPegIn} from "../src/interfaces/IPegIn.sol";
+import {RejectingVerifier} from "./mocks/RejectingVerifier.sol";
+
+/// @dev The deployment script wires the contracts together and writes their addresses.
+contract DeployTest is Test {
+    string internal constant OUTPUT = "deployments/deploy-test.json";
+
+    function test_DeploysAndWritesTheAddresses() public {
+        address verifier = address(new RejectingVerifier());
+        vm.setEnv("VERIFIER_ADDRESS", vm.toString(verifier));
+        vm.setEnv("DEPLOYMENT_JSON", OUTPUT);
+        vm.setEnv("POOL_FEE_BPS", "250");
+        vm.setEnv("POOL_CONFIRMATIONS", "3");
+
+        Deploy.Deployment memory d = new Deploy().run();
+
+        (uint256 height, bytes32 tipHash,) = d.lightClient.tip();
+        assertEq(height, 0);
+        // Regtest genesis, display 0f9188f13cb7b2c71f2a335e3a4fc328bf5beb436012afca590b1a11466e2206.
+        assertEq(tipHash, 0x06226e46111a0b59caaf126043eb5bbf28c34f3a5e332a1fc7b2b73cf188910f);
+        assertEq(address(d.verifier), verifier);
+        assertEq(d.pegIn.recipient(), address(d.settlementPool));
+        assertEq(d.token, address(d.pegIn.token()));
+        assertEq(d.settlementPool.feeBps(), 250);
+        (, uint256 confirmations,,) = d.settlementPool.parameters();
+        assertEq(confirmations, 3);
+        (IBtcLightClient lc, IGroth16Verifier v, IERC20 t, IPegIn p) = d.settlementPool.dependencies();
+        assertEq(address(lc), address(d.lightClient));
+        assertEq(address(v), verifier);
+        assertEq(address(t), d.token);
+        assertEq(address(p), address(d.pegIn));
+
+        string memory json = vm.readFile(OUTPUT);
+        assertEq(vm.parseJsonAddress(json, ".settlementPool"), address(d.settlementPool));
+        assertEq(vm.parseJsonAddress(json, ".lightClient"), address(d.lightClient));
+        assertEq(vm.parseJsonAddress(json, ".pegIn"), address(d.pegIn));
+        assertEq(vm.parseJsonAddress(json, ".token"), d.token);
+        assertEq(vm.parseJsonAddress(json, ".verifier"), verifier);
+        assertEq(vm.parseJsonUint(json, ".chainId"), block.chainid);
+        vm.removeFile(OUTPUT);
+    }
+}
