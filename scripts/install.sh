@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Installs what building and testing Shareproof needs on a fresh machine.
+# Installs what building and testing Shareproof needs on a fresh machine:
+# the Rust toolchain's rustfmt and clippy, and the contracts toolchain pinned
+# in package.json (Foundry, solc, OpenZeppelin, forge-std) from npm.
 # Idempotent: run it again and it only checks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,3 +14,5 @@ if ! command -v cargo >/dev/null 2>&1; then
 fi
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
 echo "install: $(cargo --version)"
+
+scripts/install-toolchain.sh
