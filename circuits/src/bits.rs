@@ -56,7 +56,9 @@ impl BitsGadget {
         Ok(BitsVar { bits, value })
     }
 
-    /// Enforces `0 <= x < 2^n` (n + 1 constraints).
+    /// Enforces `0 <= x < 2^n` in n constraints: n - 1 allocated bits, and
+    /// the top bit `(x - low) / 2^(n-1)` constrained boolean. Returns the
+    /// low bits (the top bit is not allocated).
     ///
     /// # Errors
     /// [`SynthesisError`] from the back end.
@@ -65,10 +67,14 @@ impl BitsGadget {
         x: &FieldVar,
         n: usize,
     ) -> Result<BitsVar, SynthesisError> {
-        let bits = Self::alloc(cs, x.value, n)?;
-        // x = sum b_i 2^i
-        cs.enforce_equal(x, &bits.value)?;
-        Ok(bits)
+        let low = Self::alloc(cs, x.value, n - 1)?;
+        let inv = pow2(n - 1)
+            .inverse()
+            .ok_or(SynthesisError::DivisionByZero)?;
+        let top = x.sub(&low.value).scale(inv);
+        // top * (top - 1) = 0, top = (x - sum_{i<n-1} b_i 2^i) / 2^(n-1)
+        cs.enforce(&top, &top.add_constant(-Fr::ONE), &FieldVar::zero())?;
+        Ok(low)
     }
 }
 
@@ -90,7 +96,7 @@ mod tests {
             let x = r.alloc(Some(value)).unwrap();
             BitsGadget::range_check(&mut r, &x, 8).unwrap();
             assert_eq!(cs.is_satisfied().unwrap(), ok, "{value}");
-            assert_eq!(cs.num_constraints(), 9);
+            assert_eq!(cs.num_constraints(), 8);
         }
     }
 }

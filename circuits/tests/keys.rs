@@ -17,10 +17,22 @@ fn setup_16_4(dir: &std::path::Path) -> keys::KeyHeader {
     keys::setup(PplnsParams::new(4, 4).unwrap(), Some("test"), dir).unwrap()
 }
 
+/// One seeded (16, 4) key shared by the tests of this binary (setups are
+/// the slow part of the suite).
+fn shared_key() -> &'static (tempfile::TempDir, keys::KeyHeader) {
+    static KEY: std::sync::OnceLock<(tempfile::TempDir, keys::KeyHeader)> =
+        std::sync::OnceLock::new();
+    KEY.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let header = setup_16_4(dir.path());
+        (dir, header)
+    })
+}
+
 #[test]
 fn seeded_keys_prove_verify_and_refuse_other_shapes() {
-    let dir = tempfile::tempdir().unwrap();
-    let header = setup_16_4(dir.path());
+    let (dir, header) = shared_key();
+    let header = header.clone();
     assert!(header.insecure);
     let params = header.params().unwrap();
     let key = keys::load(dir.path(), &params).unwrap();
@@ -94,15 +106,19 @@ fn seeded_keys_prove_verify_and_refuse_other_shapes() {
 
 #[test]
 fn seeded_setups_and_exports_are_deterministic() {
-    let a = tempfile::tempdir().unwrap();
+    let (a, ha) = shared_key();
     let b = tempfile::tempdir().unwrap();
-    let ha = setup_16_4(a.path());
     let hb = setup_16_4(b.path());
-    assert_eq!(ha, hb);
+    assert_eq!(ha, &hb);
     let (_, vka) = keys::load_verifying_key(a.path()).unwrap();
     let (_, vkb) = keys::load_verifying_key(b.path()).unwrap();
-    let sol = export::solidity_verifier(&vka, &ha);
+    let sol = export::solidity_verifier(&vka, ha);
     assert_eq!(sol, export::solidity_verifier(&vkb, &hb));
+    let pka = std::fs::read(a.path().join("proving_key.bin")).unwrap();
+    assert_eq!(
+        pka,
+        std::fs::read(b.path().join("proving_key.bin")).unwrap()
+    );
     assert!(
         sol.contains("function verifyProof(uint256[8] calldata proof, uint256[4] calldata input)")
     );
@@ -115,8 +131,7 @@ fn seeded_setups_and_exports_are_deterministic() {
 /// ark-groth16's reduction exactly.
 #[test]
 fn ark_groth16s_prover_agrees_with_our_key() {
-    let dir = tempfile::tempdir().unwrap();
-    setup_16_4(dir.path());
+    let (dir, _) = shared_key();
     let params = PplnsParams::new(4, 4).unwrap();
     let key = keys::load(dir.path(), &params).unwrap();
     let a = assign(

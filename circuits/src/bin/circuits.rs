@@ -89,6 +89,16 @@ enum Command {
         #[arg(long)]
         key: PathBuf,
     },
+    /// Print the circuit's constraint count for N and M, per share and per
+    /// payout entry (without synthesizing).
+    Count {
+        /// N, the window's slots (a power of two).
+        #[arg(long)]
+        slots: u64,
+        /// M, the payout list's entries.
+        #[arg(long)]
+        payouts: usize,
+    },
     /// Prove the deterministic sample window and write the settlement JSON
     /// (the contracts' Foundry fixture).
     Fixture {
@@ -162,6 +172,16 @@ fn main() -> Result<()> {
             let (header, vk) = keys::load_verifying_key(&key)
                 .with_context(|| format!("--key {}", key.display()))?;
             print!("{}", circuits::export::solidity_verifier(&vk, &header));
+            Ok(())
+        }
+        Command::Count { slots, payouts } => {
+            if !slots.is_power_of_two() || slots < 2 {
+                bail!("--slots {slots}: N must be a power of two from 2 to 2^24");
+            }
+            let params = circuits::PplnsParams::new(slots.trailing_zeros(), payouts)
+                .with_context(|| format!("--slots {slots} --payouts {payouts}"))?;
+            let c = circuits::pplns::ConstraintCount::of(&params);
+            println!("{}", serde_json::to_string_pretty(&c)?);
             Ok(())
         }
         Command::Fixture { key, out } => {

@@ -57,14 +57,30 @@ impl PoseidonGadget {
         cs: &mut R,
         inputs: &[FieldVar],
     ) -> Result<FieldVar, SynthesisError> {
-        let p = &self.params;
-        if inputs.len() != p.width - 1 {
+        if inputs.len() != self.params.width - 1 {
             return Err(SynthesisError::Unsatisfiable);
         }
         // circomlib's initial state: [0, inputs...].
-        let mut state = Vec::with_capacity(p.width);
+        let mut state = Vec::with_capacity(self.params.width);
         state.push(FieldVar::zero());
         state.extend(inputs.iter().cloned());
+        Ok(self.permute(cs, state)?.swap_remove(0))
+    }
+
+    /// The permutation of a whole state of width t (a sponge's step).
+    ///
+    /// # Errors
+    /// [`SynthesisError::Unsatisfiable`] for a state of another width;
+    /// back-end errors otherwise.
+    pub fn permute<R: R1cs>(
+        &self,
+        cs: &mut R,
+        mut state: Vec<FieldVar>,
+    ) -> Result<Vec<FieldVar>, SynthesisError> {
+        let p = &self.params;
+        if state.len() != p.width {
+            return Err(SynthesisError::Unsatisfiable);
+        }
         if let Some(values) = state
             .iter()
             .map(|s| s.constant)
@@ -73,7 +89,7 @@ impl PoseidonGadget {
             // All inputs constant: so is the hash.
             let mut values = values;
             p.permute(&mut values);
-            return Ok(FieldVar::constant(values[0]));
+            return Ok(values.into_iter().map(FieldVar::constant).collect());
         }
         let half = p.full_rounds / 2;
         for round in 0..half {
@@ -83,7 +99,7 @@ impl PoseidonGadget {
         for round in half + p.partial_rounds..p.full_rounds + p.partial_rounds {
             state = self.full_round(cs, &state, round)?;
         }
-        Ok(state.swap_remove(0))
+        Ok(state)
     }
 
     /// x_i = s_i + ark; y_i = x_i^5; s'_i = sum_j mds[i][j] * y_j.

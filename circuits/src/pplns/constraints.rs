@@ -25,8 +25,8 @@ use ark_relations::gr1cs::SynthesisError;
 use share_verifier::poseidon::ARITY;
 
 use super::{
-    weight_placement, PplnsParams, PplnsWitness, PublicInputs, ADDRESS_BITS, CHAIN_ARITY, FEE_BITS,
-    MAX_FEE_BPS, REWARD_BITS, WEIGHT_BITS_USIZE,
+    weight_placement, PplnsParams, PplnsWitness, PublicInputs, ADDRESS_BITS, FEE_BITS, MAX_FEE_BPS,
+    REWARD_BITS, SPONGE_RATE, WEIGHT_BITS_USIZE,
 };
 use crate::bits::{pow2, BitsGadget, BitsVar};
 use crate::poseidon::PoseidonGadget;
@@ -37,7 +37,7 @@ use crate::r1cs::{FieldVar, R1cs, Synthesize};
 pub struct PplnsCircuit {
     params: PplnsParams,
     tree: PoseidonGadget,
-    chain: PoseidonGadget,
+    sponge: PoseidonGadget,
     assignment: Option<(PublicInputs, PplnsWitness)>,
 }
 
@@ -73,7 +73,7 @@ impl PplnsCircuit {
         Ok(PplnsCircuit {
             params,
             tree: PoseidonGadget::new(ARITY).map_err(|_| SynthesisError::Unsatisfiable)?,
-            chain: PoseidonGadget::new(CHAIN_ARITY).map_err(|_| SynthesisError::Unsatisfiable)?,
+            sponge: PoseidonGadget::new(SPONGE_RATE).map_err(|_| SynthesisError::Unsatisfiable)?,
             assignment: None,
         })
     }
@@ -99,17 +99,17 @@ impl PplnsCircuit {
         let l = p.total_weight_bits();
         // Reward, fee, fee amount and its remainder, with their range checks.
         let global = (REWARD_BITS + FEE_BITS + 1)
-            + (FEE_BITS + 1)
-            + (REWARD_BITS + 2 * FEE_BITS + 1 + 1)
+            + FEE_BITS
+            + (REWARD_BITS + 2 * FEE_BITS + 1)
             + 1 // W
-            + (ADDRESS_BITS + 1) // last address
+            + ADDRESS_BITS // last address
             + 1 // root
             + 1; // log-derivative sums
         let per_slot = WEIGHT_BITS_USIZE + 2;
         // active (2), padding address (1), gap (161), log-derivative term
         // (1), product and division (2), amount bits, remainder bits, the
-        // remainder's upper bound (L + 1).
-        let per_entry = 2 + 1 + (ADDRESS_BITS + 1) + 1 + 2 + REWARD_BITS + 2 * l + 1;
+        // remainder's upper bound (L).
+        let per_entry = 2 + 1 + (ADDRESS_BITS + 1) + 1 + 2 + REWARD_BITS + 2 * l;
         // Monotone flags and Horner steps between entries; one entry needs
         // S = e_0 instead.
         let between = 2 * (m - 1) + usize::from(m == 1);
@@ -138,15 +138,14 @@ impl PplnsCircuit {
     }
 
     fn transcript_constraints(&self) -> usize {
-        let per_hash = 3 * (self.chain.params().sboxes() - 1);
+        let sboxes = self.sponge.params().sboxes();
         let len = self.params.transcript_len();
-        let hashes = 1 + (len.saturating_sub(CHAIN_ARITY)).div_ceil(CHAIN_ARITY - 1);
-        let padding = if len <= CHAIN_ARITY {
-            CHAIN_ARITY - len
-        } else {
-            (CHAIN_ARITY - 1) * (hashes - 1) - (len - CHAIN_ARITY)
-        };
-        hashes * per_hash - 3 * padding
+        let calls = len.div_ceil(SPONGE_RATE);
+        // The first call starts from a zero state: its capacity S-box, and
+        // those of zero padding when the whole transcript fits one block,
+        // are constants.
+        let constant_first = 1 + SPONGE_RATE.saturating_sub(len);
+        3 * (calls * sboxes - constant_first)
     }
 
     /// Synthesizes and reports beta (used by tests).
@@ -223,20 +222,14 @@ impl PplnsCircuit {
         let inv_2_92 = pow2(WEIGHT_BITS_USIZE)
             .inverse()
             .ok_or(SynthesisError::DivisionByZero)?;
-        let inv_2_91 = pow2(WEIGHT_BITS_USIZE - 1)
-            .inverse()
-            .ok_or(SynthesisError::DivisionByZero)?;
         let mut leaves = Vec::with_capacity(2 * n);
         let mut slots = Vec::with_capacity(n);
         for s in 0..n {
             let packed = cs.alloc(w.map(|w| w.slots[s].packed))?;
             let hash = cs.alloc(w.map(|w| w.slots[s].share_hash))?;
             let weight = cs.alloc(w.map(|w| Fr::from(w.weights[s])))?;
-            // w = sum_{i<91} b_i 2^i + b_91 2^91, each b_i in {0, 1}:
-            // b_91 = (w - low) / 2^91;  b_91 * (b_91 - 1) = 0
-            let bits = BitsGadget::alloc(cs, weight.value, WEIGHT_BITS_USIZE - 1)?;
-            let top = weight.sub(&bits.value).scale(inv_2_91);
-            cs.enforce(&top, &top.sub(&one), &FieldVar::zero())?;
+            // w < 2^92: w = sum_{i<91} b_i 2^i + b_91 2^91, each b_i in {0, 1}
+            let bits = BitsGadget::range_check(cs, &weight, WEIGHT_BITS_USIZE)?;
             // a = (packed - w) / 2^92
             let address = packed.sub(&weight).scale(inv_2_92);
             // An empty slot carries no address:  w * k = a
@@ -326,7 +319,11 @@ impl PplnsCircuit {
                 .zip(divisor.value)
                 .map(|((p, a), d)| p - a * d);
             let remainder = BitsGadget::alloc(cs, r_value, l)?;
-            BitsGadget::range_check(cs, &total.sub(&entry.active).sub(&remainder.value), l)?;
+            BitsGadget::range_check(
+                cs,
+                &total.sub(&entry.active).sub(&remainder.value).compact(),
+                l,
+            )?;
             cs.enforce(&amount.value, &divisor, &product.sub(&remainder.value))?;
             // e_j = A_j + amount_j * 2^160
             entry.element = entry.address.add_scaled(&amount.value, pow2(ADDRESS_BITS));
@@ -354,15 +351,22 @@ impl PplnsCircuit {
             acc = next;
         }
 
-        // beta = H(root, packed weights, (e_j, W_j) for each j)
+        // beta = H(root, (A_j + w_j 2^160)_j, packed w_s for s >= M, (W_j)_j)
+        // (pplns::transcript; every A_j < 2^160 and w_s < 2^92 is checked
+        // above, so each element determines its parts)
+        let head = p.weights_with_addresses();
         let mut transcript = Vec::with_capacity(p.transcript_len());
         transcript.push(root.clone());
-        transcript.extend(self.packed_weights(&slots));
-        for e in &entries {
-            transcript.push(e.element.clone().compact());
-            transcript.push(e.weight.clone());
+        for (j, e) in entries.iter().enumerate() {
+            let element = match slots.get(j).filter(|_| j < head) {
+                Some(slot) => e.address.add_scaled(&slot.weight, pow2(ADDRESS_BITS)),
+                None => e.address.clone(),
+            };
+            transcript.push(element.compact());
         }
-        let beta = self.chain_hash(cs, &transcript)?;
+        transcript.extend(self.packed_weights(&slots[head..]));
+        transcript.extend(entries.iter().map(|e| e.weight.clone()));
+        let beta = self.sponge_hash(cs, &transcript)?;
 
         // sum_s w_s / (beta - a_s) = sum_j W_j / (beta - A_j):
         // t_s * (beta - a_s) = w_s,  u_j * (beta - A_j) = W_j
@@ -434,23 +438,21 @@ impl PplnsCircuit {
         out.into_iter().map(FieldVar::compact).collect()
     }
 
-    /// `h = H(x_0..x_11)`, then `h = H(h, next 11)`, zero-padded.
-    fn chain_hash<R: R1cs>(
+    /// The sponge of [`super::sponge_hash`]: blocks of 12 added to state
+    /// elements 1..12, the state permuted after each; output element 0.
+    fn sponge_hash<R: R1cs>(
         &self,
         cs: &mut R,
         elements: &[FieldVar],
     ) -> Result<FieldVar, SynthesisError> {
-        let (first, rest) = elements.split_at(elements.len().min(CHAIN_ARITY));
-        let mut block = first.to_vec();
-        block.resize(CHAIN_ARITY, FieldVar::zero());
-        let mut h = self.chain.hash(cs, &block)?;
-        for part in rest.chunks(CHAIN_ARITY - 1) {
-            let mut block = vec![h];
-            block.extend_from_slice(part);
-            block.resize(CHAIN_ARITY, FieldVar::zero());
-            h = self.chain.hash(cs, &block)?;
+        let mut state = vec![FieldVar::zero(); SPONGE_RATE + 1];
+        for block in elements.chunks(SPONGE_RATE) {
+            for (s, x) in state[1..].iter_mut().zip(block) {
+                *s = s.add(x).compact();
+            }
+            state = self.sponge.permute(cs, state)?;
         }
-        Ok(h)
+        Ok(state.swap_remove(0))
     }
 }
 

@@ -17,6 +17,8 @@ use share_verifier::target::WEIGHT_BITS;
 use share_verifier::window::{Slot, WindowError, WindowSnapshot, MAX_LOG2_SLOTS};
 use share_verifier::WindowRoot;
 
+use crate::poseidon::PoseidonParams;
+
 pub use constraints::PplnsCircuit;
 
 /// Bits of a slot weight (DESIGN item 2): every weight is below 2^92.
@@ -32,8 +34,9 @@ pub const MAX_FEE_BPS: u64 = 10_000;
 /// Weight bits packed into one field element of the challenge hash
 /// (2^253 < r, so the packing is injective).
 pub const PACK_BITS: usize = 253;
-/// Inputs of the Poseidon instance that absorbs the challenge transcript.
-pub const CHAIN_ARITY: usize = 12;
+/// Rate of the sponge that absorbs the challenge transcript: circomlib's
+/// width-13 Poseidon permutation, 12 elements per call.
+pub const SPONGE_RATE: usize = 12;
 
 /// Errors of statement parameters and witness assignment.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -106,15 +109,20 @@ impl PplnsParams {
         WEIGHT_BITS_USIZE + self.log2_slots as usize
     }
 
-    /// Field elements the slot weights pack into, 253 bits each.
-    pub fn weight_elements(&self) -> usize {
-        (self.slots() * WEIGHT_BITS_USIZE).div_ceil(PACK_BITS)
+    /// Slots whose weight rides in a payout row's address element: the
+    /// first min(M, N).
+    pub fn weights_with_addresses(&self) -> usize {
+        self.payouts.min(self.slots())
     }
 
-    /// Elements of the challenge transcript: the root, the packed weights,
-    /// then per payout entry its payout element and its weight sum.
+    /// Field elements the other slot weights pack into, 253 bits each.
+    pub fn weight_elements(&self) -> usize {
+        ((self.slots() - self.weights_with_addresses()) * WEIGHT_BITS_USIZE).div_ceil(PACK_BITS)
+    }
+
+    /// Elements of the challenge transcript (see [`transcript`]).
     pub fn transcript_len(&self) -> usize {
-        1 + self.weight_elements() + 2 * self.payouts
+        1 + 2 * self.payouts + self.weight_elements()
     }
 }
 
@@ -161,22 +169,45 @@ pub fn pack_weights(weights: &[u128], elements: usize) -> Vec<Fr> {
     out
 }
 
-/// The transcript hash: `h = H(x_0..x_11)`, then `h = H(h, next 11)`,
-/// zero-padded at the end, with circomlib's 12-input Poseidon.
-pub fn chain_hash(elements: &[Fr]) -> Fr {
-    let mut chunks = Vec::new();
-    let (first, rest) = elements.split_at(elements.len().min(CHAIN_ARITY));
-    let mut block = first.to_vec();
-    block.resize(CHAIN_ARITY, Fr::ZERO);
-    chunks.push(block);
-    let mut h = share_verifier::poseidon::hash(&chunks[0]).expect("12 inputs are supported");
-    for part in rest.chunks(CHAIN_ARITY - 1) {
-        let mut block = vec![h];
-        block.extend_from_slice(part);
-        block.resize(CHAIN_ARITY, Fr::ZERO);
-        h = share_verifier::poseidon::hash(&block).expect("12 inputs are supported");
+/// The sponge over circomlib's width-13 Poseidon permutation: the state
+/// starts at zero, each block of 12 elements (the last zero-padded) is added
+/// to state elements 1..12 and the state permuted; the output is state
+/// element 0. For up to 12 elements it is circomlib's 12-input hash.
+pub fn sponge_hash(params: &PoseidonParams, elements: &[Fr]) -> Fr {
+    let mut state = vec![Fr::ZERO; SPONGE_RATE + 1];
+    for block in elements.chunks(SPONGE_RATE) {
+        for (s, x) in state[1..].iter_mut().zip(block) {
+            *s += x;
+        }
+        params.permute(&mut state);
     }
-    h
+    state[0]
+}
+
+/// The challenge transcript, element by element:
+/// 1. the window root;
+/// 2. per payout row j, `A_j + w_j 2^160` (the weight of slot j rides in the
+///    free bits above the address; just `A_j` for j >= N);
+/// 3. the remaining slot weights (slots min(M, N)..N) packed 253 bits per
+///    element;
+/// 4. per payout row j, its weight sum `W_j`.
+pub fn transcript(params: &PplnsParams, root: Fr, witness: &PplnsWitness) -> Vec<Fr> {
+    let head = params.weights_with_addresses();
+    let mut out = vec![root];
+    for (j, row) in witness.payouts.iter().enumerate() {
+        let w = if j < head {
+            Fr::from(witness.weights[j])
+        } else {
+            Fr::ZERO
+        };
+        out.push(row.address + w * Fr::from(2u64).pow([ADDRESS_BITS as u64]));
+    }
+    out.extend(pack_weights(
+        &witness.weights[head..],
+        params.weight_elements(),
+    ));
+    out.extend(witness.payouts.iter().map(|r| Fr::from(r.weight)));
+    out
 }
 
 /// One row of the circuit's payout list (active or zero padding).
@@ -324,16 +355,58 @@ pub fn payout_element(row: &PayoutRow) -> Fr {
     row.address + Fr::from(row.amount) * Fr::from(2u64).pow([ADDRESS_BITS as u64])
 }
 
-/// The native log-derivative challenge: the transcript hash over the root,
-/// the packed weights and each row's payout element and weight sum.
+/// The native log-derivative challenge: the sponge over [`transcript`].
 pub fn logup_challenge(params: &PplnsParams, root: &WindowRoot, witness: &PplnsWitness) -> Fr {
-    let mut transcript = vec![root.0];
-    transcript.extend(pack_weights(&witness.weights, params.weight_elements()));
-    for row in &witness.payouts {
-        transcript.push(payout_element(row));
-        transcript.push(Fr::from(row.weight));
+    let poseidon = PoseidonParams::circom(SPONGE_RATE).expect("12-input parameters exist");
+    sponge_hash(&poseidon, &transcript(params, root.0, witness))
+}
+
+/// The constraint count of a statement and its split per share and per
+/// payout entry (from [`PplnsCircuit::constraint_count`] at N and 2N, M
+/// and 2M).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConstraintCount {
+    /// N.
+    pub slots: usize,
+    /// M.
+    pub payouts: usize,
+    /// All constraints.
+    pub total: usize,
+    /// The FFT domain (next power of two of constraints + inputs).
+    pub domain: usize,
+    /// Marginal constraints of one more share (averaged over doubling N).
+    pub per_share: f64,
+    /// Marginal constraints of one more payout entry (averaged over doubling M).
+    pub per_payout: f64,
+}
+
+impl ConstraintCount {
+    /// The counts for `params`.
+    pub fn of(params: &PplnsParams) -> Self {
+        let count = |k: u32, m: usize| -> usize {
+            PplnsParams::new(k, m)
+                .ok()
+                .and_then(|p| PplnsCircuit::new(p).ok())
+                .map_or(0, |c| c.constraint_count())
+        };
+        let k = params.log2_slots();
+        let m = params.payouts();
+        let total = count(k, m);
+        let per_share = if k < MAX_LOG2_SLOTS {
+            (count(k + 1, m) - total) as f64 / params.slots() as f64
+        } else {
+            (total - count(k - 1, m)) as f64 / (params.slots() / 2) as f64
+        };
+        ConstraintCount {
+            slots: params.slots(),
+            payouts: m,
+            total,
+            domain: (total + 5).next_power_of_two(),
+            per_share,
+            per_payout: (count(k, 2 * m) - total) as f64 / m as f64,
+        }
     }
-    chain_hash(&transcript)
 }
 
 /// Canonical integer of a field element when it fits 128 bits.
@@ -386,7 +459,7 @@ mod tests {
         assert_eq!(packed[0], Fr::from(2u64).pow([253]) - Fr::ONE);
         assert_eq!(packed[1], Fr::from(2u64).pow([23]) - Fr::ONE);
         let params = PplnsParams::new(4, 4).unwrap();
-        assert_eq!(params.weight_elements(), 6);
+        assert_eq!(params.weight_elements(), 5);
         assert_eq!(params.total_weight_bits(), 96);
     }
 
