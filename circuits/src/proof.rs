@@ -15,6 +15,7 @@ use ark_ec::AffineRepr;
 use ark_ff::{PrimeField, Zero};
 use ark_groth16::{Proof, ProvingKey, VerifyingKey};
 use ark_relations::gr1cs::SynthesisError;
+use ark_std::rand::{CryptoRng, RngCore};
 use bitcoin::Amount;
 use serde::{Deserialize, Serialize};
 use share_verifier::address::Address;
@@ -106,15 +107,17 @@ pub fn quotient(matrices: &R1csMatrices, z: &[Fr]) -> Result<Vec<Fr>, ProveError
     Ok(groth16::quotient(matrices, z)?)
 }
 
-fn finish(
+#[allow(clippy::too_many_arguments)]
+fn finish<R: RngCore + CryptoRng>(
     params: PplnsParams,
     assignment: Assignment,
     pk: &ProvingKey<Bn254>,
     h: &[Fr],
     z: &[Fr],
     num_instance: usize,
+    rng: &mut R,
 ) -> Result<Settlement, ProveError> {
-    let (r, s) = groth16::blinding(&mut rand::rngs::OsRng);
+    let (r, s) = groth16::blinding(rng);
     let proof = groth16::create_proof(pk, h, z, num_instance, r, s)?;
     if !groth16::verify(&pk.vk, &assignment.public.to_array(), &proof)? {
         return Err(ProveError::SelfCheck);
@@ -154,6 +157,7 @@ pub fn prove(
         &h,
         &z,
         key.matrices.num_instance,
+        &mut rand::rngs::OsRng,
     )
 }
 
@@ -168,6 +172,23 @@ pub fn prove_from_dir(
     reward: Amount,
     fee_bps: FeeBps,
     c: Option<Fr>,
+) -> Result<Settlement, ProveError> {
+    prove_from_dir_with_rng(dir, snapshot, reward, fee_bps, c, &mut rand::rngs::OsRng)
+}
+
+/// As [`prove_from_dir`] with the proof's blinding drawn from `rng` (a
+/// seeded `rng` makes the proof reproducible, as the fixture needs; the
+/// blinding only hides the witness, it does not affect soundness).
+///
+/// # Errors
+/// As [`prove_from_dir`].
+pub fn prove_from_dir_with_rng<R: RngCore + CryptoRng>(
+    dir: &Path,
+    snapshot: &WindowSnapshot,
+    reward: Amount,
+    fee_bps: FeeBps,
+    c: Option<Fr>,
+    rng: &mut R,
 ) -> Result<Settlement, ProveError> {
     let header = keys::read_header(dir)?;
     let params = header.params()?;
@@ -187,7 +208,7 @@ pub fn prove_from_dir(
         (z, h, matrices.num_instance)
     };
     let pk = keys::load_proving_key(dir)?;
-    finish(params, assignment, &pk, &h, &z, num_instance)
+    finish(params, assignment, &pk, &h, &z, num_instance, rng)
 }
 
 /// One payout as the contract's `Payout` struct carries it.

@@ -89,6 +89,21 @@ enum Command {
         #[arg(long)]
         key: PathBuf,
     },
+    /// Write a deterministic sample window snapshot (benchmarks, devnets).
+    SampleWindow {
+        /// N, the window's slots (a power of two).
+        #[arg(long)]
+        slots: u64,
+        /// Distinct payout addresses.
+        #[arg(long, default_value_t = 200)]
+        miners: u64,
+        /// Shares appended (default: N, a full window).
+        #[arg(long)]
+        shares: Option<u64>,
+        /// The snapshot file to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Print the circuit's constraint count for N and M, per share and per
     /// payout entry (without synthesizing).
     Count {
@@ -174,6 +189,27 @@ fn main() -> Result<()> {
             print!("{}", circuits::export::solidity_verifier(&vk, &header));
             Ok(())
         }
+        Command::SampleWindow {
+            slots,
+            miners,
+            shares,
+            out,
+        } => {
+            if !slots.is_power_of_two() || !(2..=1 << 24).contains(&slots) {
+                bail!("--slots {slots}: N must be a power of two from 2 to 2^24");
+            }
+            if miners == 0 {
+                bail!("--miners 0: at least one miner is needed");
+            }
+            let snapshot = fixture::sample_window(
+                slots.trailing_zeros(),
+                shares.unwrap_or(slots),
+                miners,
+                60,
+                7,
+            );
+            write_json(Some(&out), &snapshot)
+        }
         Command::Count { slots, payouts } => {
             if !slots.is_power_of_two() || slots < 2 {
                 bail!("--slots {slots}: N must be a power of two from 2 to 2^24");
@@ -189,12 +225,15 @@ fn main() -> Result<()> {
                 keys::read_header(&key).with_context(|| format!("--key {}", key.display()))?;
             let snapshot = fixture::fixture_window(header.log2_slots);
             let fee = FeeBps::new(fixture::FIXTURE_FEE_BPS)?;
-            let settlement = proof::prove_from_dir(
+            // Seeded blinding: the same key gives the same fixture file.
+            let mut rng = keys::seeded_rng(&format!("fixture {}", header.circuit_hash));
+            let settlement = proof::prove_from_dir_with_rng(
                 &key,
                 &snapshot,
                 Amount::from_sat(fixture::FIXTURE_REWARD),
                 fee,
                 None,
+                &mut rng,
             )
             .with_context(|| {
                 format!(
