@@ -197,15 +197,20 @@ pub fn create_proof(
     let scalars: Vec<<Fr as PrimeField>::BigInt> = z.par_iter().map(|x| x.into_bigint()).collect();
     let h_scalars: Vec<<Fr as PrimeField>::BigInt> =
         h.par_iter().map(|x| x.into_bigint()).collect();
-    let h_acc = G1Projective::msm_bigint(
-        &pk.h_query,
-        &h_scalars[..pk.h_query.len().min(h_scalars.len())],
-    );
+    let h_acc = info_span!("h").in_scope(|| {
+        G1Projective::msm_bigint(
+            &pk.h_query,
+            &h_scalars[..pk.h_query.len().min(h_scalars.len())],
+        )
+    });
     drop(h_scalars);
-    let l_acc = G1Projective::msm_bigint(&pk.l_query, &scalars[num_instance..]);
-    let a_acc = G1Projective::msm_bigint(&pk.a_query, &scalars);
-    let b_g1_acc = G1Projective::msm_bigint(&pk.b_g1_query, &scalars);
-    let b_g2_acc = G2Projective::msm_bigint(&pk.b_g2_query, &scalars);
+    let l_acc = info_span!("l")
+        .in_scope(|| G1Projective::msm_bigint(&pk.l_query, &scalars[num_instance..]));
+    let a_acc = info_span!("a").in_scope(|| G1Projective::msm_bigint(&pk.a_query, &scalars));
+    let b_g1_acc =
+        info_span!("b_g1").in_scope(|| G1Projective::msm_bigint(&pk.b_g1_query, &scalars));
+    let b_g2_acc =
+        info_span!("b_g2").in_scope(|| G2Projective::msm_bigint(&pk.b_g2_query, &scalars));
     let g_a = a_acc + pk.vk.alpha_g1 + pk.delta_g1 * r;
     let g1_b = b_g1_acc + pk.beta_g1 + pk.delta_g1 * s;
     let g2_b = b_g2_acc + pk.vk.beta_g2 + pk.vk.delta_g2 * s;

@@ -105,6 +105,19 @@ fn seeded_keys_prove_verify_and_refuse_other_shapes() {
 }
 
 #[test]
+fn empty_and_single_miner_windows_prove_and_verify() {
+    let (dir, header) = shared_key();
+    let key = keys::load(dir.path(), &header.params().unwrap()).unwrap();
+    let fee = FeeBps::new(150).unwrap();
+    for (shares, miners) in [(0u64, 1u64), (21, 1)] {
+        let snapshot = fixture::sample_window(4, shares, miners, 92, 3);
+        let s = proof::prove(&key, &snapshot, Amount::from_sat(625_000_000), fee, None).unwrap();
+        assert_eq!(s.allocation.payouts.len(), miners.min(shares) as usize);
+        assert!(proof::verify_json(&key.pk.vk, &s.to_json()).unwrap());
+    }
+}
+
+#[test]
 fn seeded_setups_and_exports_are_deterministic() {
     let (a, ha) = shared_key();
     let b = tempfile::tempdir().unwrap();
