@@ -1,0 +1,286 @@
+//! `circuits`: Groth16 keys, proofs, verification, fixtures and the
+//! Solidity verifier for Shareproof's PPLNS settlement statement.
+//!
+//! Parses the command line and calls into the `circuits` library; progress
+//! (phase spans with their durations) goes to stderr.
+
+use std::fs::File;
+use std::io::{BufReader, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use bitcoin::Amount;
+use circuits::fixture;
+use circuits::keys;
+use circuits::proof::{self, SettlementJson};
+use clap::{Parser, Subcommand};
+use share_verifier::allocation::FeeBps;
+use share_verifier::field;
+use share_verifier::window::WindowSnapshot;
+use tracing_subscriber::fmt::format::FmtSpan;
+
+#[derive(Parser)]
+#[command(
+    name = "circuits",
+    version,
+    about = "Groth16 keys, proofs and Solidity verifier for Shareproof's PPLNS settlements"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Generate proving and verifying keys for N slots and M payout entries.
+    ///
+    /// Without --insecure-seed the randomness comes from the OS and is
+    /// dropped; production keys still need a multi-party ceremony.
+    Setup {
+        /// N, the window's slots (a power of two, 2 to 2^24).
+        #[arg(long)]
+        slots: u64,
+        /// M, the payout list's entries.
+        #[arg(long)]
+        payouts: usize,
+        /// The key directory to write.
+        #[arg(long)]
+        out: PathBuf,
+        /// INSECURE: derive the setup's randomness from this seed
+        /// (deterministic; anyone who knows the seed can forge proofs).
+        #[arg(long)]
+        insecure_seed: Option<String>,
+    },
+    /// Prove the allocation of a window snapshot (JSON, as the node and
+    /// `share-verifier` write it); prints the settlement proof JSON.
+    Prove {
+        /// The key directory.
+        #[arg(long)]
+        key: PathBuf,
+        /// The window snapshot JSON file.
+        #[arg(long)]
+        window: PathBuf,
+        /// The block reward R in sats.
+        #[arg(long)]
+        reward: u64,
+        /// The pool fee in basis points (0 to 10000).
+        #[arg(long)]
+        fee_bps: u32,
+        /// The contract's challenge c (0x + 64 hex); computed from the payout
+        /// list as the contract does when omitted.
+        #[arg(long)]
+        c: Option<String>,
+        /// Write the JSON here instead of stdout.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Verify a settlement proof JSON the way the contract does.
+    Verify {
+        /// The key directory.
+        #[arg(long)]
+        key: PathBuf,
+        /// The settlement proof JSON.
+        #[arg(long)]
+        proof: PathBuf,
+    },
+    /// Print the Solidity verifier of a key.
+    ExportSolidity {
+        /// The key directory.
+        #[arg(long)]
+        key: PathBuf,
+    },
+    /// Write a deterministic sample window snapshot (benchmarks, devnets).
+    SampleWindow {
+        /// N, the window's slots (a power of two).
+        #[arg(long)]
+        slots: u64,
+        /// Distinct payout addresses.
+        #[arg(long, default_value_t = 200)]
+        miners: u64,
+        /// Shares appended (default: N, a full window).
+        #[arg(long)]
+        shares: Option<u64>,
+        /// The snapshot file to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Print the circuit's constraint count for N and M, per share and per
+    /// payout entry (without synthesizing).
+    Count {
+        /// N, the window's slots (a power of two).
+        #[arg(long)]
+        slots: u64,
+        /// M, the payout list's entries.
+        #[arg(long)]
+        payouts: usize,
+    },
+    /// Prove the deterministic sample window and write the settlement JSON
+    /// (the contracts' Foundry fixture).
+    Fixture {
+        /// The key directory.
+        #[arg(long)]
+        key: PathBuf,
+        /// The fixture file to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_span_events(FmtSpan::CLOSE)
+        .with_target(false)
+        .init();
+    match Cli::parse().command {
+        Command::Setup {
+            slots,
+            payouts,
+            out,
+            insecure_seed,
+        } => setup(slots, payouts, &out, insecure_seed.as_deref()),
+        Command::Prove {
+            key,
+            window,
+            reward,
+            fee_bps,
+            c,
+            out,
+        } => {
+            let snapshot: WindowSnapshot = read_json(&window)?;
+            let fee = FeeBps::new(fee_bps).with_context(|| format!("--fee-bps {fee_bps}"))?;
+            let c = c
+                .map(|c| field::from_hex(&c).with_context(|| format!("--c {c}")))
+                .transpose()?;
+            let settlement =
+                proof::prove_from_dir(&key, &snapshot, Amount::from_sat(reward), fee, c)
+                    .with_context(|| {
+                        format!(
+                            "proving {} with the key in {}",
+                            window.display(),
+                            key.display()
+                        )
+                    })?;
+            write_json(out.as_deref(), &settlement.to_json())
+        }
+        Command::Verify { key, proof } => {
+            let (_, vk) = keys::load_verifying_key(&key)
+                .with_context(|| format!("--key {}", key.display()))?;
+            let json: SettlementJson = read_json(&proof)?;
+            let valid = proof::verify_json(&vk, &json)
+                .with_context(|| format!("--proof {}", proof.display()))?;
+            if !valid {
+                bail!(
+                    "{}: the proof does not verify against the key in {}",
+                    proof.display(),
+                    key.display()
+                );
+            }
+            eprintln!(
+                "valid: {} payouts, root {}",
+                json.payouts.len(),
+                json.window_root
+            );
+            Ok(())
+        }
+        Command::ExportSolidity { key } => {
+            let (header, vk) = keys::load_verifying_key(&key)
+                .with_context(|| format!("--key {}", key.display()))?;
+            print!("{}", circuits::export::solidity_verifier(&vk, &header));
+            Ok(())
+        }
+        Command::SampleWindow {
+            slots,
+            miners,
+            shares,
+            out,
+        } => {
+            if !slots.is_power_of_two() || !(2..=1 << 24).contains(&slots) {
+                bail!("--slots {slots}: N must be a power of two from 2 to 2^24");
+            }
+            if miners == 0 {
+                bail!("--miners 0: at least one miner is needed");
+            }
+            let snapshot = fixture::sample_window(
+                slots.trailing_zeros(),
+                shares.unwrap_or(slots),
+                miners,
+                60,
+                7,
+            );
+            write_json(Some(&out), &snapshot)
+        }
+        Command::Count { slots, payouts } => {
+            if !slots.is_power_of_two() || slots < 2 {
+                bail!("--slots {slots}: N must be a power of two from 2 to 2^24");
+            }
+            let params = circuits::PplnsParams::new(slots.trailing_zeros(), payouts)
+                .with_context(|| format!("--slots {slots} --payouts {payouts}"))?;
+            let c = circuits::pplns::ConstraintCount::of(&params);
+            println!("{}", serde_json::to_string_pretty(&c)?);
+            Ok(())
+        }
+        Command::Fixture { key, out } => {
+            let header =
+                keys::read_header(&key).with_context(|| format!("--key {}", key.display()))?;
+            let snapshot = fixture::fixture_window(header.log2_slots);
+            let fee = FeeBps::new(fixture::FIXTURE_FEE_BPS)?;
+            // Seeded blinding: the same key gives the same fixture file.
+            let mut rng = keys::seeded_rng(&format!("fixture {}", header.circuit_hash));
+            let settlement = proof::prove_from_dir_with_rng(
+                &key,
+                &snapshot,
+                Amount::from_sat(fixture::FIXTURE_REWARD),
+                fee,
+                None,
+                &mut rng,
+            )
+            .with_context(|| {
+                format!(
+                    "proving the sample window with the key in {}",
+                    key.display()
+                )
+            })?;
+            write_json(Some(&out), &settlement.to_json())
+        }
+    }
+}
+
+fn setup(slots: u64, payouts: usize, out: &Path, seed: Option<&str>) -> Result<()> {
+    if !slots.is_power_of_two() || slots < 2 {
+        bail!("--slots {slots}: N must be a power of two from 2 to 2^24");
+    }
+    let params = circuits::PplnsParams::new(slots.trailing_zeros(), payouts)
+        .with_context(|| format!("--slots {slots} --payouts {payouts}"))?;
+    if seed.is_some() {
+        eprintln!("WARNING: --insecure-seed makes a deterministic key; anyone who knows the seed can forge proofs. Devnets and tests only.");
+    }
+    let header =
+        keys::setup(params, seed, out).with_context(|| format!("setup into {}", out.display()))?;
+    eprintln!(
+        "key for N = {}, M = {}: {} constraints, circuit hash {}, written to {}",
+        header.slots,
+        header.payouts,
+        header.constraints,
+        header.circuit_hash,
+        out.display()
+    );
+    Ok(())
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
+    let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    serde_json::from_reader(BufReader::new(file))
+        .with_context(|| format!("parsing {}", path.display()))
+}
+
+fn write_json<T: serde::Serialize>(path: Option<&Path>, value: &T) -> Result<()> {
+    let mut text = serde_json::to_string_pretty(value)?;
+    text.push('\n');
+    match path {
+        Some(p) => std::fs::write(p, text).with_context(|| format!("writing {}", p.display())),
+        None => std::io::stdout()
+            .write_all(text.as_bytes())
+            .context("writing to stdout"),
+    }
+}

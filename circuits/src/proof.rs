@@ -1,0 +1,426 @@
+//! Proving a settlement — the library call the node makes — and the JSON
+//! form of its result (also the Foundry fixture's schema, see
+//! `circuits/fixtures/README.md`).
+//!
+//! [`prove`] takes a window snapshot, the reward, the fee rate and the
+//! contract's challenge c, and returns the proof with the payout list it
+//! attests. The witness comes from the values-only back end, the proof from
+//! the stored matrices and proving key ([`crate::groth16`]); every proof is
+//! verified before it is returned.
+
+use std::path::Path;
+
+use ark_bn254::{Bn254, Fq, Fq2, Fr, G1Affine, G2Affine};
+use ark_ec::AffineRepr;
+use ark_ff::{PrimeField, Zero};
+use ark_groth16::{Proof, ProvingKey, VerifyingKey};
+use ark_relations::gr1cs::SynthesisError;
+use ark_std::rand::{CryptoRng, RngCore};
+use bitcoin::Amount;
+use serde::{Deserialize, Serialize};
+use share_verifier::address::Address;
+use share_verifier::allocation::{Allocation, FeeBps, Payout};
+use share_verifier::binding;
+use share_verifier::field;
+use share_verifier::window::WindowSnapshot;
+use share_verifier::WindowRoot;
+use tracing::info_span;
+
+use crate::groth16;
+use crate::keys::{self, Key, KeyError};
+use crate::matrices::R1csMatrices;
+use crate::pplns::{assign, Assignment, PplnsCircuit, PplnsError, PplnsParams, PublicInputs};
+use crate::r1cs::{Synthesize, WitnessR1cs};
+
+/// Errors of proving and of reading proofs.
+#[derive(Debug, thiserror::Error)]
+pub enum ProveError {
+    /// The statement could not be assigned.
+    #[error(transparent)]
+    Assign(#[from] PplnsError),
+    /// The key is wrong or unreadable.
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    /// Synthesis or the QAP failed.
+    #[error("proving failed: {0}")]
+    Synthesis(#[from] SynthesisError),
+    /// The witness breaks a constraint: the inputs are not a valid statement.
+    #[error("the witness does not satisfy constraint {0}")]
+    Unsatisfied(usize),
+    /// The witness generator and the key disagree on the circuit's size.
+    #[error("the witness has {got} variables, the key's circuit {expected}")]
+    WitnessSize { expected: usize, got: usize },
+    /// The finished proof does not verify (a corrupt proving key).
+    #[error("the proof does not verify against the key's verifying key")]
+    SelfCheck,
+    /// A proof file field is malformed.
+    #[error("invalid proof JSON field {field}: {reason}")]
+    Json { field: &'static str, reason: String },
+}
+
+/// A proven settlement: the statement, its payouts and the proof.
+#[derive(Debug, Clone)]
+pub struct Settlement {
+    /// The statement's shape.
+    pub params: PplnsParams,
+    /// The window root.
+    pub root: WindowRoot,
+    /// The four public inputs.
+    pub public: PublicInputs,
+    /// The allocation the proof attests (payouts, fee, dust).
+    pub allocation: Allocation,
+    /// The Groth16 proof.
+    pub proof: Proof<Bn254>,
+}
+
+/// The witness for `assignment`: `[1, inputs..., witness...]`.
+///
+/// # Errors
+/// [`ProveError`] when synthesis fails or the size differs from `matrices`.
+pub fn witness(
+    circuit: &PplnsCircuit,
+    assignment: &Assignment,
+    matrices: &R1csMatrices,
+) -> Result<Vec<Fr>, ProveError> {
+    let _span = info_span!("witness").entered();
+    let circuit = circuit.with_assignment(assignment.public, assignment.witness.clone());
+    let mut cs = WitnessR1cs::with_capacity(matrices.num_witness);
+    circuit.synthesize(&mut cs)?;
+    let z = cs.full_assignment();
+    if z.len() != matrices.num_variables() {
+        return Err(ProveError::WitnessSize {
+            expected: matrices.num_variables(),
+            got: z.len(),
+        });
+    }
+    Ok(z)
+}
+
+/// The quotient h for `z`, after checking that `z` satisfies every constraint.
+///
+/// # Errors
+/// [`ProveError::Unsatisfied`] for a witness that breaks a constraint.
+pub fn quotient(matrices: &R1csMatrices, z: &[Fr]) -> Result<Vec<Fr>, ProveError> {
+    if let Some(row) = groth16::unsatisfied_row(matrices, z) {
+        return Err(ProveError::Unsatisfied(row));
+    }
+    Ok(groth16::quotient(matrices, z)?)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn finish<R: RngCore + CryptoRng>(
+    params: PplnsParams,
+    assignment: Assignment,
+    pk: &ProvingKey<Bn254>,
+    h: &[Fr],
+    z: &[Fr],
+    num_instance: usize,
+    rng: &mut R,
+) -> Result<Settlement, ProveError> {
+    let (r, s) = groth16::blinding(rng);
+    let proof = groth16::create_proof(pk, h, z, num_instance, r, s)?;
+    if !groth16::verify(&pk.vk, &assignment.public.to_array(), &proof)? {
+        return Err(ProveError::SelfCheck);
+    }
+    Ok(Settlement {
+        params,
+        root: WindowRoot(assignment.public.root),
+        public: assignment.public,
+        allocation: assignment.allocation,
+        proof,
+    })
+}
+
+/// Proves the PPLNS allocation of `snapshot` with a loaded key. `c` is the
+/// contract's challenge (`share_verifier::binding::challenge` of the payout
+/// list); `None` computes it.
+///
+/// # Errors
+/// [`ProveError`] for a snapshot the key cannot prove (size, too many
+/// addresses) or a broken key.
+pub fn prove(
+    key: &Key,
+    snapshot: &WindowSnapshot,
+    reward: Amount,
+    fee_bps: FeeBps,
+    c: Option<Fr>,
+) -> Result<Settlement, ProveError> {
+    let params = key.header.params()?;
+    let assignment = assign(&params, snapshot, reward, fee_bps, c)?;
+    let circuit = PplnsCircuit::new(params)?;
+    let z = witness(&circuit, &assignment, &key.matrices)?;
+    let h = quotient(&key.matrices, &z)?;
+    finish(
+        params,
+        assignment,
+        &key.pk,
+        &h,
+        &z,
+        key.matrices.num_instance,
+        &mut rand::rngs::OsRng,
+    )
+}
+
+/// As [`prove`], loading the key from `dir` in stages so the matrices are
+/// freed before the proving key is read (lower peak memory).
+///
+/// # Errors
+/// As [`prove`], and [`KeyError`] for a key of another (N, M).
+pub fn prove_from_dir(
+    dir: &Path,
+    snapshot: &WindowSnapshot,
+    reward: Amount,
+    fee_bps: FeeBps,
+    c: Option<Fr>,
+) -> Result<Settlement, ProveError> {
+    prove_from_dir_with_rng(dir, snapshot, reward, fee_bps, c, &mut rand::rngs::OsRng)
+}
+
+/// As [`prove_from_dir`] with the proof's blinding drawn from `rng` (a
+/// seeded `rng` makes the proof reproducible, as the fixture needs; the
+/// blinding only hides the witness, it does not affect soundness).
+///
+/// # Errors
+/// As [`prove_from_dir`].
+pub fn prove_from_dir_with_rng<R: RngCore + CryptoRng>(
+    dir: &Path,
+    snapshot: &WindowSnapshot,
+    reward: Amount,
+    fee_bps: FeeBps,
+    c: Option<Fr>,
+    rng: &mut R,
+) -> Result<Settlement, ProveError> {
+    let header = keys::read_header(dir)?;
+    let params = header.params()?;
+    if snapshot.log2_slots != params.log2_slots() {
+        return Err(PplnsError::WindowSize {
+            expected: params.log2_slots(),
+            got: snapshot.log2_slots,
+        }
+        .into());
+    }
+    let assignment = assign(&params, snapshot, reward, fee_bps, c)?;
+    let (z, h, num_instance) = {
+        let matrices = keys::load_matrices(dir, &header)?;
+        let circuit = PplnsCircuit::new(params)?;
+        let z = witness(&circuit, &assignment, &matrices)?;
+        let h = quotient(&matrices, &z)?;
+        (z, h, matrices.num_instance)
+    };
+    let pk = keys::load_proving_key(dir)?;
+    finish(params, assignment, &pk, &h, &z, num_instance, rng)
+}
+
+/// One payout as the contract's `Payout` struct carries it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PayoutJson {
+    /// EIP-55 address.
+    pub account: String,
+    /// Sats.
+    pub amount: u64,
+}
+
+/// The JSON of a settlement proof (and of the Foundry fixture).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SettlementJson {
+    /// N.
+    pub slots: usize,
+    /// M.
+    pub payout_entries: usize,
+    /// `0x` + 64 hex digits.
+    pub window_root: String,
+    /// Sats.
+    pub reward: u64,
+    /// Basis points.
+    pub fee_bps: u32,
+    /// `floor(reward * feeBps / 10000)`.
+    pub fee: u64,
+    /// `net - sum(amounts)`, credited to the fee recipient with the fee.
+    pub dust: u64,
+    /// Ascending by address, every address with weight in the window.
+    pub payouts: Vec<PayoutJson>,
+    /// `uint256[8]` as decimal strings:
+    /// `[A.x, A.y, B.x.c1, B.x.c0, B.y.c1, B.y.c0, C.x, C.y]`.
+    pub proof: Vec<String>,
+    /// `uint256[4]` as decimal strings: `[windowRoot, reward + feeBps * 2^64, c, S]`.
+    pub public_inputs: Vec<String>,
+}
+
+fn dec<F: PrimeField>(x: &F) -> String {
+    x.into_bigint().to_string()
+}
+
+/// The proof as `uint256[8]` for the EVM (G2 imaginary part first).
+pub fn proof_words(proof: &Proof<Bn254>) -> [String; 8] {
+    let (ax, ay) = proof.a.xy().unwrap_or((Fq::zero(), Fq::zero()));
+    let (bx, by) = proof.b.xy().unwrap_or((Fq2::zero(), Fq2::zero()));
+    let (cx, cy) = proof.c.xy().unwrap_or((Fq::zero(), Fq::zero()));
+    [
+        dec(&ax),
+        dec(&ay),
+        dec(&bx.c1),
+        dec(&bx.c0),
+        dec(&by.c1),
+        dec(&by.c0),
+        dec(&cx),
+        dec(&cy),
+    ]
+}
+
+fn parse_fq(s: &str, field: &'static str) -> Result<Fq, ProveError> {
+    let bad = |reason: &str| ProveError::Json {
+        field,
+        reason: format!("{s:?}: {reason}"),
+    };
+    let big: num_bigint::BigUint = s.parse().map_err(|_| bad("not a decimal integer"))?;
+    let modulus: num_bigint::BigUint = Fq::MODULUS.into();
+    if big >= modulus {
+        return Err(bad("not below the base field modulus"));
+    }
+    Ok(Fq::from(big))
+}
+
+fn parse_fr(s: &str, field: &'static str) -> Result<Fr, ProveError> {
+    let bad = |reason: &str| ProveError::Json {
+        field,
+        reason: format!("{s:?}: {reason}"),
+    };
+    let big: num_bigint::BigUint = s.parse().map_err(|_| bad("not a decimal integer"))?;
+    let modulus: num_bigint::BigUint = Fr::MODULUS.into();
+    if big >= modulus {
+        return Err(bad("not below the scalar field modulus"));
+    }
+    Ok(Fr::from(big))
+}
+
+/// Reads `uint256[8]` back into a proof, refusing points off the curve or
+/// outside the prime-order subgroup.
+///
+/// # Errors
+/// [`ProveError::Json`] naming the bad word.
+pub fn proof_from_words(words: &[String]) -> Result<Proof<Bn254>, ProveError> {
+    if words.len() != 8 {
+        return Err(ProveError::Json {
+            field: "proof",
+            reason: format!("{} words, expected 8", words.len()),
+        });
+    }
+    let f = |i: usize| parse_fq(&words[i], "proof");
+    let g1 = |x: Fq, y: Fq| -> Result<G1Affine, ProveError> {
+        if x.is_zero() && y.is_zero() {
+            return Ok(G1Affine::identity());
+        }
+        let p = G1Affine::new_unchecked(x, y);
+        if !p.is_on_curve() || !p.is_in_correct_subgroup_assuming_on_curve() {
+            return Err(ProveError::Json {
+                field: "proof",
+                reason: "a G1 point is not on the curve".to_owned(),
+            });
+        }
+        Ok(p)
+    };
+    let a = g1(f(0)?, f(1)?)?;
+    let bx = Fq2::new(f(3)?, f(2)?);
+    let by = Fq2::new(f(5)?, f(4)?);
+    let b = if bx.is_zero() && by.is_zero() {
+        G2Affine::identity()
+    } else {
+        let p = G2Affine::new_unchecked(bx, by);
+        if !p.is_on_curve() || !p.is_in_correct_subgroup_assuming_on_curve() {
+            return Err(ProveError::Json {
+                field: "proof",
+                reason: "the G2 point is not on the curve or not in the subgroup".to_owned(),
+            });
+        }
+        p
+    };
+    let c = g1(f(6)?, f(7)?)?;
+    Ok(Proof { a, b, c })
+}
+
+impl Settlement {
+    /// The JSON form.
+    pub fn to_json(&self) -> SettlementJson {
+        let a = &self.allocation;
+        SettlementJson {
+            slots: self.params.slots(),
+            payout_entries: self.params.payouts(),
+            window_root: field::to_hex(&self.root.0),
+            reward: a.reward.to_sat(),
+            fee_bps: u32::from(a.fee_bps.get()),
+            fee: a.fee.to_sat(),
+            dust: a.dust.to_sat(),
+            payouts: a
+                .payouts
+                .iter()
+                .map(|p| PayoutJson {
+                    account: p.address.to_checksum(),
+                    amount: p.amount.to_sat(),
+                })
+                .collect(),
+            proof: proof_words(&self.proof).to_vec(),
+            public_inputs: self.public.to_array().iter().map(dec).collect(),
+        }
+    }
+}
+
+/// Checks a settlement JSON the way the contract does: c and S recomputed
+/// from the payout list, then the proof against `vk`.
+///
+/// # Errors
+/// [`ProveError::Json`] for a malformed file or inputs that do not match
+/// the payout list.
+pub fn verify_json(vk: &VerifyingKey<Bn254>, json: &SettlementJson) -> Result<bool, ProveError> {
+    let root = WindowRoot::from_hex(&json.window_root).map_err(|e| ProveError::Json {
+        field: "windowRoot",
+        reason: e.to_string(),
+    })?;
+    let fee_bps = FeeBps::new(json.fee_bps).map_err(|e| ProveError::Json {
+        field: "feeBps",
+        reason: e.to_string(),
+    })?;
+    let payouts = json
+        .payouts
+        .iter()
+        .map(|p| {
+            let address = parse_address(&p.account)?;
+            Ok(Payout {
+                address,
+                amount: Amount::from_sat(p.amount),
+                weight: 0,
+            })
+        })
+        .collect::<Result<Vec<_>, ProveError>>()?;
+    let expected = binding::public_inputs(&root, json.reward, fee_bps, &payouts);
+    if json.public_inputs.len() != 4 {
+        return Err(ProveError::Json {
+            field: "publicInputs",
+            reason: format!("{} inputs, expected 4", json.public_inputs.len()),
+        });
+    }
+    let inputs = json
+        .public_inputs
+        .iter()
+        .map(|s| parse_fr(s, "publicInputs"))
+        .collect::<Result<Vec<_>, _>>()?;
+    if inputs != expected {
+        return Err(ProveError::Json {
+            field: "publicInputs",
+            reason: "they differ from the values the contract computes from the payout list"
+                .to_owned(),
+        });
+    }
+    let proof = proof_from_words(&json.proof)?;
+    Ok(groth16::verify(vk, &inputs, &proof)?)
+}
+
+fn parse_address(s: &str) -> Result<Address, ProveError> {
+    let digits = s.strip_prefix("0x").unwrap_or(s);
+    let mut bytes = [0u8; 20];
+    hex::decode_to_slice(digits, &mut bytes).map_err(|_| ProveError::Json {
+        field: "payouts.account",
+        reason: format!("{s:?} is not a 20-byte hex address"),
+    })?;
+    Ok(Address(bytes))
+}

@@ -1,0 +1,200 @@
+//! Keys, proofs and the verifier export end to end on N = 16, M = 4: a
+//! seeded setup, a proof of the sample window that verifies natively and
+//! against ark-groth16's own prover, refusal of a key for another (N, M),
+//! and deterministic outputs.
+
+use ark_bn254::{Bn254, Fr};
+use ark_relations::gr1cs::{ConstraintSystem, SynthesisMode, R1CS_PREDICATE_LABEL};
+use bitcoin::Amount;
+use circuits::keys::{self, KeyError};
+use circuits::pplns::{assign, PplnsCircuit, PplnsParams};
+use circuits::proof::{self, ProveError};
+use circuits::r1cs::{ArkR1cs, Synthesize};
+use circuits::{export, fixture, groth16};
+use share_verifier::allocation::FeeBps;
+
+fn setup_16_4(dir: &std::path::Path) -> keys::KeyHeader {
+    keys::setup(PplnsParams::new(4, 4).unwrap(), Some("test"), dir).unwrap()
+}
+
+/// One seeded (16, 4) key shared by the tests of this binary (setups are
+/// the slow part of the suite).
+fn shared_key() -> &'static (tempfile::TempDir, keys::KeyHeader) {
+    static KEY: std::sync::OnceLock<(tempfile::TempDir, keys::KeyHeader)> =
+        std::sync::OnceLock::new();
+    KEY.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let header = setup_16_4(dir.path());
+        (dir, header)
+    })
+}
+
+#[test]
+fn seeded_keys_prove_verify_and_refuse_other_shapes() {
+    let (dir, header) = shared_key();
+    let header = header.clone();
+    assert!(header.insecure);
+    let params = header.params().unwrap();
+    let key = keys::load(dir.path(), &params).unwrap();
+
+    // The sample window: proof, payouts equal to the native allocation.
+    let snapshot = fixture::fixture_window(4);
+    let fee = FeeBps::new(fixture::FIXTURE_FEE_BPS).unwrap();
+    let reward = Amount::from_sat(fixture::FIXTURE_REWARD);
+    let settlement = proof::prove(&key, &snapshot, reward, fee, None).unwrap();
+    let native = share_verifier::allocate(
+        snapshot.entries.iter().map(|e| (e.address, e.weight)),
+        reward,
+        fee,
+    )
+    .unwrap();
+    assert_eq!(settlement.allocation, native);
+    let json = settlement.to_json();
+    assert!(proof::verify_json(&key.pk.vk, &json).unwrap());
+    // The staged loader proves the same statement.
+    let again = proof::prove_from_dir(dir.path(), &snapshot, reward, fee, None).unwrap();
+    assert_eq!(again.public, settlement.public);
+
+    // Tampered proof word, tampered input, a point off the curve.
+    let mut bad = json.clone();
+    bad.proof[6] = json.proof[0].clone();
+    bad.proof[7] = json.proof[1].clone();
+    assert!(!proof::verify_json(&key.pk.vk, &bad).unwrap());
+    let mut bad = json.clone();
+    bad.payouts[0].amount += 1;
+    assert!(matches!(
+        proof::verify_json(&key.pk.vk, &bad),
+        Err(ProveError::Json { .. })
+    ));
+    let mut bad = json.clone();
+    bad.proof[1] = "1".into();
+    assert!(matches!(
+        proof::verify_json(&key.pk.vk, &bad),
+        Err(ProveError::Json { .. })
+    ));
+
+    // A key for (16, 4) refuses a 64-slot window and (64, 8) parameters.
+    let big = fixture::fixture_window(6);
+    let err = proof::prove(&key, &big, reward, fee, None).unwrap_err();
+    assert!(matches!(err, ProveError::Assign(_)), "{err}");
+    let err = keys::load(dir.path(), &PplnsParams::new(6, 8).unwrap()).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            KeyError::Shape {
+                key_slots: 16,
+                key_payouts: 4,
+                slots: 64,
+                payouts: 8,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("N = 16"));
+    let err = proof::prove_from_dir(dir.path(), &big, reward, fee, None).unwrap_err();
+    assert!(err.to_string().contains("2^6"), "{err}");
+
+    // Corrupt matrices are refused by the circuit hash.
+    let mut header2 = header.clone();
+    header2.circuit_hash = "00".repeat(32);
+    assert!(matches!(
+        keys::load_matrices(dir.path(), &header2),
+        Err(KeyError::CircuitHash { .. })
+    ));
+}
+
+#[test]
+fn empty_and_single_miner_windows_prove_and_verify() {
+    let (dir, header) = shared_key();
+    let key = keys::load(dir.path(), &header.params().unwrap()).unwrap();
+    let fee = FeeBps::new(150).unwrap();
+    for (shares, miners) in [(0u64, 1u64), (21, 1)] {
+        let snapshot = fixture::sample_window(4, shares, miners, 92, 3);
+        let s = proof::prove(&key, &snapshot, Amount::from_sat(625_000_000), fee, None).unwrap();
+        assert_eq!(s.allocation.payouts.len(), miners.min(shares) as usize);
+        assert!(proof::verify_json(&key.pk.vk, &s.to_json()).unwrap());
+    }
+}
+
+#[test]
+fn seeded_setups_and_exports_are_deterministic() {
+    let (a, ha) = shared_key();
+    let b = tempfile::tempdir().unwrap();
+    let hb = setup_16_4(b.path());
+    assert_eq!(ha, &hb);
+    let (_, vka) = keys::load_verifying_key(a.path()).unwrap();
+    let (_, vkb) = keys::load_verifying_key(b.path()).unwrap();
+    let sol = export::solidity_verifier(&vka, ha);
+    assert_eq!(sol, export::solidity_verifier(&vkb, &hb));
+    let pka = std::fs::read(a.path().join("proving_key.bin")).unwrap();
+    assert_eq!(
+        pka,
+        std::fs::read(b.path().join("proving_key.bin")).unwrap()
+    );
+    assert!(
+        sol.contains("function verifyProof(uint256[8] calldata proof, uint256[4] calldata input)")
+    );
+    assert!(sol.contains("INSECURE KEY"));
+    assert!(sol.contains(&ha.circuit_hash));
+}
+
+/// ark-groth16's own prover, fed arkworks' matrices of the same circuit
+/// and our proving key, gives a proof our verifier accepts: the key follows
+/// ark-groth16's reduction exactly.
+#[test]
+fn ark_groth16s_prover_agrees_with_our_key() {
+    let (dir, _) = shared_key();
+    let params = PplnsParams::new(4, 4).unwrap();
+    let key = keys::load(dir.path(), &params).unwrap();
+    let a = assign(
+        &params,
+        &fixture::fixture_window(4),
+        Amount::from_sat(fixture::FIXTURE_REWARD),
+        FeeBps::new(fixture::FIXTURE_FEE_BPS).unwrap(),
+        None,
+    )
+    .unwrap();
+    let circuit = PplnsCircuit::new(params)
+        .unwrap()
+        .with_assignment(a.public, a.witness.clone());
+    let cs = ConstraintSystem::<Fr>::new_ref();
+    cs.set_mode(SynthesisMode::Prove {
+        construct_matrices: true,
+        generate_lc_assignments: false,
+    });
+    circuit.synthesize(&mut ArkR1cs(cs.clone())).unwrap();
+    cs.finalize();
+    let matrices = &cs.to_matrices().unwrap()[R1CS_PREDICATE_LABEL];
+    let z = {
+        let inner = cs.borrow().unwrap();
+        [
+            inner.instance_assignment().unwrap(),
+            inner.witness_assignment().unwrap(),
+        ]
+        .concat()
+    };
+    let proof = ark_groth16::Groth16::<Bn254>::create_proof_with_reduction_and_matrices(
+        &key.pk,
+        Fr::from(3u64),
+        Fr::from(5u64),
+        matrices,
+        cs.num_instance_variables(),
+        cs.num_constraints(),
+        &z,
+    )
+    .unwrap();
+    assert!(groth16::verify(&key.pk.vk, &a.public.to_array(), &proof).unwrap());
+    // And our prover from the stored matrices gives the same proof for the same blinding.
+    let h = groth16::quotient(&key.matrices, &z).unwrap();
+    let ours = groth16::create_proof(
+        &key.pk,
+        &h,
+        &z,
+        key.matrices.num_instance,
+        Fr::from(3u64),
+        Fr::from(5u64),
+    )
+    .unwrap();
+    assert_eq!(ours, proof);
+}
