@@ -26,8 +26,8 @@ pub const DEVNET_SETTLEMENT_SCRIPT: &str =
 
 /// The embedded chain's default block target, fixed: about 30 s per block
 /// for the built-in miner on one core of the reference machine (measured
-/// at ~12.5 MH/s: difficulty 0.0872, 3.75e8 hashes per block).
-pub const DEFAULT_EMBEDDED_NBITS: u32 = 0x1d0b_bf8c;
+/// at 7.5 MH/s: difficulty 0.0524, 2.25e8 hashes per block).
+pub const DEFAULT_EMBEDDED_NBITS: u32 = 0x1d13_16b7;
 
 /// Errors of configuration, each naming the setting.
 #[derive(Debug, thiserror::Error)]
@@ -160,7 +160,7 @@ pub struct RawTemplate {
 pub struct RawChain {
     /// `fixed` (default) or `retarget`.
     pub difficulty: Option<String>,
-    /// Compact target of every block after genesis (fixed), hex, default 1d0bbf8c.
+    /// Compact target of every block after genesis (fixed), hex, default 1d1316b7.
     pub nbits: Option<String>,
     /// Blocks per retarget period (retarget), default 10.
     pub retarget_interval: Option<u32>,

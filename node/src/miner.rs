@@ -25,7 +25,7 @@ const IV: [u32; 8] = [
     0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
 ];
 /// Nonces hashed between checks for new work.
-const CHUNK: u32 = 1 << 18;
+const CHUNK: u32 = 1 << 16;
 
 /// Miner settings.
 #[derive(Debug, Clone)]

@@ -206,7 +206,10 @@ mod tests {
         // No share in 31 s: about half a share's worth of time, at most ×16 lower.
         let d = v.on_tick(t0 + Duration::from_secs(31)).unwrap().as_f64();
         assert!((d - 0.005 * 0.5 / 31.0 * 10.0).abs() < 1e-12, "{d}");
-        let d = v.on_tick(t0 + Duration::from_secs(10_000)).unwrap().as_f64();
+        let d = v
+            .on_tick(t0 + Duration::from_secs(10_000))
+            .unwrap()
+            .as_f64();
         assert!((d - 0.005 * 0.5 / 31.0 * 10.0 / 16.0).abs() < 1e-12, "{d}");
     }
 

@@ -5,10 +5,12 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use bitcoin::hashes::Hash;
+use bitcoin::BlockHash;
 use share_verifier::Address;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Semaphore};
@@ -42,6 +44,9 @@ pub struct Shared {
     bans: Mutex<HashMap<IpAddr, Instant>>,
     /// The next extranonce1 (wrapping; 2^32 connections before reuse).
     next_extranonce1: AtomicU32,
+    /// The low 64 bits of the last tip the pool found a block on (0: none):
+    /// shares on it are stale even before the next job arrives.
+    spent_tip: AtomicU64,
 }
 
 impl Shared {
@@ -70,7 +75,18 @@ impl Shared {
             registry,
             bans: Mutex::new(HashMap::new()),
             next_extranonce1: AtomicU32::new(seed),
+            spent_tip: AtomicU64::new(0),
         }
+    }
+
+    /// Marks `prevhash` as extended by a block of ours.
+    pub fn spend_tip(&self, prevhash: &BlockHash) {
+        self.spent_tip.store(tip_key(prevhash), Ordering::Release);
+    }
+
+    /// Whether the pool already found a block on `prevhash`.
+    pub fn is_spent(&self, prevhash: &BlockHash) -> bool {
+        self.spent_tip.load(Ordering::Acquire) == tip_key(prevhash)
     }
 
     /// Bans `ip` for the configured time.
@@ -93,6 +109,10 @@ impl Shared {
             None => false,
         }
     }
+}
+
+fn tip_key(hash: &BlockHash) -> u64 {
+    u64::from_le_bytes(hash.as_byte_array()[..8].try_into().expect("8 bytes"))
 }
 
 /// Connected workers by payout address, for the API. A std mutex: short

@@ -571,31 +571,26 @@ impl Session {
             .ok_or(Reject::JobNotFound)?;
         let tip = self.jobs_rx.borrow().as_ref().map(|j| j.job.prevhash);
         let sent = &self.jobs[index];
-        if sent.stale_since.is_some() || tip.is_some_and(|t| t != sent.entry.job.prevhash) {
+        if sent.stale_since.is_some()
+            || tip.is_some_and(|t| t != sent.entry.job.prevhash)
+            || self.shared.is_spent(&sent.entry.job.prevhash)
+        {
             return Err(Reject::Stale);
         }
-        let extranonce2 = hex::decode(p.2)
-            .map_err(|_| Reject::BadParams(format!("extranonce2 {:?} is not hex", p.2)))?;
-        let ntime = hex_u32(p.3, "ntime")?;
-        let nonce = hex_u32(p.4, "nonce")?;
-        let version_bits = p.5.map(|v| hex_u32(v, "version_bits")).transpose()?;
-        let submission = Submission {
-            job_id,
-            extranonce1: self.extranonce1.to_vec(),
-            extranonce2,
-            ntime,
-            nonce,
-            version_bits,
-        };
         let rules = ShareRules {
             extranonce1_size: self.extranonce1.len(),
             extranonce2_size: self.shared.config.extranonce2_size,
             version_mask: self.version_mask,
         };
         let entry = sent.entry.clone();
-        let share = Share::new(submission, sent.target)
-            .validate(&entry.job, &entry.prepared, &rules)
-            .map_err(share_reject)?;
+        let share = validate_submit(
+            p,
+            &entry.job,
+            &entry.prepared,
+            &self.extranonce1,
+            &rules,
+            sent.target,
+        )?;
         let checked = *share.checked();
         let key = u64::from_le_bytes(
             checked.hash.as_byte_array()[..8]
@@ -657,10 +652,14 @@ impl Session {
             Ok(block) => {
                 let submitted = self.shared.source.submit_block(block);
                 let ledger = self.shared.ledger.clone();
-                let metrics = self.shared.metrics.clone();
+                let shared = self.shared.clone();
+                let prevhash = entry.job.prevhash;
                 tokio::spawn(async move {
                     let status = match submitted.await {
-                        Ok(SubmitOutcome::Accepted) => BlockStatus::Accepted,
+                        Ok(SubmitOutcome::Accepted) => {
+                            shared.spend_tip(&prevhash);
+                            BlockStatus::Accepted
+                        }
                         Ok(SubmitOutcome::Rejected(why)) => BlockStatus::Rejected(why),
                         Err(e) => BlockStatus::Rejected(e.to_string()),
                     };
@@ -668,7 +667,11 @@ impl Session {
                         BlockStatus::Accepted => "accepted",
                         _ => "rejected",
                     };
-                    metrics.blocks_submitted.with_label_values(&[outcome]).inc();
+                    shared
+                        .metrics
+                        .blocks_submitted
+                        .with_label_values(&[outcome])
+                        .inc();
                     tracing::info!(hash = %block_hash, ?status, "block submission result");
                     let _ = ledger
                         .send(LedgerMsg::BlockStatus {
@@ -686,6 +689,36 @@ impl Session {
             reward_sats: entry.template.coinbase_value.to_sat(),
         }
     }
+}
+
+/// The node's share-validation path: parses a submit's fields and validates
+/// the share against `job` under `rules`, held to `target` (the difficulty
+/// the job was sent with on this connection).
+///
+/// # Errors
+/// The [`Reject`] to answer with.
+pub fn validate_submit(
+    p: &SubmitParams<'_>,
+    job: &share_verifier::Job,
+    prepared: &share_verifier::PreparedJob,
+    extranonce1: &[u8],
+    rules: &ShareRules,
+    target: ShareTarget,
+) -> Result<Share<share_verifier::Checked>, Reject> {
+    let job_id: JobId = p.1.parse().map_err(|_| Reject::JobNotFound)?;
+    let extranonce2 = hex::decode(p.2)
+        .map_err(|_| Reject::BadParams(format!("extranonce2 {:?} is not hex", p.2)))?;
+    let submission = Submission {
+        job_id,
+        extranonce1: extranonce1.to_vec(),
+        extranonce2,
+        ntime: hex_u32(p.3, "ntime")?,
+        nonce: hex_u32(p.4, "nonce")?,
+        version_bits: p.5.map(|v| hex_u32(v, "version_bits")).transpose()?,
+    };
+    Share::new(submission, target)
+        .validate(job, prepared, rules)
+        .map_err(share_reject)
 }
 
 /// The front answer's acknowledgement (the caller checks there is one).
