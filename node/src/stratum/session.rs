@@ -152,12 +152,17 @@ impl Session {
                     }
                 }
                 line = self.conn.read_line() => {
-                    let Some(line) = line.inspect_err(|e| {
-                        if let ConnectionError::Codec(_) = e {
-                            self.shared.metrics.shares_rejected.with_label_values(&["line_too_long"]).inc();
+                    let line = match line {
+                        Ok(Some(line)) => line,
+                        Ok(None) => return Ok(()),
+                        Err(ConnectionError::Codec(e)) => {
+                            // Answer, then close: the rest of the line cannot be framed.
+                            self.reject(None, Reject::Malformed(e.to_string()));
+                            self.drain_ready();
+                            self.flush().await?;
+                            return Err(e.into());
                         }
-                    })? else {
-                        return Ok(());
+                        Err(e) => return Err(e),
                     };
                     // Until it subscribes, a connection keeps the deadline set at accept.
                     if self.subscribed {
