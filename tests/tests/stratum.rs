@@ -284,16 +284,16 @@ async fn a_bitaxe_session_negotiates_version_rolling_and_submits_rolled_bits() {
     let en2 = [7u8; 8];
     let target: ShareTarget = Difficulty::new(d).unwrap().to_target();
     let nonce = mine(&job, &en1, &en2, target, version);
-    c.send(&submit(5, &user, &job, &en2, nonce, Some(bits)))
+    // Bits outside the mask are refused.
+    c.send(&submit(5, &user, &job, &[8u8; 8], nonce, Some(0xe000_0000)))
+        .await;
+    assert_eq!(error_code(&c.expect_answer(5).await), 20);
+    c.send(&submit(6, &user, &job, &en2, nonce, Some(bits)))
         .await;
     assert_eq!(
-        c.expect_answer(5).await,
-        json!({"id":5,"result":true,"error":null})
+        c.expect_answer(6).await,
+        json!({"id":6,"result":true,"error":null})
     );
-    // Bits outside the mask are refused.
-    c.send(&submit(6, &user, &job, &[8u8; 8], nonce, Some(0xe000_0000)))
-        .await;
-    assert_eq!(error_code(&c.expect_answer(6).await), 20);
     t.node.stop().await;
 }
 
