@@ -7,6 +7,7 @@
 //! and stop at any sequence number; it stops at the first bad record.
 
 use std::collections::HashMap;
+use std::io::Read;
 
 use bitcoin::block::Version;
 use bitcoin::{ScriptBuf, Transaction};
@@ -14,7 +15,7 @@ use bitcoin::{ScriptBuf, Transaction};
 use crate::commitment::{self, CommitmentError};
 use crate::header::PreparedJob;
 use crate::job::{Job, JobId, Submission, VersionMask};
-use crate::log::{BlockRecord, JobRecord, LogError, LogHeader, Record, ShareRecord};
+use crate::log::{BlockRecord, JobRecord, LogError, LogHeader, LogReader, Record, ShareRecord};
 use crate::share::{Share, ShareError, ShareRules};
 use crate::target::ShareTarget;
 use crate::window::{Window, WindowEntry, WindowError, WindowRoot};
@@ -296,6 +297,30 @@ impl Auditor {
         }
         self.blocks += 1;
         Ok(())
+    }
+
+    /// Reads and checks records until the log ends or, with `stop_at`, until
+    /// exactly `stop_at` shares have been replayed. Calls `progress` with the
+    /// reader's byte offset after every record. Returns whether the log ended.
+    ///
+    /// # Errors
+    /// The first [`AuditError`]: a corrupt log or a bad record.
+    pub fn replay<R: Read>(
+        &mut self,
+        reader: &mut LogReader<R>,
+        stop_at: Option<u64>,
+        mut progress: impl FnMut(u64),
+    ) -> Result<bool, AuditError> {
+        loop {
+            if stop_at == Some(self.shares()) {
+                return Ok(false);
+            }
+            let Some(record) = reader.next_record()? else {
+                return Ok(true);
+            };
+            self.check(&record)?;
+            progress(reader.offset());
+        }
     }
 
     /// What the audit saw so far, with the current root.

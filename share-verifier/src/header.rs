@@ -187,6 +187,29 @@ impl PreparedJob {
     }
 }
 
+/// The Merkle branch of the coinbase (position 0) in a block whose other
+/// transactions have `txids`, in block order: what `mining.notify` sends.
+pub fn coinbase_merkle_branch(txids: &[Txid]) -> Vec<TxMerkleNode> {
+    // Bitcoin's tree with a placeholder at position 0: at each level the
+    // sibling of the leftmost node joins the branch; odd levels repeat their
+    // last node.
+    let mut level: Vec<[u8; 32]> = Vec::with_capacity(txids.len() + 1);
+    level.push([0; 32]);
+    level.extend(txids.iter().map(|t| t.to_byte_array()));
+    let mut branch = Vec::new();
+    while level.len() > 1 {
+        if level.len() % 2 == 1 {
+            level.push(*level.last().expect("non-empty"));
+        }
+        branch.push(TxMerkleNode::from_byte_array(level[1]));
+        level = level
+            .chunks_exact(2)
+            .map(|pair| merkle_step(&pair[0], &pair[1]))
+            .collect();
+    }
+    branch
+}
+
 /// sha256d of a header through rust-bitcoin, for the slow path and tests.
 pub fn header_hash(header: &Header) -> ShareHash {
     ShareHash::from_byte_array(header.block_hash().to_byte_array())
