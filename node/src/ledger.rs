@@ -119,6 +119,8 @@ pub enum LedgerError {
 }
 
 /// Messages to the ledger.
+// Shares are nearly all the traffic: boxing them would add an allocation per share.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum LedgerMsg {
     /// Record an accepted share.

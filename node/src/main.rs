@@ -26,7 +26,7 @@ enum Command {
     /// With no configuration at all it runs the embedded default: an
     /// in-process regtest chain, Stratum on 127.0.0.1:3333, HTTP on
     /// 127.0.0.1:8080, data under the user's data directory.
-    Node(NodeArgs),
+    Node(Box<NodeArgs>),
     /// Mine on a pool with this machine's CPU (Stratum V1, sha256d).
     Mine(MineArgs),
     /// Open many Stratum connections and submit shares at a fixed rate.
@@ -186,7 +186,7 @@ fn main() -> Result<()> {
         .context("starting the async runtime")?;
     runtime.block_on(async move {
         match cli.command {
-            Command::Node(args) => node(args).await,
+            Command::Node(args) => node(*args).await,
             Command::Mine(args) => mine(args).await,
             Command::Loadgen(args) => load(args).await,
             Command::ExportLog(args) => export(args),

@@ -118,7 +118,12 @@ impl Poseidon8 {
             let m = &self.sparse[p];
             let x0 = state[0];
             let mut first = m.first_row[0] * x0;
-            for ((s, row), column) in state.iter_mut().zip(&m.first_row).zip(&m.first_column).skip(1) {
+            for ((s, row), column) in state
+                .iter_mut()
+                .zip(&m.first_row)
+                .zip(&m.first_column)
+                .skip(1)
+            {
                 first += *row * *s;
                 *s += *column * x0;
             }

@@ -38,8 +38,10 @@ pub struct TestNode {
 
 /// A raw config for tests: ephemeral ports, a fresh data dir, an easy chain.
 pub fn test_config(dir: &std::path::Path) -> RawConfig {
-    let mut raw = RawConfig::default();
-    raw.data_dir = Some(dir.to_owned());
+    let mut raw = RawConfig {
+        data_dir: Some(dir.to_owned()),
+        ..RawConfig::default()
+    };
     raw.stratum.listen = Some("127.0.0.1:0".into());
     raw.api.listen = Some("127.0.0.1:0".into());
     raw.pool.window_log2_slots = Some(6);
@@ -257,15 +259,11 @@ pub async fn get(api: std::net::SocketAddr, path: &str) -> (u16, Vec<u8>) {
 
 fn dechunk(mut data: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
-    loop {
-        let Some(line_end) = data.windows(2).position(|w| w == b"\r\n") else {
-            break;
-        };
-        let size = usize::from_str_radix(
-            std::str::from_utf8(&data[..line_end]).unwrap_or("0").trim(),
-            16,
-        )
-        .unwrap_or(0);
+    while let Some(line_end) = data.windows(2).position(|w| w == b"\r\n") {
+        let size = std::str::from_utf8(&data[..line_end])
+            .ok()
+            .and_then(|s| usize::from_str_radix(s.trim(), 16).ok())
+            .unwrap_or(0);
         if size == 0 {
             break;
         }

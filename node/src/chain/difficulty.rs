@@ -82,7 +82,7 @@ impl DifficultyRule {
                 interval,
                 spacing_secs,
             } => {
-                if height % interval != 0 {
+                if !height.is_multiple_of(interval) {
                     return parent_nbits;
                 }
                 let (first, last) = period_times(height - interval);
@@ -93,7 +93,7 @@ impl DifficultyRule {
 
     /// Whether the rule can change nBits at `height`.
     pub fn is_retarget_height(&self, height: u32) -> bool {
-        matches!(*self, DifficultyRule::Retarget { interval, .. } if height % interval == 0)
+        matches!(*self, DifficultyRule::Retarget { interval, .. } if height.is_multiple_of(interval))
     }
 }
 

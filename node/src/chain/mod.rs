@@ -78,7 +78,7 @@ pub fn subsidy(height: u32) -> Amount {
     if halvings >= 64 {
         return Amount::ZERO;
     }
-    Amount::from_sat(50 * 100_000_000u64 >> halvings)
+    Amount::from_sat((50 * 100_000_000u64) >> halvings)
 }
 
 /// The chain: headers in memory (main chain only; it never forks, since only

@@ -197,11 +197,14 @@ impl Reject {
     }
 }
 
+/// A parsed line: the id and the request, or the id (when readable) and the reject.
+pub type Parsed<'a> = Result<(Option<&'a RawValue>, Request<'a>), (Option<&'a RawValue>, Reject)>;
+
 /// Parses one line into its id and request.
 ///
 /// # Errors
 /// A [`Reject`] (with the id when it could be read) for anything that is not a valid request.
-pub fn parse(line: &[u8]) -> Result<(Option<&RawValue>, Request<'_>), (Option<&RawValue>, Reject)> {
+pub fn parse(line: &[u8]) -> Parsed<'_> {
     let raw: RawRequest<'_> =
         serde_json::from_slice(line).map_err(|e| (None, Reject::Malformed(e.to_string())))?;
     let id = raw.id;

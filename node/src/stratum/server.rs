@@ -115,11 +115,14 @@ fn tip_key(hash: &BlockHash) -> u64 {
     u64::from_le_bytes(hash.as_byte_array()[..8].try_into().expect("8 bytes"))
 }
 
+/// Connections per worker name.
+type WorkerCounts = HashMap<Arc<str>, u32>;
+
 /// Connected workers by payout address, for the API. A std mutex: short
 /// critical sections, never held across `.await`.
 #[derive(Debug, Clone, Default)]
 pub struct Registry {
-    inner: Arc<Mutex<HashMap<Address, HashMap<Arc<str>, u32>>>>,
+    inner: Arc<Mutex<HashMap<Address, WorkerCounts>>>,
 }
 
 impl Registry {
