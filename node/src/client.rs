@@ -104,7 +104,34 @@ impl Client {
     /// # Errors
     /// [`ClientError::Io`].
     pub async fn connect(addr: &str) -> Result<Self, ClientError> {
-        let stream = TcpStream::connect(addr).await?;
+        Self::connect_from(addr, None).await
+    }
+
+    /// Connects from a given local address (to spread many connections over
+    /// several loopback source addresses).
+    ///
+    /// # Errors
+    /// [`ClientError::Io`].
+    pub async fn connect_from(
+        addr: &str,
+        source: Option<std::net::IpAddr>,
+    ) -> Result<Self, ClientError> {
+        let stream = match source {
+            None => TcpStream::connect(addr).await?,
+            Some(ip) => {
+                let target = tokio::net::lookup_host(addr)
+                    .await?
+                    .next()
+                    .ok_or_else(|| ClientError::Url(addr.to_owned()))?;
+                let socket = if ip.is_ipv4() {
+                    tokio::net::TcpSocket::new_v4()?
+                } else {
+                    tokio::net::TcpSocket::new_v6()?
+                };
+                socket.bind(std::net::SocketAddr::new(ip, 0))?;
+                socket.connect(target).await?
+            }
+        };
         stream.set_nodelay(true)?;
         let (read, write) = stream.into_split();
         Ok(Client {

@@ -37,6 +37,10 @@ pub struct LoadgenConfig {
     pub difficulty: f64,
     /// Where to write acknowledged shares (`<extranonce1> <extranonce2> <nonce>` per line).
     pub acked_file: Option<PathBuf>,
+    /// Hold connections open without submitting (memory and fan-out runs).
+    pub idle: bool,
+    /// Local addresses to connect from, round robin (each gives ~28k ports).
+    pub source_ips: Vec<std::net::IpAddr>,
 }
 
 /// Results of a run.
@@ -56,6 +60,10 @@ pub struct LoadgenReport {
     pub seconds: f64,
     /// Accepted shares per second.
     pub accepted_per_second: f64,
+    /// Idle runs: connections that received the most-received job's notify.
+    pub notified_connections: u64,
+    /// Idle runs: first to last receipt of that notify, microseconds (client side).
+    pub notify_spread_us: u64,
 }
 
 #[derive(Default)]
@@ -66,6 +74,8 @@ struct Totals {
     rejected: Mutex<BTreeMap<i64, u64>>,
     latencies: Mutex<Vec<u32>>,
     acked: Mutex<Vec<String>>,
+    /// Per job id: first and last receipt of its notify, and how many connections got it.
+    notifies: Mutex<HashMap<u64, (Instant, Instant, u64)>>,
 }
 
 struct CurrentJob {
@@ -88,13 +98,17 @@ pub async fn run(
     let started = Instant::now();
     let stop = shutdown.child_token();
     let mut tasks = Vec::new();
+    // Handshakes in flight at once (the listen backlog is finite).
+    let handshakes = Arc::new(tokio::sync::Semaphore::new(256));
     for i in 0..config.connections {
         let addr = addr.clone();
         let totals = totals.clone();
         let stop = stop.clone();
         let config = config.clone();
+        let handshakes = handshakes.clone();
         tasks.push(tokio::spawn(async move {
-            if let Err(e) = connection(i, &addr, per_conn, &config, &totals, stop).await {
+            if let Err(e) = connection(i, &addr, per_conn, &config, &totals, stop, handshakes).await
+            {
                 tracing::debug!(connection = i, error = %e, "loadgen connection ended");
             }
         }));
@@ -137,6 +151,15 @@ pub async fn run(
     }
     let accepted = totals.accepted.load(Ordering::Relaxed);
     let rejected = totals.rejected.lock().expect("lock").clone();
+    let (notified_connections, notify_spread_us) = totals
+        .notifies
+        .lock()
+        .expect("lock")
+        .values()
+        .max_by_key(|(_, _, n)| *n)
+        .map_or((0, 0), |(first, last, n)| {
+            (*n, last.duration_since(*first).as_micros() as u64)
+        });
     Ok(LoadgenReport {
         connected: totals.connected.load(Ordering::Relaxed),
         sent: totals.sent.load(Ordering::Relaxed),
@@ -145,6 +168,8 @@ pub async fn run(
         latency_us,
         seconds,
         accepted_per_second: accepted as f64 / seconds,
+        notified_connections,
+        notify_spread_us,
     })
 }
 
@@ -155,8 +180,12 @@ async fn connection(
     config: &LoadgenConfig,
     totals: &Totals,
     stop: CancellationToken,
+    handshakes: Arc<tokio::sync::Semaphore>,
 ) -> Result<(), ClientError> {
-    let mut c = Client::connect(addr).await?;
+    let permit = handshakes.acquire_owned().await.expect("never closed");
+    let source =
+        (!config.source_ips.is_empty()).then(|| config.source_ips[index % config.source_ips.len()]);
+    let mut c = Client::connect_from(addr, source).await?;
     // A distinct payout address per connection (never zero).
     let user = format!("0x{:040x}.lg{index}", index as u128 + 1);
     let session = c
@@ -167,7 +196,11 @@ async fn connection(
             Some(config.difficulty),
         )
         .await?;
+    drop(permit);
     totals.connected.fetch_add(1, Ordering::Relaxed);
+    if config.idle {
+        return idle(c, totals, stop).await;
+    }
     let (mut lines, mut write, queued) = c.into_parts();
     let job: Arc<Mutex<Option<Arc<CurrentJob>>>> = Arc::new(Mutex::new(None));
     let difficulty = Arc::new(Mutex::new(1.0f64));
@@ -295,6 +328,23 @@ async fn connection(
     })
     .await;
     Ok(())
+}
+
+/// Holds a connection, noting when each job's notify arrives.
+async fn idle(mut c: Client, totals: &Totals, stop: CancellationToken) -> Result<(), ClientError> {
+    loop {
+        let msg = tokio::select! {
+            _ = stop.cancelled() => return Ok(()),
+            m = c.next() => m?,
+        };
+        if let ServerMsg::Notify(job) = msg {
+            let now = Instant::now();
+            let mut n = totals.notifies.lock().expect("lock");
+            let e = n.entry(job.id.0).or_insert((now, now, 0));
+            e.1 = now;
+            e.2 += 1;
+        }
+    }
 }
 
 fn en2_bytes(counter: u64, size: usize) -> Vec<u8> {

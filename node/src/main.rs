@@ -154,6 +154,12 @@ struct LoadgenArgs {
     /// Write each acknowledged share (`extranonce1 extranonce2 nonce`) to this file.
     #[arg(long)]
     acked_file: Option<PathBuf>,
+    /// Only hold the connections open (subscribed and authorized) for the duration; report notify fan-out.
+    #[arg(long)]
+    idle: bool,
+    /// Local addresses to connect from, comma-separated (e.g. 127.0.0.1,127.0.0.2 for over 28k connections).
+    #[arg(long, value_delimiter = ',')]
+    source_ips: Vec<std::net::IpAddr>,
 }
 
 #[derive(Args)]
@@ -339,6 +345,8 @@ async fn load(args: LoadgenArgs) -> Result<()> {
             invalid_fraction: args.invalid,
             difficulty: args.difficulty,
             acked_file: args.acked_file,
+            idle: args.idle,
+            source_ips: args.source_ips,
         },
         CancellationToken::new(),
     )

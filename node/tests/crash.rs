@@ -116,6 +116,8 @@ async fn every_acknowledged_share_survives_a_sigkill() {
             invalid_fraction: 0.05,
             difficulty: 1e-12,
             acked_file: Some(acked_file.clone()),
+            idle: false,
+            source_ips: Vec::new(),
         },
         CancellationToken::new(),
     ));

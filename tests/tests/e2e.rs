@@ -76,7 +76,8 @@ async fn the_built_in_miner_finds_blocks_that_commit_and_the_log_audits_clean() 
     )
     .await;
     assert_eq!(status, 200, "{r}");
-    let receipt: ShareReceipt = serde_json::from_value(r["receipt"].clone()).unwrap();
+    assert_eq!(r["window_seq"], committed_seq);
+    let receipt: ShareReceipt = serde_json::from_value(r).unwrap();
     receipt.verify(&root).unwrap();
     let (status, _) = get_json(
         api,

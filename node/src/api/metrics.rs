@@ -1,6 +1,9 @@
 //! Prometheus metrics, registered once and shared by the Stratum server,
 //! the ledger and the template sources; `/metrics` renders them as text.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
 use prometheus::{
     Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
     TextEncoder,
@@ -30,6 +33,48 @@ pub struct Metrics {
     pub template_created: IntGauge,
     /// Connections refused (limit reached or banned).
     pub connections_refused: IntCounterVec,
+    /// How long the latest broadcast job took to reach every connection.
+    pub notify_fanout: Arc<NotifyFanout>,
+}
+
+/// The time from minting a job to the last `mining.notify` of it written
+/// to a socket: every session reports its own write, the latest job's
+/// maximum is kept (lock-free; exact enough for a gauge).
+#[derive(Debug, Default)]
+pub struct NotifyFanout {
+    job: AtomicU64,
+    max_micros: AtomicU64,
+    writes: AtomicU64,
+}
+
+impl NotifyFanout {
+    /// A session wrote job `job`'s notify `micros` after it was minted.
+    pub fn note(&self, job: u64, micros: u64) {
+        let current = self.job.load(Ordering::Acquire);
+        if job > current
+            && self
+                .job
+                .compare_exchange(current, job, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+        {
+            self.max_micros.store(micros, Ordering::Release);
+            self.writes.store(1, Ordering::Release);
+            return;
+        }
+        if job == self.job.load(Ordering::Acquire) {
+            self.max_micros.fetch_max(micros, Ordering::AcqRel);
+            self.writes.fetch_add(1, Ordering::AcqRel);
+        }
+    }
+
+    /// (job id, connections written, microseconds to the last write).
+    pub fn latest(&self) -> (u64, u64, u64) {
+        (
+            self.job.load(Ordering::Acquire),
+            self.writes.load(Ordering::Acquire),
+            self.max_micros.load(Ordering::Acquire),
+        )
+    }
 }
 
 impl Default for Metrics {
@@ -102,6 +147,7 @@ impl Metrics {
                 &["reason"],
             )
             .expect("valid metric"),
+            notify_fanout: Arc::new(NotifyFanout::default()),
             registry,
         };
         let r = &m.registry;
@@ -139,6 +185,11 @@ impl Metrics {
             "# HELP shareproof_template_age_seconds Seconds since the latest job was minted (-1: none yet)\n# TYPE shareproof_template_age_seconds gauge\n",
         );
         text.push_str(&format!("shareproof_template_age_seconds {age}\n"));
+        let (job, writes, micros) = self.notify_fanout.latest();
+        text.push_str(&format!(
+            "# HELP shareproof_notify_fanout_seconds Latest broadcast job: minted to its last mining.notify written\n# TYPE shareproof_notify_fanout_seconds gauge\nshareproof_notify_fanout_seconds{{job=\"{job:016x}\",connections=\"{writes}\"}} {}\n",
+            micros as f64 / 1e6
+        ));
         text
     }
 }

@@ -7,7 +7,8 @@
 //! - `GET /api/v1/miners/{address}`: workers, hash rate, shares, weight in
 //!   the window, estimated share of the next block
 //! - `GET /api/v1/shares/{seq}/receipt`: inclusion proof of a share against
-//!   the root committed by the latest job
+//!   the root committed by the latest job (a `ShareReceipt`, as
+//!   `share-verifier receipt-verify` reads it, plus `job_id` and `window_seq`)
 //! - `GET /api/v1/blocks`, `GET /api/v1/blocks/{hash}/snapshot` (the window
 //!   a block committed to: what the prover proves)
 //! - `GET /api/v1/log`: the share log file for auditors
@@ -239,13 +240,14 @@ async fn receipt(State(s): State<ApiState>, Path(seq): Path<u64>) -> Response {
     })
     .await;
     match result {
-        Ok(Ok(Some(r))) => Json(json!({
-            "job_id": job_id.to_string(),
-            "window_seq": window_seq,
-            "root": root.to_string(),
-            "receipt": r,
-        }))
-        .into_response(),
+        Ok(Ok(Some(r))) => {
+            // The receipt itself (what `share-verifier receipt-verify` reads),
+            // plus where its root was committed.
+            let mut body = serde_json::to_value(&r).expect("receipts serialise");
+            body["job_id"] = json!(job_id.to_string());
+            body["window_seq"] = json!(window_seq);
+            Json(body).into_response()
+        }
         Ok(Ok(None)) => error(
             StatusCode::GONE,
             format!("share {seq} has left the window committed at {window_seq}"),

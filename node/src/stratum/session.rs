@@ -85,6 +85,8 @@ pub struct Session {
     invalid_count: u32,
     deadline: Instant,
     close: bool,
+    /// A broadcast job written in this round: reported once flushed.
+    broadcast: Option<(u64, Instant)>,
 }
 
 impl Session {
@@ -114,6 +116,7 @@ impl Session {
             invalid_since: now,
             invalid_count: 0,
             close: false,
+            broadcast: None,
         }
     }
 
@@ -192,6 +195,10 @@ impl Session {
             }
             self.drain_ready();
             self.flush().await?;
+            if let Some((job, minted)) = self.broadcast.take() {
+                let micros = minted.elapsed().as_micros() as u64;
+                self.shared.metrics.notify_fanout.note(job, micros);
+            }
             if self.close {
                 return Ok(());
             }
@@ -514,6 +521,7 @@ impl Session {
             .jobs
             .back()
             .is_none_or(|j| j.entry.job.prevhash != entry.job.prevhash);
+        self.broadcast = Some((entry.job.id.0, entry.created));
         self.send_job(entry, new_tip);
     }
 
