@@ -1,0 +1,217 @@
+//! Prometheus metrics, registered once and shared by the Stratum server,
+//! the ledger and the template sources; `/metrics` renders them as text.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use prometheus::{
+    Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
+    TextEncoder,
+};
+
+/// Every metric the node exports.
+#[derive(Debug, Clone)]
+pub struct Metrics {
+    registry: Registry,
+    /// Open Stratum connections.
+    pub connections: IntGauge,
+    /// Accepted shares.
+    pub shares_accepted: IntCounter,
+    /// Rejected shares and requests, by reason.
+    pub shares_rejected: IntCounterVec,
+    /// From reading a `mining.submit` to writing its answer, seconds.
+    pub submit_latency: Histogram,
+    /// Group-commit flush duration, seconds.
+    pub flush_seconds: Histogram,
+    /// Blocks found by the pool.
+    pub blocks_found: IntCounter,
+    /// Block submission results, by outcome.
+    pub blocks_submitted: IntCounterVec,
+    /// Jobs minted.
+    pub jobs: IntCounter,
+    /// Unix time the latest job was minted (template age = now − this).
+    pub template_created: IntGauge,
+    /// Connections refused (limit reached or banned).
+    pub connections_refused: IntCounterVec,
+    /// How long the latest broadcast job took to reach every connection.
+    pub notify_fanout: Arc<NotifyFanout>,
+}
+
+/// The time from minting a job to the last `mining.notify` of it written
+/// to a socket: every session reports its own write, the latest job's
+/// maximum is kept (lock-free; exact enough for a gauge).
+#[derive(Debug, Default)]
+pub struct NotifyFanout {
+    job: AtomicU64,
+    max_micros: AtomicU64,
+    writes: AtomicU64,
+}
+
+impl NotifyFanout {
+    /// A session wrote job `job`'s notify `micros` after it was minted.
+    pub fn note(&self, job: u64, micros: u64) {
+        let current = self.job.load(Ordering::Acquire);
+        if job > current
+            && self
+                .job
+                .compare_exchange(current, job, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+        {
+            self.max_micros.store(micros, Ordering::Release);
+            self.writes.store(1, Ordering::Release);
+            return;
+        }
+        if job == self.job.load(Ordering::Acquire) {
+            self.max_micros.fetch_max(micros, Ordering::AcqRel);
+            self.writes.fetch_add(1, Ordering::AcqRel);
+        }
+    }
+
+    /// (job id, connections written, microseconds to the last write).
+    pub fn latest(&self) -> (u64, u64, u64) {
+        (
+            self.job.load(Ordering::Acquire),
+            self.writes.load(Ordering::Acquire),
+            self.max_micros.load(Ordering::Acquire),
+        )
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// Creates and registers every metric.
+    pub fn new() -> Self {
+        let registry = Registry::new();
+        let latency_buckets = vec![
+            0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1,
+            0.25, 1.0,
+        ];
+        let m = Metrics {
+            connections: IntGauge::new("shareproof_connections", "Open Stratum connections")
+                .expect("valid metric"),
+            shares_accepted: IntCounter::new(
+                "shareproof_shares_accepted_total",
+                "Shares accepted and durable",
+            )
+            .expect("valid metric"),
+            shares_rejected: IntCounterVec::new(
+                Opts::new(
+                    "shareproof_shares_rejected_total",
+                    "Rejected shares and requests, by reason",
+                ),
+                &["reason"],
+            )
+            .expect("valid metric"),
+            submit_latency: Histogram::with_opts(
+                HistogramOpts::new(
+                    "shareproof_submit_latency_seconds",
+                    "mining.submit read to answer written",
+                )
+                .buckets(latency_buckets.clone()),
+            )
+            .expect("valid metric"),
+            flush_seconds: Histogram::with_opts(
+                HistogramOpts::new(
+                    "shareproof_log_flush_seconds",
+                    "Share log group commit (batch apply + flush)",
+                )
+                .buckets(latency_buckets),
+            )
+            .expect("valid metric"),
+            blocks_found: IntCounter::new("shareproof_blocks_found_total", "Blocks found")
+                .expect("valid metric"),
+            blocks_submitted: IntCounterVec::new(
+                Opts::new(
+                    "shareproof_blocks_submitted_total",
+                    "Block submissions by outcome",
+                ),
+                &["outcome"],
+            )
+            .expect("valid metric"),
+            jobs: IntCounter::new("shareproof_jobs_total", "Jobs minted").expect("valid metric"),
+            template_created: IntGauge::new(
+                "shareproof_template_created_unixtime",
+                "When the latest job was minted",
+            )
+            .expect("valid metric"),
+            connections_refused: IntCounterVec::new(
+                Opts::new(
+                    "shareproof_connections_refused_total",
+                    "Connections refused, by reason",
+                ),
+                &["reason"],
+            )
+            .expect("valid metric"),
+            notify_fanout: Arc::new(NotifyFanout::default()),
+            registry,
+        };
+        let r = &m.registry;
+        for c in [
+            Box::new(m.connections.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(m.shares_accepted.clone()),
+            Box::new(m.shares_rejected.clone()),
+            Box::new(m.submit_latency.clone()),
+            Box::new(m.flush_seconds.clone()),
+            Box::new(m.blocks_found.clone()),
+            Box::new(m.blocks_submitted.clone()),
+            Box::new(m.jobs.clone()),
+            Box::new(m.template_created.clone()),
+            Box::new(m.connections_refused.clone()),
+        ] {
+            r.register(c).expect("metric names are unique");
+        }
+        m
+    }
+
+    /// The Prometheus text exposition, with the template age computed at `now`.
+    pub fn render(&self, now: u64) -> String {
+        let mut out = Vec::new();
+        TextEncoder::new()
+            .encode(&self.registry.gather(), &mut out)
+            .expect("text encoding into a Vec cannot fail");
+        let created = self.template_created.get();
+        let age = if created > 0 {
+            now as i64 - created
+        } else {
+            -1
+        };
+        let mut text = String::from_utf8(out).expect("prometheus text is UTF-8");
+        text.push_str(
+            "# HELP shareproof_template_age_seconds Seconds since the latest job was minted (-1: none yet)\n# TYPE shareproof_template_age_seconds gauge\n",
+        );
+        text.push_str(&format!("shareproof_template_age_seconds {age}\n"));
+        let (job, writes, micros) = self.notify_fanout.latest();
+        text.push_str(&format!(
+            "# HELP shareproof_notify_fanout_seconds Latest broadcast job: minted to its last mining.notify written\n# TYPE shareproof_notify_fanout_seconds gauge\nshareproof_notify_fanout_seconds{{job=\"{job:016x}\",connections=\"{writes}\"}} {}\n",
+            micros as f64 / 1e6
+        ));
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn render_lists_every_family() {
+        let m = Metrics::new();
+        m.shares_rejected.with_label_values(&["stale"]).inc();
+        m.submit_latency.observe(0.0004);
+        m.template_created.set(100);
+        let text = m.render(130);
+        for name in [
+            "shareproof_connections",
+            "shareproof_shares_rejected_total{reason=\"stale\"} 1",
+            "shareproof_submit_latency_seconds_bucket",
+            "shareproof_template_age_seconds 30",
+        ] {
+            assert!(text.contains(name), "{name} missing from\n{text}");
+        }
+    }
+}

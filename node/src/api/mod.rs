@@ -1,0 +1,303 @@
+//! The HTTP API (axum): pool and miner statistics, share receipts, blocks,
+//! the share log download, Prometheus metrics and a health check.
+//!
+//! - `GET /health`
+//! - `GET /api/v1/pool`: hash rate estimate, connected miners, shares,
+//!   blocks, the window root of the latest job
+//! - `GET /api/v1/miners/{address}`: workers, hash rate, shares, weight in
+//!   the window, estimated share of the next block
+//! - `GET /api/v1/shares/{seq}/receipt`: inclusion proof of a share against
+//!   the root committed by the latest job (a `ShareReceipt`, as
+//!   `share-verifier receipt-verify` reads it, plus `job_id` and `window_seq`)
+//! - `GET /api/v1/blocks`, `GET /api/v1/blocks/{hash}/snapshot` (the window
+//!   a block committed to: what the prover proves)
+//! - `GET /api/v1/log`: the share log file for auditors
+//! - `GET /metrics`
+
+pub mod metrics;
+
+use std::str::FromStr;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{Path, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use bitcoin::BlockHash;
+use serde_json::json;
+use share_verifier::{Address, Window};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+use crate::ledger::{unix_now, Accounts, JobEntry};
+use crate::store::Store;
+use crate::stratum::Registry;
+use crate::template::embedded::EmbeddedSource;
+use metrics::Metrics;
+
+/// What the handlers read.
+#[derive(Clone)]
+pub struct ApiState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    accounts: Arc<Mutex<Accounts>>,
+    registry: Registry,
+    metrics: Arc<Metrics>,
+    jobs: watch::Receiver<Option<Arc<JobEntry>>>,
+    embedded: Option<Arc<EmbeddedSource>>,
+    source: &'static str,
+    started: u64,
+    /// The window rebuilt at the latest committed position, reused across
+    /// receipt requests until a new job moves it.
+    receipt_window: Mutex<Option<(u64, Window)>>,
+}
+
+impl ApiState {
+    /// State over the node's parts.
+    pub fn new(
+        store: Store,
+        accounts: Arc<Mutex<Accounts>>,
+        registry: Registry,
+        metrics: Arc<Metrics>,
+        jobs: watch::Receiver<Option<Arc<JobEntry>>>,
+        embedded: Option<Arc<EmbeddedSource>>,
+        source: &'static str,
+    ) -> Self {
+        ApiState {
+            inner: Arc::new(Inner {
+                store,
+                accounts,
+                registry,
+                metrics,
+                jobs,
+                embedded,
+                source,
+                started: unix_now(),
+                receipt_window: Mutex::new(None),
+            }),
+        }
+    }
+}
+
+/// The router.
+pub fn router(state: ApiState) -> Router {
+    Router::new()
+        .route("/health", get(health))
+        .route("/metrics", get(prometheus))
+        .route("/api/v1/pool", get(pool))
+        .route("/api/v1/miners/{address}", get(miner))
+        .route("/api/v1/shares/{seq}/receipt", get(receipt))
+        .route("/api/v1/blocks", get(blocks))
+        .route("/api/v1/blocks/{hash}/snapshot", get(block_snapshot))
+        .route("/api/v1/log", get(log))
+        .with_state(state)
+}
+
+/// Serves the API until `shutdown`.
+pub async fn serve(listener: TcpListener, state: ApiState, shutdown: CancellationToken) {
+    let app = router(state);
+    if let Err(e) = axum::serve(listener, app)
+        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+        .await
+    {
+        tracing::error!(error = %e, "HTTP API stopped");
+    }
+}
+
+fn error(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, Json(json!({"error": message.into()}))).into_response()
+}
+
+async fn health(State(s): State<ApiState>) -> Response {
+    let job = s.inner.jobs.borrow().clone();
+    match job {
+        Some(j) => Json(json!({
+            "status": "ok",
+            "source": s.inner.source,
+            "height": j.template.height,
+            "job_age_seconds": j.created.elapsed().as_secs(),
+        }))
+        .into_response(),
+        None => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"status": "no template yet", "source": s.inner.source})),
+        )
+            .into_response(),
+    }
+}
+
+async fn prometheus(State(s): State<ApiState>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        s.inner.metrics.render(unix_now()),
+    )
+        .into_response()
+}
+
+async fn pool(State(s): State<ApiState>) -> Response {
+    let now = unix_now();
+    let job = s.inner.jobs.borrow().clone();
+    let a = s.inner.accounts.lock().expect("accounts lock");
+    let committed = a.committed.map(|(job, seq, root)| {
+        json!({"job_id": job.to_string(), "window_seq": seq, "root": root.to_string()})
+    });
+    Json(json!({
+        "hashrate": a.pool_rate.hashrate(now, s.inner.started),
+        "connected_miners": s.inner.registry.miners(),
+        "connections": s.inner.metrics.connections.get(),
+        "shares": a.shares_total,
+        "window_shares": a.window_shares,
+        "window_weight": a.window_weight.to_string(),
+        "blocks": a.blocks_total,
+        "window": committed,
+        "source": s.inner.source,
+        "height": job.as_ref().map(|j| j.template.height),
+        "network_difficulty": job.as_ref().map(|j| j.network_target.difficulty_lossy()),
+        "chain_tip_height": s.inner.embedded.as_ref().map(|e| e.with_chain(|c| c.height())),
+    }))
+    .into_response()
+}
+
+async fn miner(State(s): State<ApiState>, Path(address): Path<String>) -> Response {
+    let address = match Address::from_str(&address) {
+        Ok(a) => a,
+        Err(e) => return error(StatusCode::BAD_REQUEST, e.to_string()),
+    };
+    let now = unix_now();
+    let next_reward = s
+        .inner
+        .jobs
+        .borrow()
+        .as_ref()
+        .map(|j| j.template.coinbase_value.to_sat());
+    let connected = s.inner.registry.workers(&address);
+    let a = s.inner.accounts.lock().expect("accounts lock");
+    let Some(m) = a.miners.get(&address) else {
+        if connected.is_empty() {
+            return error(StatusCode::NOT_FOUND, format!("no shares from {address}"));
+        }
+        return Json(
+            json!({"address": address.to_string(), "connected_workers": connected, "shares": 0}),
+        )
+        .into_response();
+    };
+    let fraction = if a.window_weight == 0 {
+        0.0
+    } else {
+        m.window_weight as f64 / a.window_weight as f64
+    };
+    let mut workers: Vec<_> = m
+        .workers
+        .iter()
+        .map(|(name, (shares, rate))| {
+            json!({"name": name.as_ref(), "shares": shares, "hashrate": rate.hashrate(now, s.inner.started)})
+        })
+        .collect();
+    workers.sort_by(|x, y| x["name"].as_str().cmp(&y["name"].as_str()));
+    Json(json!({
+        "address": address.to_string(),
+        "connected_workers": connected.iter().map(|(w, n)| json!({"name": w, "connections": n})).collect::<Vec<_>>(),
+        "workers": workers,
+        "hashrate": m.rate.hashrate(now, s.inner.started),
+        "shares": m.shares,
+        "window_shares": m.window_shares,
+        "window_weight": m.window_weight.to_string(),
+        "next_block_fraction": fraction,
+        "next_block_estimate_sats": next_reward.map(|r| (r as f64 * fraction).floor() as u64),
+    }))
+    .into_response()
+}
+
+async fn receipt(State(s): State<ApiState>, Path(seq): Path<u64>) -> Response {
+    let committed = s.inner.accounts.lock().expect("accounts lock").committed;
+    let Some((job_id, window_seq, root)) = committed else {
+        return error(StatusCode::SERVICE_UNAVAILABLE, "no job committed yet");
+    };
+    if seq >= window_seq {
+        return error(
+            StatusCode::NOT_FOUND,
+            format!("share {seq} is not committed yet: the latest job commits to the window after {window_seq} shares"),
+        );
+    }
+    let inner = s.inner.clone();
+    let result = tokio::task::spawn_blocking(move || {
+        let mut cached = inner.receipt_window.lock().expect("receipt cache lock");
+        if cached.as_ref().is_none_or(|(at, _)| *at != window_seq) {
+            let snapshot = inner
+                .store
+                .snapshot_at(window_seq, root)
+                .map_err(|e| e.to_string())?;
+            let window = snapshot.to_window().map_err(|e| e.to_string())?;
+            *cached = Some((window_seq, window));
+        }
+        let (_, window) = cached.as_mut().expect("filled above");
+        Ok::<_, String>(window.receipt(seq))
+    })
+    .await;
+    match result {
+        Ok(Ok(Some(r))) => {
+            // The receipt itself (what `share-verifier receipt-verify` reads),
+            // plus where its root was committed.
+            let mut body = serde_json::to_value(&r).expect("receipts serialise");
+            body["job_id"] = json!(job_id.to_string());
+            body["window_seq"] = json!(window_seq);
+            Json(body).into_response()
+        }
+        Ok(Ok(None)) => error(
+            StatusCode::GONE,
+            format!("share {seq} has left the window committed at {window_seq}"),
+        ),
+        Ok(Err(e)) => error(StatusCode::INTERNAL_SERVER_ERROR, e),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
+async fn blocks(State(s): State<ApiState>) -> Response {
+    match s.inner.store.blocks() {
+        Ok(b) => Json(json!({"blocks": b})).into_response(),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
+async fn block_snapshot(State(s): State<ApiState>, Path(hash): Path<String>) -> Response {
+    let hash = match BlockHash::from_str(&hash) {
+        Ok(h) => h,
+        Err(e) => return error(StatusCode::BAD_REQUEST, format!("block hash {hash:?}: {e}")),
+    };
+    let store = s.inner.store.clone();
+    match tokio::task::spawn_blocking(move || store.block_snapshot(&hash)).await {
+        Ok(Ok(Some(snap))) => Json(snap).into_response(),
+        Ok(Ok(None)) => error(StatusCode::NOT_FOUND, format!("no block {hash}")),
+        Ok(Err(e)) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
+async fn log(State(s): State<ApiState>) -> Response {
+    let store = s.inner.store.clone();
+    match tokio::task::spawn_blocking(move || {
+        let mut out = Vec::new();
+        store.export_log(&mut out).map(|_| out)
+    })
+    .await
+    {
+        Ok(Ok(bytes)) => (
+            [
+                (header::CONTENT_TYPE, "application/octet-stream"),
+                (
+                    header::CONTENT_DISPOSITION,
+                    "attachment; filename=\"shareproof.shpflog\"",
+                ),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Ok(Err(e)) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}

@@ -1,0 +1,586 @@
+//! Node configuration in two stages: [`RawConfig`] is what a TOML file (and
+//! the command line's overrides) say, every field optional with a default;
+//! [`RawConfig::validate`] turns it into a typed [`Config`] or names the
+//! setting that is wrong.
+//!
+//! Precedence, lowest first: built-in defaults, the TOML file, environment
+//! variables, flags (the binary maps `SHAREPROOF_*` variables and flags onto
+//! the raw struct before validation).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use bitcoin::pow::CompactTarget;
+use bitcoin::ScriptBuf;
+use serde::{Deserialize, Serialize};
+use share_verifier::Difficulty;
+
+use crate::chain::DifficultyRule;
+
+/// The devnet's default settlement script: P2WSH(OP_TRUE),
+/// `0020 4ae81572f06e1b88fd5ced7a1a000945432e83e1551e6f721ee9c00b8cc33260`.
+/// Anyone can spend it: production must configure the bridge's peg-in script.
+pub const DEVNET_SETTLEMENT_SCRIPT: &str =
+    "00204ae81572f06e1b88fd5ced7a1a000945432e83e1551e6f721ee9c00b8cc33260";
+
+/// The embedded chain's default block target, fixed: about 30 s per block
+/// for the built-in miner on one core of the reference machine (measured
+/// at 7.5 MH/s: difficulty 0.0524, 2.25e8 hashes per block).
+pub const DEFAULT_EMBEDDED_NBITS: u32 = 0x1d13_16b7;
+
+/// Errors of configuration, each naming the setting.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The TOML file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// The TOML file does not parse or has unknown keys.
+    #[error("config file {path}: {source}")]
+    Parse {
+        path: PathBuf,
+        source: toml::de::Error,
+    },
+    /// A setting has an invalid value.
+    #[error("setting {key} = {value:?}: {reason}")]
+    Invalid {
+        key: &'static str,
+        value: String,
+        reason: String,
+    },
+}
+
+fn invalid(key: &'static str, value: impl ToString, reason: impl ToString) -> ConfigError {
+    ConfigError::Invalid {
+        key,
+        value: value.to_string(),
+        reason: reason.to_string(),
+    }
+}
+
+/// The configuration as written: every section and field optional.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawConfig {
+    /// Where sled keeps the share log, window, blocks and embedded chain.
+    /// Default: `<user data dir>/shareproof`.
+    pub data_dir: Option<PathBuf>,
+    /// Stratum server settings.
+    pub stratum: RawStratum,
+    /// Vardiff settings.
+    pub vardiff: RawVardiff,
+    /// HTTP API settings.
+    pub api: RawApi,
+    /// Pool parameters shared with the circuit and the contracts.
+    pub pool: RawPool,
+    /// Where block templates come from.
+    pub template: RawTemplate,
+    /// The embedded regtest chain.
+    pub chain: RawChain,
+    /// bitcoind over JSON-RPC.
+    pub bitcoind: RawBitcoind,
+}
+
+/// `[stratum]`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawStratum {
+    /// Listen address, default `127.0.0.1:3333`.
+    pub listen: Option<String>,
+    /// Most simultaneous connections, default 100000.
+    pub max_connections: Option<usize>,
+    /// Longest accepted line in bytes, default 4096.
+    pub max_line_length: Option<usize>,
+    /// Seconds a connection may stay without `mining.subscribe`, default 30.
+    pub subscribe_timeout_secs: Option<u64>,
+    /// Seconds a subscribed connection may stay silent, default 900.
+    pub idle_timeout_secs: Option<u64>,
+    /// extranonce2 size in bytes offered to miners, default 8.
+    pub extranonce2_size: Option<usize>,
+    /// Seconds jobs of a previous tip are remembered (answered as stale), default 30.
+    pub stale_grace_secs: Option<u64>,
+    /// Invalid shares tolerated per minute before a connection is banned, default 60.
+    pub max_invalid_per_minute: Option<u32>,
+    /// Seconds an address stays banned, default 300.
+    pub ban_secs: Option<u64>,
+}
+
+/// `[vardiff]`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawVardiff {
+    /// Seconds between shares a miner is steered to, default 10.
+    pub target_share_secs: Option<f64>,
+    /// Difficulty of a new connection, default 0.005.
+    pub start_difficulty: Option<f64>,
+    /// Lowest difficulty, default 1e-9.
+    pub min_difficulty: Option<f64>,
+    /// Highest difficulty, default 1e15.
+    pub max_difficulty: Option<f64>,
+    /// Seconds between retargets once settled, default 60.
+    pub retarget_secs: Option<f64>,
+}
+
+/// `[api]`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawApi {
+    /// Listen address, default `127.0.0.1:8080`.
+    pub listen: Option<String>,
+}
+
+/// `[pool]`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawPool {
+    /// log2 of the window size N (must match the circuit's keys), default 12.
+    pub window_log2_slots: Option<u32>,
+    /// Hex scriptPubKey the reward pays, default P2WSH(OP_TRUE) (devnet only).
+    pub settlement_script: Option<String>,
+    /// Text written into every coinbase, default `/shareproof/`.
+    pub pool_tag: Option<String>,
+}
+
+/// `[template]`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawTemplate {
+    /// `embedded` (default) or `bitcoind`.
+    pub source: Option<String>,
+    /// Seconds between template refreshes on the same tip, default 30.
+    pub refresh_secs: Option<u64>,
+}
+
+/// `[chain]`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawChain {
+    /// `fixed` (default) or `retarget`.
+    pub difficulty: Option<String>,
+    /// Compact target of every block after genesis (fixed), hex, default 1d1316b7.
+    pub nbits: Option<String>,
+    /// Blocks per retarget period (retarget), default 10.
+    pub retarget_interval: Option<u32>,
+    /// Seconds per block aimed at (retarget), default 30.
+    pub target_spacing_secs: Option<u32>,
+}
+
+/// `[bitcoind]`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawBitcoind {
+    /// RPC URLs, tried in order (failover), default `["http://127.0.0.1:8332"]`.
+    pub urls: Option<Vec<String>>,
+    /// Cookie file (`<datadir>/.cookie`); used when no user is given.
+    pub cookie_file: Option<PathBuf>,
+    /// RPC user.
+    pub user: Option<String>,
+    /// RPC password.
+    pub password: Option<String>,
+    /// Seconds between polls when long polling is unavailable, default 5.
+    pub poll_secs: Option<u64>,
+    /// Use GBT long polling, default true.
+    pub longpoll: Option<bool>,
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where the store lives.
+    pub data_dir: PathBuf,
+    /// Stratum server.
+    pub stratum: StratumConfig,
+    /// Vardiff.
+    pub vardiff: VardiffConfig,
+    /// HTTP API listen address.
+    pub api_listen: SocketAddr,
+    /// Pool parameters.
+    pub pool: PoolConfig,
+    /// Seconds between template refreshes on the same tip.
+    pub template_refresh: Duration,
+    /// Which template source.
+    pub source: SourceConfig,
+}
+
+/// Stratum server limits.
+#[derive(Debug, Clone)]
+pub struct StratumConfig {
+    /// Listen address.
+    pub listen: SocketAddr,
+    /// Most simultaneous connections.
+    pub max_connections: usize,
+    /// Longest accepted line in bytes.
+    pub max_line_length: usize,
+    /// How long a connection may stay without `mining.subscribe`.
+    pub subscribe_timeout: Duration,
+    /// How long a subscribed connection may stay silent.
+    pub idle_timeout: Duration,
+    /// extranonce2 size in bytes.
+    pub extranonce2_size: usize,
+    /// How long jobs of a previous tip are answered as stale rather than unknown.
+    pub stale_grace: Duration,
+    /// Invalid shares per minute tolerated before a ban.
+    pub max_invalid_per_minute: u32,
+    /// How long a banned IP is refused.
+    pub ban: Duration,
+}
+
+/// Vardiff parameters.
+#[derive(Debug, Clone, Copy)]
+pub struct VardiffConfig {
+    /// Seconds between shares aimed at.
+    pub target_share_secs: f64,
+    /// Difficulty of a new connection.
+    pub start: Difficulty,
+    /// Lowest difficulty.
+    pub min: Difficulty,
+    /// Highest difficulty.
+    pub max: Difficulty,
+    /// Seconds between retargets once settled.
+    pub retarget_secs: f64,
+}
+
+/// Pool parameters.
+#[derive(Debug, Clone)]
+pub struct PoolConfig {
+    /// log2 of the window size N.
+    pub window_log2_slots: u32,
+    /// The scriptPubKey the reward pays.
+    pub settlement_script: ScriptBuf,
+    /// Text in every coinbase's scriptSig.
+    pub pool_tag: Vec<u8>,
+}
+
+/// Template source.
+#[derive(Debug, Clone)]
+pub enum SourceConfig {
+    /// The embedded regtest chain with its difficulty rule.
+    Embedded(DifficultyRule),
+    /// bitcoind nodes.
+    Bitcoind(BitcoindConfig),
+}
+
+/// bitcoind connection settings.
+#[derive(Debug, Clone)]
+pub struct BitcoindConfig {
+    /// RPC URLs in failover order.
+    pub urls: Vec<String>,
+    /// Authentication.
+    pub auth: RpcAuth,
+    /// Polling interval when long polling is unavailable.
+    pub poll: Duration,
+    /// Whether to long-poll.
+    pub longpoll: bool,
+}
+
+/// bitcoind RPC authentication.
+#[derive(Debug, Clone)]
+pub enum RpcAuth {
+    /// No credentials.
+    None,
+    /// `rpcuser`/`rpcpassword`.
+    UserPass(String, String),
+    /// A cookie file, read at each (re)connection since bitcoind rewrites it on restart.
+    Cookie(PathBuf),
+}
+
+/// Longest coinbase we hand to ASIC firmware (DESIGN item 7: under ~700 bytes).
+pub const MAX_COINBASE_LEN: usize = 700;
+
+impl RawConfig {
+    /// Reads a TOML file.
+    ///
+    /// # Errors
+    /// [`ConfigError::Read`] or [`ConfigError::Parse`].
+    pub fn from_file(path: &std::path::Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|source| ConfigError::Parse {
+            path: path.to_owned(),
+            source,
+        })
+    }
+
+    /// Checks every setting and fills in defaults.
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] naming the first bad setting.
+    pub fn validate(&self) -> Result<Config, ConfigError> {
+        let data_dir = match &self.data_dir {
+            Some(d) => d.clone(),
+            None => dirs::data_dir()
+                .unwrap_or_else(|| PathBuf::from("."))
+                .join("shareproof"),
+        };
+        let s = &self.stratum;
+        let listen = parse_addr("stratum.listen", s.listen.as_deref(), "127.0.0.1:3333")?;
+        let max_line_length = s.max_line_length.unwrap_or(4096);
+        if !(256..=1 << 20).contains(&max_line_length) {
+            return Err(invalid(
+                "stratum.max_line_length",
+                max_line_length,
+                "must be 256..=1048576",
+            ));
+        }
+        let extranonce2_size = s.extranonce2_size.unwrap_or(8);
+        if !(2..=16).contains(&extranonce2_size) {
+            return Err(invalid(
+                "stratum.extranonce2_size",
+                extranonce2_size,
+                "must be 2..=16 bytes",
+            ));
+        }
+        let max_connections = s.max_connections.unwrap_or(100_000);
+        if max_connections == 0 {
+            return Err(invalid("stratum.max_connections", 0, "must be at least 1"));
+        }
+        let stratum = StratumConfig {
+            listen,
+            max_connections,
+            max_line_length,
+            subscribe_timeout: Duration::from_secs(s.subscribe_timeout_secs.unwrap_or(30)),
+            idle_timeout: Duration::from_secs(s.idle_timeout_secs.unwrap_or(900)),
+            extranonce2_size,
+            stale_grace: Duration::from_secs(s.stale_grace_secs.unwrap_or(30)),
+            max_invalid_per_minute: s.max_invalid_per_minute.unwrap_or(60),
+            ban: Duration::from_secs(s.ban_secs.unwrap_or(300)),
+        };
+
+        let v = &self.vardiff;
+        let diff = |key: &'static str, value: Option<f64>, default: f64| {
+            let value = value.unwrap_or(default);
+            Difficulty::new(value).map_err(|e| invalid(key, value, e))
+        };
+        let vardiff = VardiffConfig {
+            target_share_secs: positive("vardiff.target_share_secs", v.target_share_secs, 10.0)?,
+            start: diff("vardiff.start_difficulty", v.start_difficulty, 0.005)?,
+            min: diff("vardiff.min_difficulty", v.min_difficulty, 1e-9)?,
+            max: diff("vardiff.max_difficulty", v.max_difficulty, 1e15)?,
+            retarget_secs: positive("vardiff.retarget_secs", v.retarget_secs, 60.0)?,
+        };
+        if vardiff.min > vardiff.max {
+            return Err(invalid(
+                "vardiff.min_difficulty",
+                vardiff.min,
+                "is above vardiff.max_difficulty",
+            ));
+        }
+
+        let api_listen = parse_addr("api.listen", self.api.listen.as_deref(), "127.0.0.1:8080")?;
+
+        let p = &self.pool;
+        let window_log2_slots = p.window_log2_slots.unwrap_or(12);
+        if !(1..=share_verifier::window::MAX_LOG2_SLOTS).contains(&window_log2_slots) {
+            return Err(invalid(
+                "pool.window_log2_slots",
+                window_log2_slots,
+                "must be 1..=24",
+            ));
+        }
+        let script_hex = p
+            .settlement_script
+            .as_deref()
+            .unwrap_or(DEVNET_SETTLEMENT_SCRIPT);
+        let settlement_script = ScriptBuf::from_hex(script_hex)
+            .map_err(|e| invalid("pool.settlement_script", script_hex, e))?;
+        if settlement_script.is_empty() || settlement_script.len() > 100 {
+            return Err(invalid(
+                "pool.settlement_script",
+                script_hex,
+                "must be 1..=100 bytes",
+            ));
+        }
+        let pool_tag = p
+            .pool_tag
+            .clone()
+            .unwrap_or_else(|| "/shareproof/".to_owned())
+            .into_bytes();
+        if pool_tag.len() > 32 {
+            return Err(invalid(
+                "pool.pool_tag",
+                String::from_utf8_lossy(&pool_tag),
+                "must be at most 32 bytes (the scriptSig holds at most 100)",
+            ));
+        }
+        let pool = PoolConfig {
+            window_log2_slots,
+            settlement_script,
+            pool_tag,
+        };
+
+        let refresh = self.template.refresh_secs.unwrap_or(30);
+        if refresh == 0 {
+            return Err(invalid("template.refresh_secs", 0, "must be at least 1"));
+        }
+        let source = match self.template.source.as_deref().unwrap_or("embedded") {
+            "embedded" => SourceConfig::Embedded(self.chain_rule()?),
+            "bitcoind" => SourceConfig::Bitcoind(self.bitcoind()?),
+            other => {
+                return Err(invalid(
+                    "template.source",
+                    other,
+                    "must be \"embedded\" or \"bitcoind\"",
+                ))
+            }
+        };
+        Ok(Config {
+            data_dir,
+            stratum,
+            vardiff,
+            api_listen,
+            pool,
+            template_refresh: Duration::from_secs(refresh),
+            source,
+        })
+    }
+
+    fn chain_rule(&self) -> Result<DifficultyRule, ConfigError> {
+        let c = &self.chain;
+        match c.difficulty.as_deref().unwrap_or("fixed") {
+            "fixed" => {
+                let nbits = match &c.nbits {
+                    None => CompactTarget::from_consensus(DEFAULT_EMBEDDED_NBITS),
+                    Some(hex) => {
+                        let value = u32::from_str_radix(hex.trim_start_matches("0x"), 16)
+                            .map_err(|e| invalid("chain.nbits", hex, e))?;
+                        CompactTarget::from_consensus(value)
+                    }
+                };
+                DifficultyRule::fixed(nbits)
+                    .map_err(|e| invalid("chain.nbits", nbits_hex(nbits), e))
+            }
+            "retarget" => {
+                let interval = c.retarget_interval.unwrap_or(10);
+                let spacing = c.target_spacing_secs.unwrap_or(30);
+                if interval < 2 {
+                    return Err(invalid(
+                        "chain.retarget_interval",
+                        interval,
+                        "must be at least 2 blocks",
+                    ));
+                }
+                if spacing == 0 {
+                    return Err(invalid(
+                        "chain.target_spacing_secs",
+                        0,
+                        "must be at least 1",
+                    ));
+                }
+                Ok(DifficultyRule::Retarget {
+                    interval,
+                    spacing_secs: spacing,
+                })
+            }
+            other => Err(invalid(
+                "chain.difficulty",
+                other,
+                "must be \"fixed\" or \"retarget\"",
+            )),
+        }
+    }
+
+    fn bitcoind(&self) -> Result<BitcoindConfig, ConfigError> {
+        let b = &self.bitcoind;
+        let urls = b
+            .urls
+            .clone()
+            .unwrap_or_else(|| vec!["http://127.0.0.1:8332".to_owned()]);
+        if urls.is_empty() {
+            return Err(invalid("bitcoind.urls", "[]", "needs at least one URL"));
+        }
+        for url in &urls {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(invalid("bitcoind.urls", url, "must start with http://"));
+            }
+        }
+        let auth = match (&b.user, &b.password, &b.cookie_file) {
+            (Some(u), Some(p), _) => RpcAuth::UserPass(u.clone(), p.clone()),
+            (Some(u), None, _) => {
+                return Err(invalid(
+                    "bitcoind.password",
+                    "",
+                    format!("missing for user {u}"),
+                ))
+            }
+            (None, _, Some(c)) => RpcAuth::Cookie(c.clone()),
+            (None, _, None) => RpcAuth::None,
+        };
+        Ok(BitcoindConfig {
+            urls,
+            auth,
+            poll: Duration::from_secs(b.poll_secs.unwrap_or(5).max(1)),
+            longpoll: b.longpoll.unwrap_or(true),
+        })
+    }
+}
+
+fn nbits_hex(nbits: CompactTarget) -> String {
+    format!("{:08x}", nbits.to_consensus())
+}
+
+fn parse_addr(
+    key: &'static str,
+    value: Option<&str>,
+    default: &str,
+) -> Result<SocketAddr, ConfigError> {
+    let value = value.unwrap_or(default);
+    value
+        .parse()
+        .map_err(|e| invalid(key, value, format!("not a socket address: {e}")))
+}
+
+fn positive(key: &'static str, value: Option<f64>, default: f64) -> Result<f64, ConfigError> {
+    let value = value.unwrap_or(default);
+    if value.is_finite() && value > 0.0 {
+        Ok(value)
+    } else {
+        Err(invalid(key, value, "must be a positive number"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_config_gives_the_embedded_default() {
+        let c = RawConfig::default().validate().unwrap();
+        assert_eq!(c.stratum.listen.to_string(), "127.0.0.1:3333");
+        assert_eq!(c.api_listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.stratum.extranonce2_size, 8);
+        assert_eq!(
+            c.pool.settlement_script.to_hex_string(),
+            DEVNET_SETTLEMENT_SCRIPT
+        );
+        assert!(matches!(
+            c.source,
+            SourceConfig::Embedded(DifficultyRule::Fixed { .. })
+        ));
+    }
+
+    #[test]
+    fn toml_sections_parse_and_bad_values_are_named() {
+        let raw: RawConfig = toml::from_str(
+            "[stratum]\nlisten = \"0.0.0.0:3334\"\n[chain]\ndifficulty = \"retarget\"\nretarget_interval = 5\n",
+        )
+        .unwrap();
+        let c = raw.validate().unwrap();
+        assert_eq!(c.stratum.listen.port(), 3334);
+        assert!(matches!(
+            c.source,
+            SourceConfig::Embedded(DifficultyRule::Retarget {
+                interval: 5,
+                spacing_secs: 30
+            })
+        ));
+        let raw: RawConfig = toml::from_str("[stratum]\nextranonce2_size = 1\n").unwrap();
+        let err = raw.validate().unwrap_err().to_string();
+        assert!(err.contains("stratum.extranonce2_size"), "{err}");
+        assert!(toml::from_str::<RawConfig>("[stratum]\nbogus = 1\n").is_err());
+    }
+}

@@ -1,0 +1,372 @@
+//! The load generator (`shareproof loadgen`): opens C Stratum connections,
+//! submits shares at R per second in total for D seconds — shares it mines
+//! to be valid at the difficulty the pool set (suggest a tiny one and every
+//! hash is a share), plus a configurable fraction of invalid ones
+//! (duplicates) — and reports accepted/rejected counts and submit latency
+//! percentiles. It can write every acknowledged share to a file, which the
+//! crash-safety test compares with the node's log after a SIGKILL.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use share_verifier::{Job, PreparedJob, ShareTarget};
+use tokio::io::AsyncWriteExt;
+use tokio_util::sync::CancellationToken;
+
+use crate::client::{self, Client, ClientError, ServerMsg};
+
+/// Load generator settings.
+#[derive(Debug, Clone)]
+pub struct LoadgenConfig {
+    /// `stratum+tcp://host:port`.
+    pub url: String,
+    /// Connections to open.
+    pub connections: usize,
+    /// Shares per second, all connections together.
+    pub rate: f64,
+    /// How long to submit.
+    pub duration: Duration,
+    /// Fraction of shares sent invalid (duplicates), 0..=1.
+    pub invalid_fraction: f64,
+    /// Difficulty to suggest (the pool's minimum must allow it).
+    pub difficulty: f64,
+    /// Where to write acknowledged shares (`<extranonce1> <extranonce2> <nonce>` per line).
+    pub acked_file: Option<PathBuf>,
+    /// Hold connections open without submitting (memory and fan-out runs).
+    pub idle: bool,
+    /// Local addresses to connect from, round robin (each gives ~28k ports).
+    pub source_ips: Vec<std::net::IpAddr>,
+}
+
+/// Results of a run.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct LoadgenReport {
+    /// Connections that completed the handshake.
+    pub connected: u64,
+    /// Shares sent.
+    pub sent: u64,
+    /// Shares accepted.
+    pub accepted: u64,
+    /// Shares rejected, by error code.
+    pub rejected: BTreeMap<i64, u64>,
+    /// Submit → answer latency percentiles, microseconds: p50, p90, p99, p99.9, max.
+    pub latency_us: BTreeMap<String, u64>,
+    /// Seconds submitting.
+    pub seconds: f64,
+    /// Accepted shares per second.
+    pub accepted_per_second: f64,
+    /// Idle runs: connections that received the most-received job's notify.
+    pub notified_connections: u64,
+    /// Idle runs: first to last receipt of that notify, microseconds (client side).
+    pub notify_spread_us: u64,
+}
+
+#[derive(Default)]
+struct Totals {
+    connected: AtomicU64,
+    sent: AtomicU64,
+    accepted: AtomicU64,
+    rejected: Mutex<BTreeMap<i64, u64>>,
+    latencies: Mutex<Vec<u32>>,
+    acked: Mutex<Vec<String>>,
+    /// Per job id: first and last receipt of its notify, and how many connections got it.
+    notifies: Mutex<HashMap<u64, (Instant, Instant, u64)>>,
+}
+
+struct CurrentJob {
+    job: Job,
+    prepared: PreparedJob,
+    target: ShareTarget,
+}
+
+/// Runs the load and returns the report.
+///
+/// # Errors
+/// [`ClientError::Url`] for a bad URL; connection failures are counted, not returned.
+pub async fn run(
+    config: LoadgenConfig,
+    shutdown: CancellationToken,
+) -> Result<LoadgenReport, ClientError> {
+    let addr = client::parse_url(&config.url)?;
+    let totals = Arc::new(Totals::default());
+    let per_conn = config.rate / config.connections.max(1) as f64;
+    let started = Instant::now();
+    let stop = shutdown.child_token();
+    let mut tasks = Vec::new();
+    // Handshakes in flight at once (the listen backlog is finite).
+    let handshakes = Arc::new(tokio::sync::Semaphore::new(256));
+    for i in 0..config.connections {
+        let addr = addr.clone();
+        let totals = totals.clone();
+        let stop = stop.clone();
+        let config = config.clone();
+        let handshakes = handshakes.clone();
+        tasks.push(tokio::spawn(async move {
+            if let Err(e) = connection(i, &addr, per_conn, &config, &totals, stop, handshakes).await
+            {
+                tracing::debug!(connection = i, error = %e, "loadgen connection ended");
+            }
+        }));
+    }
+    tokio::select! {
+        _ = tokio::time::sleep(config.duration) => {}
+        _ = shutdown.cancelled() => {}
+    }
+    stop.cancel();
+    for t in tasks {
+        let _ = t.await;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let mut latencies = std::mem::take(&mut *totals.latencies.lock().expect("lock"));
+    latencies.sort_unstable();
+    let pct = |p: f64| -> u64 {
+        if latencies.is_empty() {
+            0
+        } else {
+            u64::from(latencies[((latencies.len() - 1) as f64 * p).round() as usize])
+        }
+    };
+    let mut latency_us = BTreeMap::new();
+    for (name, p) in [
+        ("p50", 0.5),
+        ("p90", 0.9),
+        ("p99", 0.99),
+        ("p99.9", 0.999),
+        ("max", 1.0),
+    ] {
+        latency_us.insert(name.to_owned(), pct(p));
+    }
+    if let Some(path) = &config.acked_file {
+        let acked = totals.acked.lock().expect("lock");
+        let mut f = std::io::BufWriter::new(std::fs::File::create(path)?);
+        for line in acked.iter() {
+            writeln!(f, "{line}")?;
+        }
+        f.flush()?;
+    }
+    let accepted = totals.accepted.load(Ordering::Relaxed);
+    let rejected = totals.rejected.lock().expect("lock").clone();
+    let (notified_connections, notify_spread_us) = totals
+        .notifies
+        .lock()
+        .expect("lock")
+        .values()
+        .max_by_key(|(_, _, n)| *n)
+        .map_or((0, 0), |(first, last, n)| {
+            (*n, last.duration_since(*first).as_micros() as u64)
+        });
+    Ok(LoadgenReport {
+        connected: totals.connected.load(Ordering::Relaxed),
+        sent: totals.sent.load(Ordering::Relaxed),
+        accepted,
+        rejected,
+        latency_us,
+        seconds,
+        accepted_per_second: accepted as f64 / seconds,
+        notified_connections,
+        notify_spread_us,
+    })
+}
+
+async fn connection(
+    index: usize,
+    addr: &str,
+    rate: f64,
+    config: &LoadgenConfig,
+    totals: &Totals,
+    stop: CancellationToken,
+    handshakes: Arc<tokio::sync::Semaphore>,
+) -> Result<(), ClientError> {
+    let permit = handshakes.acquire_owned().await.expect("never closed");
+    let source =
+        (!config.source_ips.is_empty()).then(|| config.source_ips[index % config.source_ips.len()]);
+    let mut c = Client::connect_from(addr, source).await?;
+    // A distinct payout address per connection (never zero).
+    let user = format!("0x{:040x}.lg{index}", index as u128 + 1);
+    let session = c
+        .handshake(
+            &user,
+            "shareproof-loadgen/0.1",
+            false,
+            Some(config.difficulty),
+        )
+        .await?;
+    drop(permit);
+    totals.connected.fetch_add(1, Ordering::Relaxed);
+    if config.idle {
+        return idle(c, totals, stop).await;
+    }
+    let (mut lines, mut write, queued) = c.into_parts();
+    let job: Arc<Mutex<Option<Arc<CurrentJob>>>> = Arc::new(Mutex::new(None));
+    let difficulty = Arc::new(Mutex::new(1.0f64));
+    // id -> (sent at, the share's description for the acked file)
+    let inflight: Arc<Mutex<HashMap<u64, (Instant, String)>>> =
+        Arc::new(Mutex::new(HashMap::new()));
+    let on_msg = |msg: ServerMsg| match msg {
+        ServerMsg::SetDifficulty(d) => *difficulty.lock().expect("lock") = d,
+        ServerMsg::Notify(j) => {
+            let target = client::target_of(*difficulty.lock().expect("lock"));
+            *job.lock().expect("lock") = Some(Arc::new(CurrentJob {
+                prepared: PreparedJob::new(&j),
+                job: j,
+                target,
+            }));
+        }
+        ServerMsg::Response { id, result, error } => {
+            if let Some((sent, desc)) = inflight.lock().expect("lock").remove(&id) {
+                let micros = sent.elapsed().as_micros().min(u128::from(u32::MAX)) as u32;
+                totals.latencies.lock().expect("lock").push(micros);
+                if result == Value::Bool(true) {
+                    totals.accepted.fetch_add(1, Ordering::Relaxed);
+                    if config.acked_file.is_some() {
+                        totals.acked.lock().expect("lock").push(desc);
+                    }
+                } else {
+                    let code = error.get(0).and_then(Value::as_i64).unwrap_or(-1);
+                    *totals
+                        .rejected
+                        .lock()
+                        .expect("lock")
+                        .entry(code)
+                        .or_default() += 1;
+                }
+            }
+        }
+        _ => {}
+    };
+    for m in queued {
+        on_msg(m);
+    }
+    let reader = async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            if let Ok(m) = client::parse_server_line(&line) {
+                on_msg(m);
+            }
+        }
+    };
+    let writer = async {
+        let mut tick = tokio::time::interval(Duration::from_millis(1));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let start = Instant::now();
+        let mut sent = 0u64;
+        let mut next_id = 1_000_000u64;
+        let mut counter = 0u64;
+        let mut last: Option<(String, Vec<u8>, u32, u32)> = None;
+        let mut out = Vec::with_capacity(64 * 1024);
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => return Ok::<(), ClientError>(()),
+                _ = tick.tick() => {}
+            }
+            let Some(current) = job.lock().expect("lock").clone() else {
+                continue;
+            };
+            let due = (start.elapsed().as_secs_f64() * rate) as u64;
+            out.clear();
+            let now = Instant::now();
+            let mut batch = Vec::new();
+            while sent < due {
+                sent += 1;
+                next_id += 1;
+                let invalid = config.invalid_fraction > 0.0
+                    && last.is_some()
+                    && (sent as f64 * config.invalid_fraction).floor()
+                        > ((sent - 1) as f64 * config.invalid_fraction).floor();
+                let (job_id, en2, ntime, nonce) = if invalid {
+                    last.clone().expect("checked above")
+                } else {
+                    counter += 1;
+                    let en2 = en2_bytes(counter, session.extranonce2_size);
+                    let nonce = mine(&current, &session.extranonce1, &en2);
+                    let share = (current.job.id.to_string(), en2, current.job.ntime, nonce);
+                    last = Some(share.clone());
+                    share
+                };
+                client::submit_line(&mut out, next_id, &user, &job_id, &en2, ntime, nonce, None);
+                let desc = format!(
+                    "{} {} {:08x}",
+                    hex::encode(&session.extranonce1),
+                    hex::encode(&en2),
+                    nonce
+                );
+                batch.push((next_id, desc));
+            }
+            if batch.is_empty() {
+                continue;
+            }
+            totals.sent.fetch_add(batch.len() as u64, Ordering::Relaxed);
+            {
+                let mut inflight = inflight.lock().expect("lock");
+                for (id, desc) in batch {
+                    inflight.insert(id, (now, desc));
+                }
+            }
+            write.write_all(&out).await?;
+        }
+    };
+    tokio::select! {
+        r = writer => r?,
+        _ = reader => {}
+    }
+    // Let in-flight answers arrive.
+    let _ = tokio::time::timeout(Duration::from_millis(500), async {
+        while !inflight.lock().expect("lock").is_empty() {
+            match lines.next_line().await {
+                Ok(Some(line)) => {
+                    if let Ok(m) = client::parse_server_line(&line) {
+                        on_msg(m);
+                    }
+                }
+                _ => break,
+            }
+        }
+    })
+    .await;
+    Ok(())
+}
+
+/// Holds a connection, noting when each job's notify arrives.
+async fn idle(mut c: Client, totals: &Totals, stop: CancellationToken) -> Result<(), ClientError> {
+    loop {
+        let msg = tokio::select! {
+            _ = stop.cancelled() => return Ok(()),
+            m = c.next() => m?,
+        };
+        if let ServerMsg::Notify(job) = msg {
+            let now = Instant::now();
+            let mut n = totals.notifies.lock().expect("lock");
+            let e = n.entry(job.id.0).or_insert((now, now, 0));
+            e.1 = now;
+            e.2 += 1;
+        }
+    }
+}
+
+fn en2_bytes(counter: u64, size: usize) -> Vec<u8> {
+    let mut en2 = vec![0u8; size];
+    let bytes = counter.to_be_bytes();
+    let n = size.min(8);
+    en2[size - n..].copy_from_slice(&bytes[8 - n..]);
+    en2
+}
+
+/// The first nonce whose share meets the job's target.
+fn mine(job: &CurrentJob, extranonce1: &[u8], extranonce2: &[u8]) -> u32 {
+    let version = job.job.version;
+    (0u32..)
+        .find(|&n| {
+            job.target.is_met_by(&job.prepared.hash(
+                extranonce1,
+                extranonce2,
+                job.job.ntime,
+                n,
+                version,
+            ))
+        })
+        .unwrap_or(0)
+}

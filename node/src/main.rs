@@ -1,0 +1,385 @@
+//! `shareproof`: parses the command line, loads the configuration and calls
+//! into the library. Errors become `anyhow` reports here and nowhere else.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand};
+use shareproof_node::config::RawConfig;
+use shareproof_node::{loadgen, miner};
+use tokio_util::sync::CancellationToken;
+
+/// Shareproof: a non-custodial Bitcoin mining pool node.
+#[derive(Parser)]
+#[command(name = "shareproof", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the pool node (Stratum server, templates, share log, HTTP API).
+    ///
+    /// With no configuration at all it runs the embedded default: an
+    /// in-process regtest chain, Stratum on 127.0.0.1:3333, HTTP on
+    /// 127.0.0.1:8080, data under the user's data directory.
+    Node(Box<NodeArgs>),
+    /// Mine on a pool with this machine's CPU (Stratum V1, sha256d).
+    Mine(MineArgs),
+    /// Open many Stratum connections and submit shares at a fixed rate.
+    Loadgen(LoadgenArgs),
+    /// Write the share log (for `share-verifier audit`) from a stopped node's data dir.
+    ExportLog(ExportArgs),
+}
+
+/// Settings of `shareproof node`. Each flag also reads the environment
+/// variable named in its help; flags beat variables, variables beat the
+/// TOML file, the file beats the defaults.
+#[derive(Args)]
+struct NodeArgs {
+    /// TOML configuration file (sections [stratum], [vardiff], [api], [pool], [template], [chain], [bitcoind]).
+    #[arg(long, env = "SHAREPROOF_CONFIG")]
+    config: Option<PathBuf>,
+    /// Where the share log, window, blocks and embedded chain are stored [default: <user data dir>/shareproof].
+    #[arg(long, env = "SHAREPROOF_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Stratum listen address [default: 127.0.0.1:3333].
+    #[arg(long, env = "SHAREPROOF_STRATUM_LISTEN")]
+    stratum_listen: Option<String>,
+    /// HTTP API listen address [default: 127.0.0.1:8080].
+    #[arg(long, env = "SHAREPROOF_API_LISTEN")]
+    api_listen: Option<String>,
+    /// Template source: "embedded" (in-process regtest chain) or "bitcoind" [default: embedded].
+    #[arg(long, env = "SHAREPROOF_SOURCE")]
+    source: Option<String>,
+    /// bitcoind RPC URL; repeat for failover, tried in order [default: http://127.0.0.1:8332].
+    #[arg(
+        long = "bitcoind-url",
+        env = "SHAREPROOF_BITCOIND_URLS",
+        value_delimiter = ','
+    )]
+    bitcoind_urls: Vec<String>,
+    /// bitcoind cookie file (used when no RPC user is given).
+    #[arg(long, env = "SHAREPROOF_BITCOIND_COOKIE")]
+    bitcoind_cookie: Option<PathBuf>,
+    /// bitcoind RPC user.
+    #[arg(long, env = "SHAREPROOF_BITCOIND_USER")]
+    bitcoind_user: Option<String>,
+    /// bitcoind RPC password.
+    #[arg(long, env = "SHAREPROOF_BITCOIND_PASSWORD")]
+    bitcoind_password: Option<String>,
+    /// Hex scriptPubKey the whole reward pays [default: P2WSH(OP_TRUE), devnet only; production: the bridge's peg-in script].
+    #[arg(long, env = "SHAREPROOF_SETTLEMENT_SCRIPT")]
+    settlement_script: Option<String>,
+    /// log2 of the PPLNS window size N; must match the circuit's keys [default: 12].
+    #[arg(long, env = "SHAREPROOF_WINDOW_LOG2")]
+    window_log2: Option<u32>,
+    /// Embedded chain difficulty rule: "fixed" or "retarget" [default: fixed].
+    #[arg(long, env = "SHAREPROOF_CHAIN_DIFFICULTY")]
+    chain_difficulty: Option<String>,
+    /// Embedded chain nBits for the fixed rule, hex [default: 1d0bbf8c, ~30 s per block for one CPU core; 207fffff: every share is a block].
+    #[arg(long, env = "SHAREPROOF_CHAIN_NBITS")]
+    chain_nbits: Option<String>,
+    /// Starting difficulty of new connections [default: 0.005].
+    #[arg(long, env = "SHAREPROOF_START_DIFFICULTY")]
+    start_difficulty: Option<f64>,
+    /// Lowest share difficulty [default: 1e-9].
+    #[arg(long, env = "SHAREPROOF_MIN_DIFFICULTY")]
+    min_difficulty: Option<f64>,
+    /// Highest share difficulty [default: 1e15].
+    #[arg(long, env = "SHAREPROOF_MAX_DIFFICULTY")]
+    max_difficulty: Option<f64>,
+    /// Seconds between shares vardiff aims at [default: 10].
+    #[arg(long, env = "SHAREPROOF_TARGET_SHARE_SECS")]
+    target_share_secs: Option<f64>,
+    /// Most simultaneous Stratum connections [default: 100000].
+    #[arg(long, env = "SHAREPROOF_MAX_CONNECTIONS")]
+    max_connections: Option<usize>,
+    /// Invalid shares per minute tolerated before a connection's IP is banned [default: 60].
+    #[arg(long, env = "SHAREPROOF_MAX_INVALID_PER_MINUTE")]
+    max_invalid_per_minute: Option<u32>,
+    /// Seconds between template refreshes on the same tip [default: 30].
+    #[arg(long, env = "SHAREPROOF_TEMPLATE_REFRESH_SECS")]
+    template_refresh_secs: Option<u64>,
+}
+
+#[derive(Args)]
+struct MineArgs {
+    /// Pool URL.
+    #[arg(long, default_value = "stratum+tcp://127.0.0.1:3333")]
+    url: String,
+    /// Username: your EVM payout address, optionally .worker.
+    #[arg(long)]
+    user: Option<String>,
+    /// Hashing threads [default: all cores].
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Negotiate BIP310 version rolling and roll version bits.
+    #[arg(long)]
+    version_rolling: bool,
+    /// Stop after this many seconds.
+    #[arg(long)]
+    duration: Option<u64>,
+    /// Difficulty to suggest to the pool.
+    #[arg(long)]
+    suggest_difficulty: Option<f64>,
+    /// Measure the hash rate of one core for 5 s and exit.
+    #[arg(long)]
+    benchmark: bool,
+}
+
+#[derive(Args)]
+struct LoadgenArgs {
+    /// Pool URL.
+    #[arg(long, default_value = "stratum+tcp://127.0.0.1:3333")]
+    url: String,
+    /// Connections to open.
+    #[arg(long, default_value_t = 100)]
+    connections: usize,
+    /// Shares per second, all connections together.
+    #[arg(long, default_value_t = 1000.0)]
+    rate: f64,
+    /// Seconds to run.
+    #[arg(long, default_value_t = 10)]
+    duration: u64,
+    /// Fraction of shares sent invalid (duplicates), 0 to 1.
+    #[arg(long, default_value_t = 0.0)]
+    invalid: f64,
+    /// Difficulty to suggest (the node's min difficulty must allow it; 1e-12 makes every hash a share).
+    #[arg(long, default_value_t = 1e-12)]
+    difficulty: f64,
+    /// Write each acknowledged share (`extranonce1 extranonce2 nonce`) to this file.
+    #[arg(long)]
+    acked_file: Option<PathBuf>,
+    /// Only hold the connections open (subscribed and authorized) for the duration; report notify fan-out.
+    #[arg(long)]
+    idle: bool,
+    /// Local addresses to connect from, comma-separated (e.g. 127.0.0.1,127.0.0.2 for over 28k connections).
+    #[arg(long, value_delimiter = ',')]
+    source_ips: Vec<std::net::IpAddr>,
+}
+
+#[derive(Args)]
+struct ExportArgs {
+    /// The node's data dir (the node must be stopped: sled locks it; use GET /api/v1/log on a running node).
+    #[arg(long, env = "SHAREPROOF_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// TOML configuration file, for the data dir and window size.
+    #[arg(long, env = "SHAREPROOF_CONFIG")]
+    config: Option<PathBuf>,
+    /// log2 of the window size the store was made with [default: the config's].
+    #[arg(long)]
+    window_log2: Option<u32>,
+    /// Output file.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async move {
+        match cli.command {
+            Command::Node(args) => node(*args).await,
+            Command::Mine(args) => mine(args).await,
+            Command::Loadgen(args) => load(args).await,
+            Command::ExportLog(args) => export(args),
+        }
+    })
+}
+
+fn raw_config(args: &NodeArgs) -> Result<RawConfig> {
+    let mut raw = match &args.config {
+        Some(path) => RawConfig::from_file(path)?,
+        None => RawConfig::default(),
+    };
+    let set = |slot: &mut Option<String>, v: &Option<String>| {
+        if v.is_some() {
+            slot.clone_from(v);
+        }
+    };
+    if args.data_dir.is_some() {
+        raw.data_dir.clone_from(&args.data_dir);
+    }
+    set(&mut raw.stratum.listen, &args.stratum_listen);
+    set(&mut raw.api.listen, &args.api_listen);
+    set(&mut raw.template.source, &args.source);
+    if !args.bitcoind_urls.is_empty() {
+        raw.bitcoind.urls = Some(args.bitcoind_urls.clone());
+    }
+    if args.bitcoind_cookie.is_some() {
+        raw.bitcoind.cookie_file.clone_from(&args.bitcoind_cookie);
+    }
+    set(&mut raw.bitcoind.user, &args.bitcoind_user);
+    set(&mut raw.bitcoind.password, &args.bitcoind_password);
+    set(&mut raw.pool.settlement_script, &args.settlement_script);
+    raw.pool.window_log2_slots = args.window_log2.or(raw.pool.window_log2_slots);
+    set(&mut raw.chain.difficulty, &args.chain_difficulty);
+    set(&mut raw.chain.nbits, &args.chain_nbits);
+    raw.vardiff.start_difficulty = args.start_difficulty.or(raw.vardiff.start_difficulty);
+    raw.vardiff.min_difficulty = args.min_difficulty.or(raw.vardiff.min_difficulty);
+    raw.vardiff.max_difficulty = args.max_difficulty.or(raw.vardiff.max_difficulty);
+    raw.vardiff.target_share_secs = args.target_share_secs.or(raw.vardiff.target_share_secs);
+    raw.stratum.max_connections = args.max_connections.or(raw.stratum.max_connections);
+    raw.stratum.max_invalid_per_minute = args
+        .max_invalid_per_minute
+        .or(raw.stratum.max_invalid_per_minute);
+    raw.template.refresh_secs = args.template_refresh_secs.or(raw.template.refresh_secs);
+    Ok(raw)
+}
+
+async fn node(args: NodeArgs) -> Result<()> {
+    let config = raw_config(&args)?.validate()?;
+    let data_dir = config.data_dir.clone();
+    let running = shareproof_node::start(config)
+        .await
+        .with_context(|| format!("starting the node (data dir {})", data_dir.display()))?;
+    print_banner(running.stratum_addr, running.api_addr, &data_dir);
+    let token = running.shutdown_token();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("shutting down: flushing the share log");
+        token.cancel();
+    });
+    running.wait().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+fn print_banner(stratum: SocketAddr, api: SocketAddr, data_dir: &std::path::Path) {
+    println!("shareproof node");
+    println!("  Stratum:  stratum+tcp://{stratum}");
+    println!("  HTTP API: http://{api}/api/v1/pool  (metrics: http://{api}/metrics)");
+    println!("  Data:     {}", data_dir.display());
+    println!();
+    println!("Point a miner at it with your EVM payout address as the username, e.g.:");
+    println!("  shareproof mine --url stratum+tcp://{stratum} --user 0xYourAddress.worker1");
+    println!("  cpuminer -a sha256d -o stratum+tcp://{stratum} -u 0xYourAddress.rig1 -p x");
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+async fn mine(args: MineArgs) -> Result<()> {
+    if args.benchmark {
+        let rate = tokio::task::spawn_blocking(|| miner::benchmark(Duration::from_secs(5))).await?;
+        println!("{:.2} MH/s on one core", rate / 1e6);
+        return Ok(());
+    }
+    let Some(user) = args.user else {
+        bail!("--user is required: your EVM payout address, e.g. --user 0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed.rig1");
+    };
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let shutdown = CancellationToken::new();
+    let token = shutdown.clone();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        token.cancel();
+    });
+    let report = miner::run(
+        miner::MinerConfig {
+            url: args.url.clone(),
+            user,
+            threads,
+            version_rolling: args.version_rolling,
+            duration: args.duration.map(Duration::from_secs),
+            suggest_difficulty: args.suggest_difficulty,
+        },
+        shutdown,
+    )
+    .await
+    .with_context(|| format!("mining on {}", args.url))?;
+    println!(
+        "mined {:.1} s: {:.2} MH/s, {} shares accepted, {} rejected",
+        report.elapsed.as_secs_f64(),
+        report.hashes as f64 / report.elapsed.as_secs_f64().max(1e-9) / 1e6,
+        report.accepted,
+        report.rejected
+    );
+    Ok(())
+}
+
+async fn load(args: LoadgenArgs) -> Result<()> {
+    if !(0.0..=1.0).contains(&args.invalid) {
+        bail!("--invalid {} must be between 0 and 1", args.invalid);
+    }
+    let report = loadgen::run(
+        loadgen::LoadgenConfig {
+            url: args.url.clone(),
+            connections: args.connections,
+            rate: args.rate,
+            duration: Duration::from_secs(args.duration),
+            invalid_fraction: args.invalid,
+            difficulty: args.difficulty,
+            acked_file: args.acked_file,
+            idle: args.idle,
+            source_ips: args.source_ips,
+        },
+        CancellationToken::new(),
+    )
+    .await
+    .with_context(|| format!("load on {}", args.url))?;
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    Ok(())
+}
+
+fn export(args: ExportArgs) -> Result<()> {
+    let raw = match &args.config {
+        Some(path) => RawConfig::from_file(path)?,
+        None => RawConfig::default(),
+    };
+    let mut raw = raw;
+    if args.data_dir.is_some() {
+        raw.data_dir.clone_from(&args.data_dir);
+    }
+    raw.pool.window_log2_slots = args.window_log2.or(raw.pool.window_log2_slots);
+    let config = raw.validate()?;
+    let db = config.data_dir.join("db");
+    let store = shareproof_node::store::Store::open(&db, config.pool.window_log2_slots)
+        .with_context(|| {
+            format!(
+                "opening the store at {} (is the node still running?)",
+                db.display()
+            )
+        })?;
+    let file = std::fs::File::create(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
+    let n = store
+        .export_log(std::io::BufWriter::new(file))
+        .with_context(|| format!("writing {}", args.out.display()))?;
+    println!("wrote {n} records to {}", args.out.display());
+    Ok(())
+}

@@ -1,0 +1,429 @@
+//! The sled store: the share log, the window's entries, found blocks and the
+//! embedded chain, durable across crashes.
+//!
+//! The `ledger` tree holds everything the ledger writes, so that one
+//! [`LedgerBatch`] is applied atomically and one flush makes it durable
+//! (group commit). Keys are prefixed:
+//! - `L` + index (u64 BE): a share log record, exactly [`Record::encode`]'s
+//!   bytes; exporting them after a [`LogHeader`] gives the auditors' file.
+//! - `E` + seq (u64 BE): the window entry of share `seq` (address, weight,
+//!   hash), to rebuild the window and any past snapshot without rehashing.
+//! - `B` + block hash: a [`BlockInfo`] (JSON).
+//! - `M` + name: counters and the log header.
+//!
+//! The `chain` tree belongs to the embedded chain.
+
+use std::io::Write;
+use std::path::Path;
+
+use bitcoin::hashes::Hash;
+use bitcoin::BlockHash;
+use serde::{Deserialize, Serialize};
+use share_verifier::log::{LogHeader, LogWriter, Record};
+use share_verifier::{Address, ShareHash, Weight, WindowEntry, WindowRoot, WindowSnapshot};
+
+/// Errors of the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// sled failed.
+    #[error("store: {0}")]
+    Sled(#[from] sled::Error),
+    /// The data dir was made for another window size.
+    #[error("the store at {path} holds a log for a 2^{stored}-slot window, the config says 2^{configured}")]
+    WindowSize {
+        path: String,
+        stored: u32,
+        configured: u32,
+    },
+    /// A stored value does not decode.
+    #[error("store: corrupt {what}: {reason}")]
+    Corrupt { what: &'static str, reason: String },
+    /// Writing an export failed.
+    #[error("export: {0}")]
+    Export(#[from] share_verifier::log::LogError),
+}
+
+/// What became of a found block.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "state", content = "reason")]
+pub enum BlockStatus {
+    /// Submitted, no answer yet.
+    Submitted,
+    /// The source accepted it.
+    Accepted,
+    /// The source refused it.
+    Rejected(String),
+}
+
+/// Everything the node keeps about a found block; what settlement will need.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlockInfo {
+    /// Block hash (display order in JSON).
+    pub hash: BlockHash,
+    /// Height.
+    pub height: u32,
+    /// The job it was built on.
+    pub job_id: u64,
+    /// The share that found it.
+    pub share_seq: u64,
+    /// The window position its coinbase commits to.
+    pub window_seq: u64,
+    /// The committed window root.
+    pub root: WindowRoot,
+    /// Reward R paid to the settlement script, in sats.
+    pub reward_sats: u64,
+    /// The finder's payout address.
+    pub finder: Address,
+    /// Unix time found.
+    pub found_at: u64,
+    /// Submission result.
+    pub status: BlockStatus,
+}
+
+/// What the ledger needs to resume after a restart.
+#[derive(Debug)]
+pub struct Recovered {
+    /// Records in the log.
+    pub next_index: u64,
+    /// Shares in the log.
+    pub next_seq: u64,
+    /// The next job id.
+    pub next_job: u64,
+    /// The last N window entries, oldest first.
+    pub entries: Vec<WindowEntry>,
+}
+
+const META_LOG2: &[u8] = b"Mlog2_slots";
+const META_INDEX: &[u8] = b"Mnext_index";
+const META_SEQ: &[u8] = b"Mnext_seq";
+const META_JOB: &[u8] = b"Mnext_job";
+
+/// The store's handles (cheap to clone).
+#[derive(Debug, Clone)]
+pub struct Store {
+    db: sled::Db,
+    ledger: sled::Tree,
+    log2_slots: u32,
+}
+
+/// Writes the ledger makes in one group commit.
+#[derive(Debug, Default)]
+pub struct LedgerBatch {
+    batch: sled::Batch,
+    buf: Vec<u8>,
+    /// Operations in the batch (0: nothing to commit).
+    pub ops: usize,
+}
+
+impl LedgerBatch {
+    /// Appends a log record at `index`.
+    pub fn record(&mut self, index: u64, record: &Record) {
+        self.buf.clear();
+        record.encode(&mut self.buf);
+        self.batch.insert(&key(b'L', index)[..], &self.buf[..]);
+        self.ops += 1;
+    }
+
+    /// Stores a window entry.
+    pub fn entry(&mut self, entry: &WindowEntry) {
+        self.batch
+            .insert(&key(b'E', entry.seq)[..], &encode_entry(entry)[..]);
+        self.ops += 1;
+    }
+
+    /// Stores (or updates) a block.
+    pub fn block(&mut self, info: &BlockInfo) {
+        let mut k = vec![b'B'];
+        k.extend_from_slice(info.hash.as_byte_array());
+        let v = serde_json::to_vec(info).expect("block info serialises");
+        self.batch.insert(k, v);
+        self.ops += 1;
+    }
+
+    /// Records the counters after this batch.
+    pub fn counters(&mut self, next_index: u64, next_seq: u64, next_job: u64) {
+        self.batch.insert(META_INDEX, &next_index.to_be_bytes()[..]);
+        self.batch.insert(META_SEQ, &next_seq.to_be_bytes()[..]);
+        self.batch.insert(META_JOB, &next_job.to_be_bytes()[..]);
+    }
+}
+
+fn key(prefix: u8, n: u64) -> [u8; 9] {
+    let mut k = [0u8; 9];
+    k[0] = prefix;
+    k[1..].copy_from_slice(&n.to_be_bytes());
+    k
+}
+
+/// address (20) | weight (16 LE) | share hash (32).
+fn encode_entry(e: &WindowEntry) -> [u8; 68] {
+    let mut out = [0u8; 68];
+    out[..20].copy_from_slice(&e.address.0);
+    out[20..36].copy_from_slice(&e.weight.get().to_le_bytes());
+    out[36..].copy_from_slice(e.share_hash.as_byte_array());
+    out
+}
+
+fn decode_entry(seq: u64, bytes: &[u8]) -> Result<WindowEntry, StoreError> {
+    let corrupt = |reason: String| StoreError::Corrupt {
+        what: "window entry",
+        reason,
+    };
+    if bytes.len() != 68 {
+        return Err(corrupt(format!("entry {seq} is {} bytes", bytes.len())));
+    }
+    let weight = u128::from_le_bytes(bytes[20..36].try_into().expect("16 bytes"));
+    Ok(WindowEntry {
+        seq,
+        address: Address(bytes[..20].try_into().expect("20 bytes")),
+        weight: Weight::new(weight).map_err(|e| corrupt(e.to_string()))?,
+        share_hash: ShareHash::from_byte_array(bytes[36..].try_into().expect("32 bytes")),
+    })
+}
+
+fn read_u64(tree: &sled::Tree, k: &[u8]) -> Result<u64, StoreError> {
+    match tree.get(k)? {
+        None => Ok(0),
+        Some(v) => Ok(u64::from_be_bytes(v.as_ref().try_into().map_err(|_| {
+            StoreError::Corrupt {
+                what: "counter",
+                reason: String::from_utf8_lossy(k).into_owned(),
+            }
+        })?)),
+    }
+}
+
+impl Store {
+    /// Opens (or creates) the store in `dir` for a 2^`log2_slots` window.
+    ///
+    /// # Errors
+    /// [`StoreError`] if sled fails or the store was made for another window size.
+    pub fn open(dir: &Path, log2_slots: u32) -> Result<Self, StoreError> {
+        let db = sled::Config::new()
+            .path(dir)
+            // The ledger flushes explicitly (group commit); no background timer.
+            .flush_every_ms(None)
+            .open()?;
+        let ledger = db.open_tree("ledger")?;
+        match ledger.get(META_LOG2)? {
+            Some(v) => {
+                let stored = u32::from(v.first().copied().unwrap_or(0));
+                if stored != log2_slots {
+                    return Err(StoreError::WindowSize {
+                        path: dir.display().to_string(),
+                        stored,
+                        configured: log2_slots,
+                    });
+                }
+            }
+            None => {
+                ledger.insert(META_LOG2, &[log2_slots as u8])?;
+                ledger.flush()?;
+            }
+        }
+        Ok(Store {
+            db,
+            ledger,
+            log2_slots,
+        })
+    }
+
+    /// The embedded chain's tree.
+    ///
+    /// # Errors
+    /// [`StoreError::Sled`].
+    pub fn chain_tree(&self) -> Result<sled::Tree, StoreError> {
+        Ok(self.db.open_tree("chain")?)
+    }
+
+    /// The share log's header.
+    pub fn log_header(&self) -> LogHeader {
+        LogHeader {
+            log2_slots: self.log2_slots,
+        }
+    }
+
+    /// Reads the counters and the last N window entries.
+    ///
+    /// # Errors
+    /// [`StoreError`] for sled failures or corrupt values.
+    pub fn recover(&self) -> Result<Recovered, StoreError> {
+        let next_index = read_u64(&self.ledger, META_INDEX)?;
+        let next_seq = read_u64(&self.ledger, META_SEQ)?;
+        let next_job = read_u64(&self.ledger, META_JOB)?.max(1);
+        let from = next_seq.saturating_sub(1 << self.log2_slots);
+        let entries = self.entries(from, next_seq)?;
+        Ok(Recovered {
+            next_index,
+            next_seq,
+            next_job,
+            entries,
+        })
+    }
+
+    /// Window entries of shares `from..to`, in order.
+    ///
+    /// # Errors
+    /// [`StoreError`] for sled failures, corrupt or missing entries.
+    pub fn entries(&self, from: u64, to: u64) -> Result<Vec<WindowEntry>, StoreError> {
+        let mut out = Vec::with_capacity(to.saturating_sub(from) as usize);
+        for item in self.ledger.range(key(b'E', from)..key(b'E', to)) {
+            let (k, v) = item?;
+            let seq = u64::from_be_bytes(k[1..].try_into().expect("9-byte key"));
+            out.push(decode_entry(seq, &v)?);
+        }
+        if out.len() as u64 != to.saturating_sub(from) {
+            return Err(StoreError::Corrupt {
+                what: "window entries",
+                reason: format!("{} of shares {from}..{to} present", out.len()),
+            });
+        }
+        Ok(out)
+    }
+
+    /// The window as it was after `window_seq` shares, with its root.
+    ///
+    /// # Errors
+    /// [`StoreError`] if entries are missing or corrupt.
+    pub fn snapshot_at(
+        &self,
+        window_seq: u64,
+        root: WindowRoot,
+    ) -> Result<WindowSnapshot, StoreError> {
+        let n = 1u64 << self.log2_slots;
+        let mut entries = self.entries(window_seq.saturating_sub(n), window_seq)?;
+        entries.sort_by_key(|e| e.seq % n);
+        Ok(WindowSnapshot {
+            log2_slots: self.log2_slots,
+            next_seq: window_seq,
+            root,
+            entries,
+        })
+    }
+
+    /// Applies a batch and makes it durable.
+    ///
+    /// # Errors
+    /// [`StoreError::Sled`].
+    pub fn commit(&self, batch: LedgerBatch) -> Result<(), StoreError> {
+        if batch.ops == 0 {
+            return Ok(());
+        }
+        self.ledger.apply_batch(batch.batch)?;
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// Writes the share log (header and every record) to `out`; returns the
+    /// number of records.
+    ///
+    /// # Errors
+    /// [`StoreError`] for sled or write failures.
+    pub fn export_log(&self, out: impl Write) -> Result<u64, StoreError> {
+        let mut writer = LogWriter::create(out, self.log_header())?;
+        let mut n = 0;
+        for item in self.ledger.range(key(b'L', 0)..=key(b'L', u64::MAX)) {
+            let (_, v) = item?;
+            writer.append_raw(&v)?;
+            n += 1;
+        }
+        writer.flush()?;
+        Ok(n)
+    }
+
+    /// Every found block, oldest first.
+    ///
+    /// # Errors
+    /// [`StoreError`] for sled failures or corrupt values.
+    pub fn blocks(&self) -> Result<Vec<BlockInfo>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.ledger.scan_prefix(b"B") {
+            let (_, v) = item?;
+            out.push(
+                serde_json::from_slice::<BlockInfo>(&v).map_err(|e| StoreError::Corrupt {
+                    what: "block",
+                    reason: e.to_string(),
+                })?,
+            );
+        }
+        out.sort_by_key(|b| (b.share_seq, b.height));
+        Ok(out)
+    }
+
+    /// One found block.
+    ///
+    /// # Errors
+    /// [`StoreError`] for sled failures or corrupt values.
+    pub fn block(&self, hash: &BlockHash) -> Result<Option<BlockInfo>, StoreError> {
+        let mut k = vec![b'B'];
+        k.extend_from_slice(hash.as_byte_array());
+        match self.ledger.get(k)? {
+            None => Ok(None),
+            Some(v) => Ok(Some(serde_json::from_slice(&v).map_err(|e| {
+                StoreError::Corrupt {
+                    what: "block",
+                    reason: e.to_string(),
+                }
+            })?)),
+        }
+    }
+
+    /// The window snapshot a found block's coinbase committed to: what the
+    /// prover proves for that block.
+    ///
+    /// # Errors
+    /// [`StoreError`] for missing or corrupt data.
+    pub fn block_snapshot(&self, hash: &BlockHash) -> Result<Option<WindowSnapshot>, StoreError> {
+        match self.block(hash)? {
+            None => Ok(None),
+            Some(b) => self.snapshot_at(b.window_seq, b.root).map(Some),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use share_verifier::Window;
+
+    fn entry(seq: u64) -> WindowEntry {
+        WindowEntry {
+            seq,
+            address: Address([seq as u8 + 1; 20]),
+            weight: Weight::new(1000 + u128::from(seq)).unwrap(),
+            share_hash: ShareHash::from_byte_array([seq as u8; 32]),
+        }
+    }
+
+    #[test]
+    fn batches_survive_reopening_and_snapshots_rebuild_the_window() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut window = Window::new(2).unwrap();
+        let mut roots = Vec::new();
+        {
+            let store = Store::open(dir.path(), 2).unwrap();
+            let mut batch = LedgerBatch::default();
+            for seq in 0..7 {
+                roots.push(window.root());
+                window.push(entry(seq)).unwrap();
+                batch.entry(&entry(seq));
+            }
+            batch.counters(0, 7, 3);
+            store.commit(batch).unwrap();
+        }
+        assert!(matches!(
+            Store::open(dir.path(), 3),
+            Err(StoreError::WindowSize { stored: 2, .. })
+        ));
+        let store = Store::open(dir.path(), 2).unwrap();
+        let r = store.recover().unwrap();
+        assert_eq!((r.next_seq, r.next_job), (7, 3));
+        assert_eq!(
+            r.entries.iter().map(|e| e.seq).collect::<Vec<_>>(),
+            [3, 4, 5, 6]
+        );
+        // The window after 5 shares, rebuilt from the store, has the root it had then.
+        let snap = store.snapshot_at(5, roots[5]).unwrap();
+        assert_eq!(snap.to_window().unwrap().root(), roots[5]);
+    }
+}

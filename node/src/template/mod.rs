@@ -1,0 +1,185 @@
+//! Block templates: what a source (the embedded chain or bitcoind) says the
+//! next block may contain, the [`TemplateSource`] trait both implement, and
+//! the coinbase builder that turns a template and a window root into a
+//! Stratum job.
+//!
+//! Data flow: a source's task pushes [`Template`]s to the ledger, which
+//! mints a job from each (window root at that moment + coinbase) and
+//! broadcasts it; a share that meets the network target comes back here as a
+//! full block through [`TemplateSource::submit_block`].
+
+pub mod bitcoind;
+pub mod coinbase;
+pub mod embedded;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use bitcoin::block::{Header, Version};
+use bitcoin::hashes::{sha256d, Hash};
+use bitcoin::pow::CompactTarget;
+use bitcoin::{Amount, Block, BlockHash, ScriptBuf, Transaction, TxMerkleNode, Txid, Witness};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+pub use coinbase::{CoinbaseBuilder, CoinbaseParts};
+
+/// A boxed future, so that [`TemplateSource`] can be used as a trait object.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Everything needed to build a block on top of `prevhash`, except the coinbase.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Template {
+    /// Height of the block to build (BIP34).
+    pub height: u32,
+    /// The tip the block extends.
+    pub prevhash: BlockHash,
+    /// Block version (before any rolling).
+    pub version: Version,
+    /// Network target, compact.
+    pub nbits: CompactTarget,
+    /// The header time to start from (`curtime`).
+    pub time: u32,
+    /// The smallest header time the network accepts (`mintime`, median time past + 1).
+    pub min_time: u32,
+    /// Subsidy plus fees: what the coinbase may pay out in total.
+    pub coinbase_value: Amount,
+    /// The transactions after the coinbase, in block order.
+    pub transactions: Vec<Transaction>,
+    /// The witness commitment output script (`default_witness_commitment`),
+    /// when the block must carry one.
+    pub witness_commitment: Option<ScriptBuf>,
+    /// The Merkle branch of the coinbase (index 0), bottom first.
+    pub merkle_branch: Vec<TxMerkleNode>,
+}
+
+impl Template {
+    /// Builds the coinbase's Merkle branch from the transactions' txids.
+    pub fn with_branch_from_transactions(mut self) -> Self {
+        let txids: Vec<Txid> = self
+            .transactions
+            .iter()
+            .map(Transaction::compute_txid)
+            .collect();
+        self.merkle_branch = merkle_branch(&txids);
+        self
+    }
+
+    /// Assembles the block a share found: its header and the coinbase
+    /// (legacy serialisation from the job), plus the witness reserved value
+    /// when the template carries a witness commitment (BIP141).
+    ///
+    /// # Errors
+    /// [`bitcoin::consensus::encode::Error`] if the coinbase bytes do not parse.
+    pub fn assemble(
+        &self,
+        header: Header,
+        coinbase: &[u8],
+    ) -> Result<Block, bitcoin::consensus::encode::Error> {
+        let mut coinbase: Transaction = bitcoin::consensus::deserialize(coinbase)?;
+        if self.witness_commitment.is_some() {
+            coinbase.input[0].witness = Witness::from_slice(&[[0u8; 32]]);
+        }
+        let mut txdata = Vec::with_capacity(1 + self.transactions.len());
+        txdata.push(coinbase);
+        txdata.extend(self.transactions.iter().cloned());
+        Ok(Block { header, txdata })
+    }
+}
+
+/// The Merkle branch of the first leaf (the coinbase) given the other
+/// leaves' txids, bottom first: at each level the sibling of the path.
+pub fn merkle_branch(txids: &[Txid]) -> Vec<TxMerkleNode> {
+    let mut level: Vec<[u8; 32]> = txids.iter().map(|t| t.to_byte_array()).collect();
+    let mut branch = Vec::new();
+    while !level.is_empty() {
+        branch.push(TxMerkleNode::from_byte_array(level[0]));
+        // The path's own node is implicit; pair up the rest (the path's
+        // sibling at this level was level[0]).
+        level = level[1..]
+            .chunks(2)
+            .map(|pair| {
+                let right = pair.get(1).unwrap_or(&pair[0]);
+                let mut buf = [0u8; 64];
+                buf[..32].copy_from_slice(&pair[0]);
+                buf[32..].copy_from_slice(right);
+                sha256d::Hash::hash(&buf).to_byte_array()
+            })
+            .collect();
+    }
+    branch
+}
+
+/// What a source answered to a submitted block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SubmitOutcome {
+    /// The block was accepted (it is the new tip).
+    Accepted,
+    /// The block was refused, with the reason the source gave.
+    Rejected(String),
+}
+
+/// Errors of template sources.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    /// No configured bitcoind answered.
+    #[error("no bitcoind node answered: {0}")]
+    Unreachable(String),
+    /// A node answered something that is not a usable template.
+    #[error("bad getblocktemplate answer: {0}")]
+    BadTemplate(String),
+    /// An RPC returned an error.
+    #[error("rpc {method} failed: {message}")]
+    Rpc {
+        /// The method called.
+        method: &'static str,
+        /// The node's message.
+        message: String,
+    },
+    /// The embedded chain's store failed.
+    #[error("chain store: {0}")]
+    Store(#[from] sled::Error),
+}
+
+/// Where templates come from and where blocks go.
+pub trait TemplateSource: Send + Sync + 'static {
+    /// A short name for logs (`embedded`, `bitcoind`).
+    fn name(&self) -> &'static str;
+
+    /// Runs until `shutdown`: sends a template at once, then one on every
+    /// new tip (immediately) and every `refresh` on the same tip.
+    fn run(
+        self: Arc<Self>,
+        templates: mpsc::Sender<Arc<Template>>,
+        refresh: std::time::Duration,
+        shutdown: CancellationToken,
+    ) -> BoxFuture<'static, ()>;
+
+    /// Submits a block found by a share.
+    fn submit_block(&self, block: Block) -> BoxFuture<'static, Result<SubmitOutcome, SourceError>>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+
+    #[test]
+    fn branch_of_one_two_and_three_transactions() {
+        let t = |b: u8| Txid::from_byte_array([b; 32]);
+        let h = |a: [u8; 32], b: [u8; 32]| {
+            let mut buf = [0u8; 64];
+            buf[..32].copy_from_slice(&a);
+            buf[32..].copy_from_slice(&b);
+            sha256d::Hash::hash(&buf).to_byte_array()
+        };
+        assert!(merkle_branch(&[]).is_empty());
+        assert_eq!(merkle_branch(&[t(1)]).len(), 1);
+        let b = merkle_branch(&[t(1), t(2)]);
+        assert_eq!(b[1].to_byte_array(), h([2; 32], [2; 32]));
+        let b = merkle_branch(&[t(1), t(2), t(3)]);
+        assert_eq!(b[1].to_byte_array(), h([2; 32], [3; 32]));
+        let _ = Txid::from_str(&"00".repeat(32)).unwrap();
+    }
+}

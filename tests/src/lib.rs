@@ -1,0 +1,274 @@
+//! Helpers for the end-to-end tests in `tests/`: an in-process node on
+//! `127.0.0.1:0` with its own data dir, a raw line client that asserts the
+//! bytes the node sends, and share mining at test difficulties.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde_json::Value;
+use share_verifier::{Job, PreparedJob, ShareTarget};
+use shareproof_node::config::RawConfig;
+use shareproof_node::RunningNode;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::TcpStream;
+
+/// A payout address for tests (EIP-55 example).
+pub const ADDRESS: &str = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed";
+
+/// The vectors shared by the team, read as they are.
+pub fn vectors() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors")
+}
+
+/// Reads a JSON vector file.
+pub fn vector(path: &str) -> Value {
+    let p = vectors().join(path);
+    let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+/// A node running in this process, with its data dir.
+pub struct TestNode {
+    /// The node.
+    pub node: RunningNode,
+    /// Its data dir (removed on drop).
+    pub dir: tempfile::TempDir,
+}
+
+/// A raw config for tests: ephemeral ports, a fresh data dir, an easy chain.
+pub fn test_config(dir: &std::path::Path) -> RawConfig {
+    let mut raw = RawConfig {
+        data_dir: Some(dir.to_owned()),
+        ..RawConfig::default()
+    };
+    raw.stratum.listen = Some("127.0.0.1:0".into());
+    raw.api.listen = Some("127.0.0.1:0".into());
+    raw.pool.window_log2_slots = Some(6);
+    // Every share is a block unless a test says otherwise.
+    raw.chain.nbits = Some("207fffff".into());
+    raw.vardiff.start_difficulty = Some(1e-9);
+    raw.vardiff.min_difficulty = Some(1e-12);
+    raw
+}
+
+/// Starts a node with the test config changed by `change`.
+pub async fn start_node(change: impl FnOnce(&mut RawConfig)) -> TestNode {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut raw = test_config(dir.path());
+    change(&mut raw);
+    let node = shareproof_node::start(raw.validate().expect("valid test config"))
+        .await
+        .expect("node starts");
+    TestNode { node, dir }
+}
+
+/// A Stratum connection that sends raw lines and reads raw lines.
+pub struct LineClient {
+    read: tokio::io::Lines<BufReader<OwnedReadHalf>>,
+    write: OwnedWriteHalf,
+}
+
+impl LineClient {
+    /// Connects.
+    pub async fn connect(addr: std::net::SocketAddr) -> Self {
+        let (r, w) = TcpStream::connect(addr)
+            .await
+            .expect("connect")
+            .into_split();
+        LineClient {
+            read: BufReader::new(r).lines(),
+            write: w,
+        }
+    }
+
+    /// Sends one line (a newline is added).
+    pub async fn send(&mut self, line: &str) {
+        self.write.write_all(line.as_bytes()).await.expect("write");
+        self.write.write_all(b"\n").await.expect("write");
+    }
+
+    /// Sends raw bytes.
+    pub async fn send_raw(&mut self, bytes: &[u8]) {
+        self.write.write_all(bytes).await.expect("write");
+    }
+
+    /// The next line; `None` when the node closed the connection.
+    pub async fn recv_opt(&mut self) -> Option<String> {
+        tokio::time::timeout(Duration::from_secs(20), self.read.next_line())
+            .await
+            .expect("a line within 20 s")
+            .ok()
+            .flatten()
+    }
+
+    /// The next line (panics on close or timeout).
+    pub async fn recv(&mut self) -> String {
+        self.recv_opt().await.expect("connection open")
+    }
+
+    /// The next line as JSON.
+    pub async fn recv_json(&mut self) -> Value {
+        let line = self.recv().await;
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"))
+    }
+
+    /// Reads lines until one has `method`; returns its params.
+    pub async fn expect_method(&mut self, method: &str) -> Value {
+        loop {
+            let v = self.recv_json().await;
+            if v["method"] == method {
+                return v["params"].clone();
+            }
+        }
+    }
+
+    /// Reads lines until the answer to `id`.
+    pub async fn expect_answer(&mut self, id: u64) -> Value {
+        loop {
+            let v = self.recv_json().await;
+            if v["id"] == id {
+                return v;
+            }
+        }
+    }
+}
+
+/// What a subscribed, authorized test miner knows.
+pub struct Subscribed {
+    /// The connection.
+    pub client: LineClient,
+    /// extranonce1.
+    pub extranonce1: Vec<u8>,
+    /// The difficulty last set.
+    pub difficulty: f64,
+    /// The job last notified.
+    pub job: Job,
+}
+
+/// subscribe + authorize as `user`; waits for the first difficulty and job.
+pub async fn subscribe(addr: std::net::SocketAddr, user: &str) -> Subscribed {
+    let mut client = LineClient::connect(addr).await;
+    client
+        .send(r#"{"id":1,"method":"mining.subscribe","params":["test/1.0"]}"#)
+        .await;
+    let sub = client.expect_answer(1).await;
+    let extranonce1 = hex::decode(sub["result"][1].as_str().expect("en1")).expect("hex");
+    client
+        .send(&format!(
+            r#"{{"id":2,"method":"mining.authorize","params":["{user}","x"]}}"#
+        ))
+        .await;
+    assert_eq!(client.expect_answer(2).await["result"], true);
+    let difficulty = client.expect_method("mining.set_difficulty").await[0]
+        .as_f64()
+        .expect("difficulty");
+    let job = Job::from_notify_params(&client.expect_method("mining.notify").await).expect("job");
+    Subscribed {
+        client,
+        extranonce1,
+        difficulty,
+        job,
+    }
+}
+
+/// The first nonce (from `start`) whose share meets `target`.
+pub fn mine(
+    job: &Job,
+    extranonce1: &[u8],
+    extranonce2: &[u8],
+    target: ShareTarget,
+    version: bitcoin::block::Version,
+) -> u32 {
+    let p = PreparedJob::new(job);
+    (0u32..)
+        .find(|&n| target.is_met_by(&p.hash(extranonce1, extranonce2, job.ntime, n, version)))
+        .expect("a nonce")
+}
+
+/// The first nonce whose share misses `target`.
+pub fn miss(job: &Job, extranonce1: &[u8], extranonce2: &[u8], target: ShareTarget) -> u32 {
+    let p = PreparedJob::new(job);
+    (0u32..)
+        .find(|&n| !target.is_met_by(&p.hash(extranonce1, extranonce2, job.ntime, n, job.version)))
+        .expect("a nonce")
+}
+
+/// A `mining.submit` line.
+pub fn submit(
+    id: u64,
+    user: &str,
+    job: &Job,
+    extranonce2: &[u8],
+    nonce: u32,
+    version_bits: Option<u32>,
+) -> String {
+    let mut params = serde_json::json!([
+        user,
+        job.id.to_string(),
+        hex::encode(extranonce2),
+        format!("{:08x}", job.ntime),
+        format!("{nonce:08x}")
+    ]);
+    if let Some(bits) = version_bits {
+        params
+            .as_array_mut()
+            .expect("array")
+            .push(format!("{bits:08x}").into());
+    }
+    serde_json::json!({"id": id, "method": "mining.submit", "params": params}).to_string()
+}
+
+/// GET `path` on the node's API as JSON.
+pub async fn get_json(api: std::net::SocketAddr, path: &str) -> (u16, Value) {
+    let (status, body) = get(api, path).await;
+    (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+}
+
+/// GET `path` on the node's API (a minimal HTTP/1.1 client).
+pub async fn get(api: std::net::SocketAddr, path: &str) -> (u16, Vec<u8>) {
+    use tokio::io::AsyncReadExt;
+    let mut s = TcpStream::connect(api).await.expect("api connect");
+    s.write_all(
+        format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+    .await
+    .expect("api write");
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).await.expect("api read");
+    let head_end = buf
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("http head")
+        + 4;
+    let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
+    let status: u16 = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("status");
+    let mut body = buf[head_end..].to_vec();
+    if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        body = dechunk(&body);
+    }
+    (status, body)
+}
+
+fn dechunk(mut data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(line_end) = data.windows(2).position(|w| w == b"\r\n") {
+        let size = std::str::from_utf8(&data[..line_end])
+            .ok()
+            .and_then(|s| usize::from_str_radix(s.trim(), 16).ok())
+            .unwrap_or(0);
+        if size == 0 {
+            break;
+        }
+        out.extend_from_slice(&data[line_end + 2..line_end + 2 + size]);
+        data = &data[line_end + 2 + size + 2..];
+    }
+    out
+}
