@@ -39,8 +39,8 @@ library SettlementFixture {
 
     function load(string memory path) internal view returns (Statement memory s) {
         string memory json = vm.readFile(path);
-        s.n = vm.parseJsonUint(json, ".n");
-        s.m = vm.parseJsonUint(json, ".m");
+        s.n = vm.parseJsonUint(json, ".slots");
+        s.m = vm.parseJsonUint(json, ".payoutEntries");
         s.windowRoot = vm.parseJsonBytes32(json, ".windowRoot");
         uint256 reward = vm.parseJsonUint(json, ".reward");
         require(reward < 2 ** 64, "fixture: reward does not fit 64 bits");
