@@ -203,4 +203,61 @@ mod tests {
             Err(CoinbaseError::TooLong { .. })
         ));
     }
+
+    /// The coinbases the contracts' parser is tested with
+    /// (`contracts/test/fixtures/node_coinbases.json`, read by
+    /// `NodeCoinbaseVectorTest`): this builder's output with fixed
+    /// extranonces, for heights at each BIP34 encoding and with and without a
+    /// witness commitment. The committed file must be what the builder makes
+    /// today; `SHAREPROOF_UPDATE_VECTORS=1` rewrites it after an intended change.
+    #[test]
+    fn the_contracts_coinbase_vectors_are_this_builders_output() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../contracts/test/fixtures/node_coinbases.json");
+        let settlement = builder().settlement_script;
+        let mut coinbases = Vec::new();
+        for (i, (height, witness, sats)) in [
+            (1u32, false, 5_000_000_000u64),
+            (16, true, 5_000_000_000),
+            (17, false, 2_500_012_345),
+            (128, true, 1),
+            (840_000, true, 312_512_345),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let root = WindowRoot(Fr::from(0x5348_5046u64 + i as u64 * 7_919));
+            let mut t = template(height, witness);
+            t.coinbase_value = Amount::from_sat(sats);
+            let parts = builder().build(&t, &root).unwrap();
+            let mut bytes = parts.coinb1.clone();
+            bytes.extend_from_slice(&[0xaa; 4]);
+            bytes.extend_from_slice(&[0xbb; 8]);
+            bytes.extend_from_slice(&parts.coinb2);
+            coinbases.push(serde_json::json!({
+                "coinbase": format!("0x{}", hex::encode(&bytes)),
+                "height": height,
+                "windowRoot": root.to_string(),
+                "reward": sats,
+            }));
+        }
+        let expected = serde_json::to_string_pretty(&serde_json::json!({
+            "description": "Coinbases built by the node's CoinbaseBuilder (node/src/template/coinbase.rs) with extranonce1 aaaaaaaa and extranonce2 bbbbbbbbbbbbbbbb; regenerate with SHAREPROOF_UPDATE_VECTORS=1 cargo test -p shareproof-node coinbase_vectors",
+            "settlementScript": format!("0x{}", hex::encode(settlement.as_bytes())),
+            "coinbases": coinbases,
+        }))
+        .unwrap()
+            + "\n";
+        if std::env::var_os("SHAREPROOF_UPDATE_VECTORS").is_some() {
+            std::fs::write(&path, &expected).unwrap();
+        }
+        let committed =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert_eq!(
+            committed,
+            expected,
+            "{} is not what the coinbase builder makes; if the change is intended, rerun with SHAREPROOF_UPDATE_VECTORS=1",
+            path.display()
+        );
+    }
 }
