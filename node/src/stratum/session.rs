@@ -217,10 +217,10 @@ impl Session {
                     )))
                 }
             }
-            self.out.clear();
-            if self.out.capacity() > 64 * 1024 {
-                self.out = Vec::new();
-            }
+            // Written: give the buffer back rather than keep a notify's worth
+            // of capacity on every idle connection (one allocation per write
+            // is noise next to the syscall).
+            self.out = Vec::new();
         }
         Ok(())
     }
