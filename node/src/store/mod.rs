@@ -11,7 +11,9 @@
 //! - `B` + block hash: a [`BlockInfo`] (JSON).
 //! - `M` + name: counters and the log header.
 //!
-//! The `chain` tree belongs to the embedded chain.
+//! The `chain` tree belongs to the embedded chain. The `settlement` tree
+//! holds a [`SettlementRecord`] per found block (key: block hash), written by
+//! the settlement task alone.
 
 use std::io::Write;
 use std::path::Path;
@@ -80,6 +82,59 @@ pub struct BlockInfo {
     pub status: BlockStatus,
 }
 
+/// Where a found block stands in settlement: found → confirmed → proving →
+/// sent → settled, or orphaned / before the checkpoint (never settled).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum SettlementStatus {
+    /// Found, not yet confirmed enough in the light client.
+    #[default]
+    Found,
+    /// Confirmed enough; waiting for funds or for the prover.
+    Confirmed,
+    /// The proof is being computed.
+    Proving,
+    /// `settle` was sent (its hash recorded), not yet mined.
+    Sent,
+    /// Settled on chain.
+    Settled,
+    /// Left the best chain (or was refused by the source): never settled.
+    Orphaned,
+    /// At or below the light client's checkpoint: cannot be proven by SPV.
+    BeforeCheckpoint,
+}
+
+impl SettlementStatus {
+    /// Whether nothing more will happen to the block.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            SettlementStatus::Settled
+                | SettlementStatus::Orphaned
+                | SettlementStatus::BeforeCheckpoint
+        )
+    }
+}
+
+/// The settlement task's record of one found block.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct SettlementRecord {
+    /// Where it stands.
+    pub status: SettlementStatus,
+    /// Confirmations in the light client at the last check.
+    pub confirmations: u64,
+    /// The `settle` transaction (`0x` hex), once sent.
+    pub tx_hash: Option<String>,
+    /// Gas used by `settle`.
+    pub gas_used: Option<u64>,
+    /// Milliseconds the proof took.
+    pub prove_ms: Option<u64>,
+    /// Unix time it was settled (as seen by the node).
+    pub settled_at: Option<u64>,
+    /// The last error, e.g. the contract's revert reason; cleared on success.
+    pub error: Option<String>,
+}
+
 /// What the ledger needs to resume after a restart.
 #[derive(Debug)]
 pub struct Recovered {
@@ -103,6 +158,7 @@ const META_JOB: &[u8] = b"Mnext_job";
 pub struct Store {
     db: sled::Db,
     ledger: sled::Tree,
+    settlement: sled::Tree,
     log2_slots: u32,
 }
 
@@ -221,9 +277,11 @@ impl Store {
                 ledger.flush()?;
             }
         }
+        let settlement = db.open_tree("settlement")?;
         Ok(Store {
             db,
             ledger,
+            settlement,
             log2_slots,
         })
     }
@@ -366,6 +424,36 @@ impl Store {
                 }
             })?)),
         }
+    }
+
+    /// The settlement record of block `hash` (default: found, nothing done).
+    ///
+    /// # Errors
+    /// [`StoreError`] for sled failures or corrupt values.
+    pub fn settlement(&self, hash: &BlockHash) -> Result<SettlementRecord, StoreError> {
+        match self.settlement.get(hash.as_byte_array())? {
+            None => Ok(SettlementRecord::default()),
+            Some(v) => serde_json::from_slice(&v).map_err(|e| StoreError::Corrupt {
+                what: "settlement record",
+                reason: e.to_string(),
+            }),
+        }
+    }
+
+    /// Stores block `hash`'s settlement record durably (flushed before it
+    /// returns: a recorded transaction hash must survive a crash).
+    ///
+    /// # Errors
+    /// [`StoreError::Sled`].
+    pub fn put_settlement(
+        &self,
+        hash: &BlockHash,
+        record: &SettlementRecord,
+    ) -> Result<(), StoreError> {
+        let v = serde_json::to_vec(record).expect("a settlement record serialises");
+        self.settlement.insert(hash.as_byte_array(), v)?;
+        self.settlement.flush()?;
+        Ok(())
     }
 
     /// The window snapshot a found block's coinbase committed to: what the
