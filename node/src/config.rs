@@ -713,4 +713,35 @@ mod tests {
         assert!(err.contains("stratum.extranonce2_size"), "{err}");
         assert!(toml::from_str::<RawConfig>("[stratum]\nbogus = 1\n").is_err());
     }
+
+    #[test]
+    fn settlement_needs_a_proving_key_and_the_embedded_chain() {
+        let raw: RawConfig = toml::from_str("[settlement]\nenabled = true\n").unwrap();
+        let err = raw.validate().unwrap_err().to_string();
+        assert!(err.contains("settlement.proving_key_dir"), "{err}");
+        let raw: RawConfig = toml::from_str(
+            "[settlement]\nenabled = true\ninsecure_seed = \"s\"\nkey_file = \"/k\"\n",
+        )
+        .unwrap();
+        let c = raw.validate().unwrap().settlement.unwrap();
+        assert_eq!(
+            c.signer,
+            crate::settle::SignerSource::KeyFile(PathBuf::from("/k"))
+        );
+        assert_eq!(
+            c.deployment,
+            c.deployment.parent().unwrap().join("deployment.json")
+        );
+        let raw: RawConfig = toml::from_str(
+            "[template]\nsource = \"bitcoind\"\n[settlement]\nenabled = true\ninsecure_seed = \"s\"\n",
+        )
+        .unwrap();
+        let err = raw.validate().unwrap_err().to_string();
+        assert!(err.contains("settlement.enabled"), "{err}");
+        assert!(RawConfig::default()
+            .validate()
+            .unwrap()
+            .settlement
+            .is_none());
+    }
 }

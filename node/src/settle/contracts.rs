@@ -95,8 +95,8 @@ pub enum DeploymentError {
     Deploy {
         /// Which contract.
         contract: &'static str,
-        /// Why.
-        source: alloy::contract::Error,
+        /// Why (boxed: the contract error is large).
+        source: Box<alloy::contract::Error>,
     },
     /// A transaction or query failed.
     #[error("{what}: {reason}")]
@@ -171,6 +171,13 @@ pub struct DeployParams {
     pub verifier: Option<Address>,
 }
 
+fn failed(contract: &'static str) -> impl FnOnce(alloy::contract::Error) -> DeploymentError {
+    move |source| DeploymentError::Deploy {
+        contract,
+        source: Box::new(source),
+    }
+}
+
 /// Deploys the light client, the verifier (unless given), the dev peg-in
 /// with its token and the settlement pool, and binds the peg-in to the pool:
 /// `Deploy.s.sol`'s steps from the committed artifacts.
@@ -207,18 +214,12 @@ pub async fn deploy<P: Provider + Clone>(
         },
     )
     .await
-    .map_err(|source| DeploymentError::Deploy {
-        contract: "BtcLightClient",
-        source,
-    })?;
+    .map_err(failed("BtcLightClient"))?;
     let verifier = match params.verifier {
         Some(v) => v,
         None => *Groth16Verifier::deploy(provider.clone())
             .await
-            .map_err(|source| DeploymentError::Deploy {
-                contract: "Groth16Verifier",
-                source,
-            })?
+            .map_err(failed("Groth16Verifier"))?
             .address(),
     };
     let script = Bytes::copy_from_slice(&params.settlement_script);
@@ -229,18 +230,12 @@ pub async fn deploy<P: Provider + Clone>(
         U256::from(params.confirmations),
     )
     .await
-    .map_err(|source| DeploymentError::Deploy {
-        contract: "DevPegIn",
-        source,
-    })?;
+    .map_err(failed("DevPegIn"))?;
     let token = peg_in
         .token()
         .call()
         .await
-        .map_err(|source| DeploymentError::Deploy {
-            contract: "DevPegIn.token",
-            source,
-        })?;
+        .map_err(failed("DevPegIn.token"))?;
     let fee_recipient = params.fee_recipient;
     let pool = SettlementPool::deploy(
         provider.clone(),
@@ -258,18 +253,12 @@ pub async fn deploy<P: Provider + Clone>(
         },
     )
     .await
-    .map_err(|source| DeploymentError::Deploy {
-        contract: "SettlementPool",
-        source,
-    })?;
+    .map_err(failed("SettlementPool"))?;
     peg_in
         .bindRecipient(*pool.address())
         .send()
         .await
-        .map_err(|source| DeploymentError::Deploy {
-            contract: "DevPegIn.bindRecipient",
-            source,
-        })?
+        .map_err(failed("DevPegIn.bindRecipient"))?
         .get_receipt()
         .await
         .map_err(|e| DeploymentError::Rpc {

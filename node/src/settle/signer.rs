@@ -142,10 +142,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut rng = rand::thread_rng();
         let key = alloy::hex::decode(KEY).unwrap();
-        let (_, name) =
-            PrivateKeySigner::encrypt_keystore(dir.path(), &mut rng, key, "hunter2", Some("k"))
-                .unwrap();
-        let path = dir.path().join(name);
+        PrivateKeySigner::encrypt_keystore(dir.path(), &mut rng, key, "hunter2", Some("k"))
+            .unwrap();
+        // Written under the name given (as `cast wallet import NAME` does).
+        let path = dir.path().join("k");
         let pw = dir.path().join("pw");
         std::fs::write(&pw, "hunter2\n").unwrap();
         let source = SignerSource::Keystore {
