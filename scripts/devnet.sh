@@ -7,6 +7,7 @@
 #
 #   scripts/devnet.sh                 # state under .devnet/ (wiped at each start)
 #   DEVNET_DIR=/tmp/dn scripts/devnet.sh
+#   DEVNET_PROFILE=debug scripts/devnet.sh    # skip the (long) release build
 #
 # The proving key is the INSECURE seeded N = 16, M = 4 key whose verifier is
 # committed (contracts/src/Groth16Verifier.sol): devnets only.
@@ -22,9 +23,14 @@ rpc="http://127.0.0.1:$rpc_port"
 log() { printf '\033[1mdevnet:\033[0m %s\n' "$*"; }
 
 scripts/install.sh
-log "building"
-cargo build --release -p shareproof-node
-bin="$root/target/release/shareproof"
+profile="${DEVNET_PROFILE:-release}"
+log "building ($profile)"
+if [ "$profile" = release ]; then
+  cargo build --release -p shareproof-node
+else
+  cargo build -p shareproof-node
+fi
+bin="$root/target/$profile/shareproof"
 cast="$root/scripts/cast.sh"
 
 rm -rf "$dir"
@@ -70,7 +76,7 @@ listen = "$api"
 [pool]
 window_log2_slots = 4
 [chain]
-nbits = "1e03ffff"
+nbits = "1d3fffff"
 [vardiff]
 target_share_secs = 2.0
 start_difficulty = 0.0001
@@ -105,7 +111,7 @@ cat "$dir/deployment.json"
 summary() {
   curl -sf "http://$api/api/v1/blocks" | node -e '
     let s = ""; process.stdin.on("data", d => s += d).on("end", () => {
-      for (const b of JSON.parse(s).blocks) {
+      for (const b of JSON.parse(s).blocks.slice(-8)) {
         const t = b.settlement;
         console.log(`  height ${b.height} ${b.hash.slice(0, 16)}… ${t.status}` +
           (t.prove_ms != null ? ` proof ${t.prove_ms} ms` : "") +
@@ -126,9 +132,10 @@ while true; do
     done
     log "miner 1 claims with its own key"
     "$bin" claim --rpc-url "$rpc" --deployment "$dir/deployment.json" --key-file "$dir/miner1.key"
-    log "the same with cast:"
     pool="$(node -p 'require(process.argv[1]).settlementPool' "$dir/deployment.json")"
-    echo "  scripts/cast.sh send $pool 'claim()' --rpc-url $rpc --private-key \$(cat $dir/miner2.key)"
+    log "any wallet can do the same; with cast, e.g. for miner 2 (after \`cast wallet import miner2 --private-key ...\`):"
+    echo "  scripts/cast.sh send $pool 'claim()' --rpc-url $rpc --account miner2"
+    echo "  scripts/cast.sh call $pool 'balanceOf(address)(uint256)' ${miners[1]} --rpc-url $rpc"
     claimed=1
   fi
 done
