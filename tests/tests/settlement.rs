@@ -30,7 +30,7 @@ use shareproof_node::settle::{
     deploy, evm_hash, BlockProof, ChainClient, ChainError, DeployParams, Deployment, KeySource,
     Prover, SettleArgs,
 };
-use shareproof_node::store::{SettlementStatus, Store};
+use shareproof_node::store::{LedgerBatch, SettlementStatus, Store};
 use shareproof_node::RunningNode;
 use shareproof_tests::test_config;
 use tokio::task::JoinHandle;
@@ -361,6 +361,17 @@ async fn blocks_settle_once_across_a_restart_and_balances_match_the_allocation()
             client.settled_block_of(witness_proof.txid).await.unwrap(),
             B256::ZERO
         );
+
+        // A found block on a branch that the chain reorganises away: the
+        // store knows a block at the height after the witness whose hash the
+        // light client holds right now (the ground header), but the node's
+        // chain will have another block there. It must never be settled.
+        let mut fork = info.clone();
+        fork.hash = child.block_hash();
+        fork.height = witness_height + 1;
+        let mut batch = LedgerBatch::default();
+        batch.block(&fork);
+        store.commit(batch).unwrap();
     }
 
     // Restart: the node settles the witness (exactly once) and goes on.
@@ -387,6 +398,11 @@ async fn blocks_settle_once_across_a_restart_and_balances_match_the_allocation()
     .await;
     let (status, blocks) = shareproof_tests::get_json(node.api_addr, "/api/v1/blocks").await;
     assert_eq!(status, 200);
+    let fork = child.block_hash();
+    wait_for(60, "the fork block orphaned", || {
+        store.settlement(&fork).unwrap().status == SettlementStatus::Orphaned
+    })
+    .await;
     let (_, metrics) = shareproof_tests::get(node.api_addr, "/metrics").await;
     let metrics = String::from_utf8(metrics).unwrap();
     let settled: Vec<_> = statuses(&store, checkpoint)

@@ -47,6 +47,8 @@ pub struct Metrics {
     pub prove_seconds: Histogram,
     /// Failed settlement steps, by step.
     pub settlement_errors: IntCounterVec,
+    /// The process's peak resident set after the latest proof, bytes.
+    pub prove_peak_rss: IntGauge,
 }
 
 /// The time from minting a job to the last `mining.notify` of it written
@@ -193,6 +195,11 @@ impl Metrics {
                 &["step"],
             )
             .expect("valid metric"),
+            prove_peak_rss: IntGauge::new(
+                "shareproof_prove_peak_rss_bytes",
+                "Peak resident set of the node after the latest proof",
+            )
+            .expect("valid metric"),
             registry,
         };
         let r = &m.registry;
@@ -213,6 +220,7 @@ impl Metrics {
             Box::new(m.settle_gas.clone()),
             Box::new(m.prove_seconds.clone()),
             Box::new(m.settlement_errors.clone()),
+            Box::new(m.prove_peak_rss.clone()),
         ] {
             r.register(c).expect("metric names are unique");
         }

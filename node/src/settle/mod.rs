@@ -393,7 +393,7 @@ impl Settler {
                         tracing::warn!(block = %info.hash, %tx, "settle transaction failed on chain; sending again");
                     }
                     None => {
-                        let sent = rec.settled_at.unwrap_or(0);
+                        let sent = rec.sent_at.unwrap_or(0);
                         if unix_now().saturating_sub(sent) < RESEND_AFTER.as_secs() {
                             return Ok(());
                         }
@@ -403,7 +403,7 @@ impl Settler {
             }
             rec.status = SettlementStatus::Confirmed;
             rec.tx_hash = None;
-            rec.settled_at = None;
+            rec.sent_at = None;
         }
 
         rec.confirmations = self
@@ -453,6 +453,7 @@ impl Settler {
         self.metrics
             .prove_seconds
             .observe(proven.elapsed.as_secs_f64());
+        self.metrics.prove_peak_rss.set(proven.peak_rss as i64);
         rec.prove_ms = Some(proven.elapsed.as_millis() as u64);
         tracing::info!(
             block = %info.hash,
@@ -468,8 +469,7 @@ impl Settler {
         let tx = *pending.tx_hash();
         rec.status = SettlementStatus::Sent;
         rec.tx_hash = Some(tx.to_string());
-        // While sent, `settled_at` holds the send time (for the resend timeout).
-        rec.settled_at = Some(unix_now());
+        rec.sent_at = Some(unix_now());
         self.store.put_settlement(&info.hash, rec)?;
         let mined = self.client.wait("SettlementPool.settle", pending).await?;
         self.mark_settled(info, rec, Some(mined)).await

@@ -125,6 +125,8 @@ pub struct SettlementRecord {
     pub confirmations: u64,
     /// The `settle` transaction (`0x` hex), once sent.
     pub tx_hash: Option<String>,
+    /// Unix time `settle` was sent (for the resend timeout).
+    pub sent_at: Option<u64>,
     /// Gas used by `settle`.
     pub gas_used: Option<u64>,
     /// Milliseconds the proof took.
