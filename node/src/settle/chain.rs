@@ -552,3 +552,85 @@ impl ChainClient {
         self.mined(what, pending).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bitcoin::absolute::LockTime;
+    use bitcoin::block::{Header, Version};
+    use bitcoin::hashes::sha256d;
+    use bitcoin::pow::CompactTarget;
+    use bitcoin::transaction::Version as TxVersion;
+    use bitcoin::{
+        Amount, BlockHash, OutPoint, ScriptBuf, Sequence, TxIn, TxMerkleNode, TxOut, Witness,
+    };
+
+    fn tx(n: u32, witness: bool) -> Transaction {
+        Transaction {
+            version: TxVersion::TWO,
+            lock_time: LockTime::from_consensus(n),
+            input: vec![TxIn {
+                previous_output: if n == 0 {
+                    OutPoint::null()
+                } else {
+                    OutPoint::new(bitcoin::Txid::from_byte_array([n as u8; 32]), n)
+                },
+                script_sig: ScriptBuf::from_bytes(vec![0x51, n as u8]),
+                sequence: Sequence::MAX,
+                witness: if witness {
+                    Witness::from_slice(&[[0u8; 32]])
+                } else {
+                    Witness::new()
+                },
+            }],
+            output: vec![TxOut {
+                value: Amount::from_sat(1000 + u64::from(n)),
+                script_pubkey: ScriptBuf::new(),
+            }],
+        }
+    }
+
+    #[test]
+    fn the_coinbase_branch_leads_to_the_merkle_root_for_any_transaction_count() {
+        for count in 1..=7u32 {
+            let txdata: Vec<_> = (0..count).map(|n| tx(n, n == 0)).collect();
+            let mut block = Block {
+                header: Header {
+                    version: Version::TWO,
+                    prev_blockhash: BlockHash::all_zeros(),
+                    merkle_root: TxMerkleNode::all_zeros(),
+                    time: 0,
+                    bits: CompactTarget::from_consensus(0x207f_ffff),
+                    nonce: 0,
+                },
+                txdata,
+            };
+            block.header.merkle_root = block.compute_merkle_root().unwrap();
+            let proof = BlockProof::from_block(&block);
+            assert_eq!(proof.header.len(), 80);
+            assert_eq!(
+                proof.merkle_proof.len(),
+                (count as f64).log2().ceil() as usize
+            );
+            // The coinbase is sent without its witness, and its txid is the block's.
+            let coinbase: Transaction = bitcoin::consensus::deserialize(&proof.coinbase).unwrap();
+            assert!(coinbase.input[0].witness.is_empty());
+            assert_eq!(
+                proof.txid,
+                B256::from(block.txdata[0].compute_txid().to_byte_array())
+            );
+            let mut node = proof.txid.0;
+            for sibling in &proof.merkle_proof {
+                let mut buf = [0u8; 64];
+                buf[..32].copy_from_slice(&node);
+                buf[32..].copy_from_slice(sibling.as_slice());
+                node = sha256d::Hash::hash(&buf).to_byte_array();
+            }
+            assert_eq!(
+                node,
+                block.header.merkle_root.to_byte_array(),
+                "{count} txs"
+            );
+        }
+    }
+}
