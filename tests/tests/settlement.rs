@@ -13,6 +13,8 @@ use std::collections::BTreeMap;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use alloy::primitives::{Address, B256};
@@ -59,6 +61,7 @@ fn signer(i: usize) -> PrivateKeySigner {
 struct Anvil {
     child: Child,
     url: String,
+    port: u16,
 }
 
 impl Drop for Anvil {
@@ -88,6 +91,7 @@ async fn start_anvil() -> Anvil {
     let anvil = Anvil {
         child,
         url: format!("http://127.0.0.1:{port}"),
+        port,
     };
     for _ in 0..200 {
         if tokio::net::TcpStream::connect(("127.0.0.1", port))
@@ -99,6 +103,42 @@ async fn start_anvil() -> Anvil {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("anvil did not listen on {port}");
+}
+
+/// A TCP relay from the node to anvil that the test can cut: while `up` is
+/// false it closes every connection, open or new (an RPC outage mid-way).
+async fn start_relay(target: u16) -> (String, Arc<AtomicBool>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let up = Arc::new(AtomicBool::new(true));
+    let flag = up.clone();
+    tokio::spawn(async move {
+        while let Ok((inbound, _)) = listener.accept().await {
+            if !flag.load(Ordering::SeqCst) {
+                continue;
+            }
+            let flag = flag.clone();
+            tokio::spawn(async move {
+                let Ok(outbound) = tokio::net::TcpStream::connect(("127.0.0.1", target)).await
+                else {
+                    return;
+                };
+                let (mut ri, mut wi) = inbound.into_split();
+                let (mut ro, mut wo) = outbound.into_split();
+                let down = async {
+                    while flag.load(Ordering::SeqCst) {
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                };
+                tokio::select! {
+                    _ = tokio::io::copy(&mut ri, &mut wo) => {}
+                    _ = tokio::io::copy(&mut ro, &mut wi) => {}
+                    () = down => {}
+                }
+            });
+        }
+    });
+    (format!("http://127.0.0.1:{port}"), up)
 }
 
 fn node_config(dir: &Path, anvil: &str, deployment: &Path) -> RawConfig {
@@ -205,9 +245,11 @@ async fn blocks_settle_once_across_a_restart_and_balances_match_the_allocation()
     let anvil = start_anvil().await;
     let dir = tempfile::tempdir().unwrap();
     let deployment_path = dir.path().join("deployment.json");
+    // The node reaches anvil through a relay the test can cut.
+    let (node_rpc, rpc_up) = start_relay(anvil.port).await;
 
     // The node waits for the deployment; the miners find the checkpoint block.
-    let node = start(dir.path(), &anvil.url, &deployment_path).await;
+    let node = start(dir.path(), &node_rpc, &deployment_path).await;
     let stop = CancellationToken::new();
     let miners = start_miners(&node, &stop);
     wait_for(300, "a first block", || height(&node) >= 1).await;
@@ -375,7 +417,7 @@ async fn blocks_settle_once_across_a_restart_and_balances_match_the_allocation()
     }
 
     // Restart: the node settles the witness (exactly once) and goes on.
-    let node = start(dir.path(), &anvil.url, &deployment_path).await;
+    let node = start(dir.path(), &node_rpc, &deployment_path).await;
     let store = node.store.clone();
     let stop = CancellationToken::new();
     let miners = start_miners(&node, &stop);
@@ -383,6 +425,10 @@ async fn blocks_settle_once_across_a_restart_and_balances_match_the_allocation()
         store.settlement(&witness).unwrap().status == SettlementStatus::Settled
     })
     .await;
+    // An RPC outage while blocks keep coming: every step fails for 3 s.
+    rpc_up.store(false, Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    rpc_up.store(true, Ordering::SeqCst);
     // Let the chain pass the ground header (a fork the node must relay over), then stop mining.
     let top = height(&node);
     wait_for(300, "two more blocks", || height(&node) >= top + 2).await;

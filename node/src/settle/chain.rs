@@ -500,6 +500,27 @@ impl ChainClient {
             .collect())
     }
 
+    /// The transaction that settled block `hash` (from its `BlockSettled`
+    /// event), with its gas: for a settlement whose transaction the node
+    /// never learnt (a response lost in transit, a crash before recording).
+    ///
+    /// # Errors
+    /// [`ChainError`] when a query fails.
+    pub async fn settlement_of(&self, hash: B256) -> Result<Option<Mined>, ChainError> {
+        let events = self
+            .pool()
+            .BlockSettled_filter()
+            .topic1(hash)
+            .from_block(self.deployment.deploy_block)
+            .query()
+            .await
+            .map_err(contract("BlockSettled logs"))?;
+        let Some(tx) = events.first().and_then(|(_, log)| log.transaction_hash) else {
+            return Ok(None);
+        };
+        Ok(self.receipt(tx).await?.and_then(Result::ok))
+    }
+
     /// `account`'s unclaimed balance in the pool, sats.
     ///
     /// # Errors

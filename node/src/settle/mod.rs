@@ -483,10 +483,17 @@ impl Settler {
     ) -> Result<(), SettleError> {
         let mined = match mined {
             Some(m) => Some(m),
-            None => match rec.tx_hash.as_deref().and_then(|t| t.parse::<B256>().ok()) {
-                Some(tx) => self.client.receipt(tx).await?.and_then(Result::ok),
-                None => None,
-            },
+            None => {
+                let recorded = match rec.tx_hash.as_deref().and_then(|t| t.parse::<B256>().ok()) {
+                    Some(tx) => self.client.receipt(tx).await?.and_then(Result::ok),
+                    None => None,
+                };
+                match recorded {
+                    Some(m) => Some(m),
+                    // Not the recorded one (or none): the event names the transaction.
+                    None => self.client.settlement_of(evm_hash(&info.hash)).await?,
+                }
+            }
         };
         if let Some(m) = mined {
             rec.tx_hash = Some(m.tx.to_string());
