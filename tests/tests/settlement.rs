@@ -164,8 +164,19 @@ fn node_config(dir: &Path, anvil: &str, deployment: &Path) -> RawConfig {
 }
 
 async fn start(dir: &Path, anvil: &str, deployment: &Path) -> RunningNode {
-    let config = node_config(dir, anvil, deployment).validate().unwrap();
-    shareproof_node::start(config).await.expect("node starts")
+    // sled releases its file lock from a background thread after the last
+    // handle of a stopped node is dropped: retry while it is still held.
+    for _ in 0..100 {
+        let config = node_config(dir, anvil, deployment).validate().unwrap();
+        match shareproof_node::start(config).await {
+            Ok(node) => return node,
+            Err(e) if e.to_string().contains("could not acquire lock") => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("node starts: {e}"),
+        }
+    }
+    panic!("the store stayed locked after the node stopped");
 }
 
 /// Three miners, one thread each, with different share difficulties.
@@ -331,7 +342,6 @@ async fn blocks_settle_once_across_a_restart_and_balances_match_the_allocation()
         client.submit_headers(lc_height, headers).await.unwrap();
         lc_height = u64::from(witness_height);
     }
-    drop(store);
     drop(embedded);
     let child = grind_child(&witness_block.header);
     client
@@ -349,7 +359,7 @@ async fn blocks_settle_once_across_a_restart_and_balances_match_the_allocation()
 
     // A payout list one sat off is refused, and the reason is reported.
     {
-        let store = Store::open(&dir.path().join("db"), 4).unwrap();
+        // The stopped node's store handle is still valid.
         let snapshot = store.block_snapshot(&witness).unwrap().unwrap();
         let info = store.block(&witness).unwrap().unwrap();
         let prover = Prover::prepare(
@@ -415,6 +425,7 @@ async fn blocks_settle_once_across_a_restart_and_balances_match_the_allocation()
         batch.block(&fork);
         store.commit(batch).unwrap();
     }
+    drop(store);
 
     // Restart: the node settles the witness (exactly once) and goes on.
     let node = start(dir.path(), &node_rpc, &deployment_path).await;

@@ -9,7 +9,8 @@
 //! - `GET /api/v1/shares/{seq}/receipt`: inclusion proof of a share against
 //!   the root committed by the latest job (a `ShareReceipt`, as
 //!   `share-verifier receipt-verify` reads it, plus `job_id` and `window_seq`)
-//! - `GET /api/v1/blocks` (each with its `settlement`: status found →
+//! - `GET /api/v1/blocks` (each with its `settlement`, null while settlement
+//!   has not looked at it: status found →
 //!   confirmed → proving → sent → settled, or orphaned / before_checkpoint;
 //!   confirmations, tx hash, gas, proving time, last error),
 //!   `GET /api/v1/blocks/{hash}/snapshot` (the window a block committed to:
@@ -290,7 +291,7 @@ async fn blocks(State(s): State<ApiState>) -> Response {
     };
     let mut out = Vec::with_capacity(blocks.len());
     for b in blocks {
-        let settlement = match store.settlement(&b.hash) {
+        let settlement = match store.settlement_record(&b.hash) {
             Ok(r) => r,
             Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
         };

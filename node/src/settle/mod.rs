@@ -305,11 +305,11 @@ impl Settler {
             {
                 continue;
             }
-            let mut rec = self.store.settlement(&info.hash)?;
+            let stored = self.store.settlement_record(&info.hash)?;
+            let mut rec = stored.clone().unwrap_or_default();
             if rec.status.is_final() {
                 continue;
             }
-            let before = rec.clone();
             match self.advance(&info, &mut rec).await {
                 Ok(()) => {
                     self.retry_at.remove(&info.hash);
@@ -328,7 +328,7 @@ impl Settler {
                         .insert(info.hash, Instant::now() + RETRY_AFTER);
                 }
             }
-            if rec != before {
+            if stored.as_ref() != Some(&rec) {
                 self.store.put_settlement(&info.hash, &rec)?;
             }
         }

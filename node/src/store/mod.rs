@@ -433,12 +433,26 @@ impl Store {
     /// # Errors
     /// [`StoreError`] for sled failures or corrupt values.
     pub fn settlement(&self, hash: &BlockHash) -> Result<SettlementRecord, StoreError> {
+        Ok(self.settlement_record(hash)?.unwrap_or_default())
+    }
+
+    /// The settlement record of block `hash`, `None` when the settlement
+    /// task has not looked at it (or settlement is off).
+    ///
+    /// # Errors
+    /// [`StoreError`] for sled failures or corrupt values.
+    pub fn settlement_record(
+        &self,
+        hash: &BlockHash,
+    ) -> Result<Option<SettlementRecord>, StoreError> {
         match self.settlement.get(hash.as_byte_array())? {
-            None => Ok(SettlementRecord::default()),
-            Some(v) => serde_json::from_slice(&v).map_err(|e| StoreError::Corrupt {
-                what: "settlement record",
-                reason: e.to_string(),
-            }),
+            None => Ok(None),
+            Some(v) => serde_json::from_slice(&v)
+                .map(Some)
+                .map_err(|e| StoreError::Corrupt {
+                    what: "settlement record",
+                    reason: e.to_string(),
+                }),
         }
     }
 
