@@ -11,7 +11,8 @@
 //!   `share-verifier receipt-verify` reads it, plus `job_id` and `window_seq`)
 //! - `GET /api/v1/blocks` (each with its `settlement`, null while settlement
 //!   has not looked at it: status found →
-//!   confirmed → proving → sent → settled, or orphaned / before_checkpoint;
+//!   confirmed → proving → sent → settled, or orphaned / before_checkpoint /
+//!   unprovable;
 //!   confirmations, tx hash, gas, proving time, last error),
 //!   `GET /api/v1/blocks/{hash}/snapshot` (the window a block committed to:
 //!   what the prover proves)

@@ -102,6 +102,18 @@ pub enum SettleError {
     Join(String),
 }
 
+impl SettleError {
+    /// Whether no retry can help: the window pays more addresses than the key's M.
+    pub fn is_unprovable(&self) -> bool {
+        matches!(
+            self,
+            SettleError::Prove(circuits::ProveError::Assign(
+                circuits::pplns::PplnsError::TooManyPayouts { .. }
+            ))
+        )
+    }
+}
+
 /// The settlement task's state.
 pub struct Settler {
     client: ChainClient,
@@ -321,7 +333,11 @@ impl Settler {
                         .inc();
                     tracing::warn!(block = %info.hash, height = info.height, status = ?rec.status, error = %e, "settlement step failed");
                     if rec.status == SettlementStatus::Proving {
-                        rec.status = SettlementStatus::Confirmed;
+                        rec.status = if e.is_unprovable() {
+                            SettlementStatus::Unprovable
+                        } else {
+                            SettlementStatus::Confirmed
+                        };
                     }
                     rec.error = Some(e.to_string());
                     self.retry_at
@@ -524,5 +540,31 @@ fn step_name(status: SettlementStatus) -> &'static str {
         SettlementStatus::Proving => "prove",
         SettlementStatus::Sent => "send",
         _ => "other",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use circuits::pplns::PplnsError;
+
+    #[test]
+    fn only_a_window_with_too_many_addresses_is_unprovable() {
+        let too_many =
+            SettleError::Prove(circuits::ProveError::Assign(PplnsError::TooManyPayouts {
+                max: 4,
+                got: 5,
+            }));
+        assert!(too_many.is_unprovable());
+        for retry in [
+            SettleError::Prove(circuits::ProveError::SelfCheck),
+            SettleError::Prove(circuits::ProveError::Assign(PplnsError::Reward(1 << 52))),
+            SettleError::Chain(ChainError::Reverted {
+                what: "SettlementPool.settle",
+                reason: "SettlementNotConfirmed".into(),
+            }),
+        ] {
+            assert!(!retry.is_unprovable(), "{retry}");
+        }
     }
 }

@@ -102,6 +102,9 @@ pub enum SettlementStatus {
     Orphaned,
     /// At or below the light client's checkpoint: cannot be proven by SPV.
     BeforeCheckpoint,
+    /// The window pays more addresses than the key's M: the key cannot
+    /// prove it (docs/ARCHITECTURE.md item 8); never settled.
+    Unprovable,
 }
 
 impl SettlementStatus {
