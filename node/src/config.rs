@@ -98,6 +98,9 @@ pub struct RawSettlement {
     /// The deployment JSON (`contracts/deployments/<chain id>.json`), default
     /// `<data dir>/deployment.json`; waited for until it exists.
     pub deployment: Option<PathBuf>,
+    /// Instead of a deployment file: the settlement pool's address (the
+    /// other contracts are read from it).
+    pub settlement_pool: Option<String>,
     /// A file holding the signer's hex private key.
     pub key_file: Option<PathBuf>,
     /// An encrypted JSON keystore (Foundry's `cast wallet import` format).
@@ -547,6 +550,21 @@ impl RawConfig {
                     "settlement needs a proving key (proving_key_dir, or insecure_seed on devnets)",
                 )),
             };
+        let contracts = match (&s.deployment, &s.settlement_pool) {
+            (Some(_), Some(_)) => {
+                return Err(invalid(
+                    "settlement.settlement_pool",
+                    "",
+                    "give either deployment or settlement_pool, not both",
+                ))
+            }
+            (_, Some(pool)) => crate::settle::ContractsSource::Pool(
+                pool.parse()
+                    .map_err(|e| invalid("settlement.settlement_pool", pool, e))?,
+            ),
+            (Some(file), None) => crate::settle::ContractsSource::File(file.clone()),
+            (None, None) => crate::settle::ContractsSource::File(data_dir.join("deployment.json")),
+        };
         let header_batch = s.header_batch.unwrap_or(50);
         if !(1..=500).contains(&header_batch) {
             return Err(invalid(
@@ -557,10 +575,7 @@ impl RawConfig {
         }
         Ok(Some(SettleConfig {
             rpc_url,
-            deployment: s
-                .deployment
-                .clone()
-                .unwrap_or_else(|| data_dir.join("deployment.json")),
+            contracts,
             signer,
             keys,
             poll: Duration::from_millis(s.poll_ms.unwrap_or(1000).max(10)),
@@ -728,10 +743,16 @@ mod tests {
             c.signer,
             crate::settle::SignerSource::KeyFile(PathBuf::from("/k"))
         );
-        assert_eq!(
-            c.deployment,
-            c.deployment.parent().unwrap().join("deployment.json")
-        );
+        assert!(matches!(
+            &c.contracts,
+            crate::settle::ContractsSource::File(f) if f.ends_with("deployment.json")
+        ));
+        let raw: RawConfig = toml::from_str(
+            "[settlement]\nenabled = true\ninsecure_seed = \"s\"\nsettlement_pool = \"0x12\"\n",
+        )
+        .unwrap();
+        let err = raw.validate().unwrap_err().to_string();
+        assert!(err.contains("settlement.settlement_pool"), "{err}");
         let raw: RawConfig = toml::from_str(
             "[template]\nsource = \"bitcoind\"\n[settlement]\nenabled = true\ninsecure_seed = \"s\"\n",
         )

@@ -141,7 +141,7 @@ async fn start_relay(target: u16) -> (String, Arc<AtomicBool>) {
     (format!("http://127.0.0.1:{port}"), up)
 }
 
-fn node_config(dir: &Path, anvil: &str, deployment: &Path) -> RawConfig {
+fn node_config(dir: &Path, anvil: &str, deployment: &Path, pool: Option<Address>) -> RawConfig {
     let mut raw = test_config(dir);
     raw.pool.window_log2_slots = Some(4);
     raw.chain.nbits = Some(NBITS.into());
@@ -154,7 +154,10 @@ fn node_config(dir: &Path, anvil: &str, deployment: &Path) -> RawConfig {
     let s = &mut raw.settlement;
     s.enabled = Some(true);
     s.rpc_url = Some(anvil.to_owned());
-    s.deployment = Some(deployment.to_owned());
+    match pool {
+        Some(pool) => s.settlement_pool = Some(pool.to_string()),
+        None => s.deployment = Some(deployment.to_owned()),
+    }
     s.key_file = Some(key);
     s.insecure_seed = Some(SEED.into());
     s.max_payouts = Some(4);
@@ -163,11 +166,13 @@ fn node_config(dir: &Path, anvil: &str, deployment: &Path) -> RawConfig {
     raw
 }
 
-async fn start(dir: &Path, anvil: &str, deployment: &Path) -> RunningNode {
+async fn start(dir: &Path, anvil: &str, deployment: &Path, pool: Option<Address>) -> RunningNode {
     // sled releases its file lock from a background thread after the last
     // handle of a stopped node is dropped: retry while it is still held.
     for _ in 0..100 {
-        let config = node_config(dir, anvil, deployment).validate().unwrap();
+        let config = node_config(dir, anvil, deployment, pool)
+            .validate()
+            .unwrap();
         match shareproof_node::start(config).await {
             Ok(node) => return node,
             Err(e) if e.to_string().contains("could not acquire lock") => {
@@ -260,7 +265,7 @@ async fn blocks_settle_once_across_a_restart_and_balances_match_the_allocation()
     let (node_rpc, rpc_up) = start_relay(anvil.port).await;
 
     // The node waits for the deployment; the miners find the checkpoint block.
-    let node = start(dir.path(), &node_rpc, &deployment_path).await;
+    let node = start(dir.path(), &node_rpc, &deployment_path, None).await;
     let stop = CancellationToken::new();
     let miners = start_miners(&node, &stop);
     wait_for(300, "a first block", || height(&node) >= 1).await;
@@ -427,8 +432,16 @@ async fn blocks_settle_once_across_a_restart_and_balances_match_the_allocation()
     }
     drop(store);
 
-    // Restart: the node settles the witness (exactly once) and goes on.
-    let node = start(dir.path(), &node_rpc, &deployment_path).await;
+    // Restart, now configured with the pool's address alone (the other
+    // contracts are read from it): the node settles the witness (exactly
+    // once) and goes on.
+    let node = start(
+        dir.path(),
+        &node_rpc,
+        &deployment_path,
+        Some(deployment.settlement_pool),
+    )
+    .await;
     let store = node.store.clone();
     let stop = CancellationToken::new();
     let miners = start_miners(&node, &stop);

@@ -215,6 +215,49 @@ impl ChainClient {
         })
     }
 
+    /// Reads a deployment from the settlement pool at `pool`: its
+    /// dependencies, settlement script and the light client's checkpoint
+    /// (`deploy_block` 0: events are searched from genesis).
+    ///
+    /// # Errors
+    /// [`ChainError`] for a bad URL or a failed call (e.g. no pool there).
+    pub async fn discover(url: &str, pool: Address) -> Result<Deployment, ChainError> {
+        let parsed =
+            alloy::transports::http::reqwest::Url::parse(url).map_err(|e| ChainError::Url {
+                url: url.to_owned(),
+                reason: e.to_string(),
+            })?;
+        let provider = ProviderBuilder::new().connect_http(parsed).erased();
+        let instance = SettlementPool::new(pool, provider.clone());
+        let deps = instance
+            .dependencies()
+            .call()
+            .await
+            .map_err(contract("SettlementPool.dependencies"))?;
+        let script = instance
+            .settlementScript()
+            .call()
+            .await
+            .map_err(contract("SettlementPool.settlementScript"))?;
+        let checkpoint = BtcLightClient::new(deps.lightClient, provider.clone())
+            .checkpointHeight()
+            .call()
+            .await
+            .map_err(contract("BtcLightClient.checkpointHeight"))?;
+        let chain_id = provider.get_chain_id().await.map_err(rpc("eth_chainId"))?;
+        Ok(Deployment {
+            chain_id,
+            deploy_block: 0,
+            light_client: deps.lightClient,
+            verifier: deps.verifier,
+            token: deps.token,
+            peg_in: deps.pegIn,
+            settlement_pool: pool,
+            settlement_script: script,
+            checkpoint_height: checkpoint.saturating_to(),
+        })
+    }
+
     /// A client that only reads (balances, events): no signer.
     ///
     /// # Errors

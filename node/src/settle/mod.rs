@@ -58,9 +58,8 @@ const RESEND_AFTER: Duration = Duration::from_secs(120);
 pub struct SettleConfig {
     /// The EVM JSON-RPC URL.
     pub rpc_url: String,
-    /// The deployment file (`contracts/deployments/<chain id>.json`); the
-    /// task waits for it to appear.
-    pub deployment: PathBuf,
+    /// Where the contracts' addresses come from.
+    pub contracts: ContractsSource,
     /// The node's transaction signer.
     pub signer: SignerSource,
     /// The proving key.
@@ -71,6 +70,17 @@ pub struct SettleConfig {
     pub header_batch: usize,
     /// Devnet: ask `DevPegIn` to bridge each confirmed coinbase.
     pub deliver_peg_in: bool,
+}
+
+/// Where the node learns the contracts' addresses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ContractsSource {
+    /// The deployment file (`contracts/deployments/<chain id>.json`); the
+    /// task waits for it to appear.
+    File(PathBuf),
+    /// The settlement pool's address alone; the rest is read from it
+    /// (`dependencies()`, `settlementScript()`) and from the light client.
+    Pool(alloy::primitives::Address),
 }
 
 /// Errors of settlement, each naming its step.
@@ -160,18 +170,24 @@ impl Settler {
         } = parts;
         let mut waited = false;
         let deployment = loop {
-            match Deployment::read(&config.deployment) {
+            let found = match &config.contracts {
+                ContractsSource::File(path) => Deployment::read(path).map_err(|e| e.to_string()),
+                ContractsSource::Pool(pool) => ChainClient::discover(&config.rpc_url, *pool)
+                    .await
+                    .map_err(|e| e.to_string()),
+            };
+            match found {
                 Ok(d) => break d,
                 Err(e) => {
                     if !waited {
-                        tracing::info!(error = %e, "settlement waits for the deployment file");
+                        tracing::info!(error = %e, "settlement waits for the contracts");
                         waited = true;
                     }
                 }
             }
             tokio::select! {
                 () = shutdown.cancelled() => return,
-                () = tokio::time::sleep(config.poll) => {}
+                () = tokio::time::sleep(config.poll.max(Duration::from_millis(500))) => {}
             }
         };
         let settler = loop {
