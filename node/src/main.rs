@@ -94,8 +94,31 @@ struct EvmArgs {
     )]
     rpc_url: String,
     /// The deployment JSON (addresses of the pool, light client, token).
-    #[arg(long, env = "SHAREPROOF_DEPLOYMENT")]
-    deployment: PathBuf,
+    #[arg(
+        long,
+        env = "SHAREPROOF_DEPLOYMENT",
+        required_unless_present = "settlement_pool"
+    )]
+    deployment: Option<PathBuf>,
+    /// Instead of a deployment file: the settlement pool's address.
+    #[arg(
+        long,
+        env = "SHAREPROOF_SETTLEMENT_POOL",
+        conflicts_with = "deployment"
+    )]
+    settlement_pool: Option<String>,
+}
+
+impl EvmArgs {
+    async fn deployment(&self) -> Result<Deployment> {
+        match (&self.deployment, &self.settlement_pool) {
+            (Some(path), _) => Ok(Deployment::read(path)?),
+            (None, Some(pool)) => Ok(ChainClient::discover(&self.rpc_url, parse_address(pool)?)
+                .await
+                .with_context(|| format!("reading the pool at {pool}"))?),
+            (None, None) => bail!("give --deployment or --settlement-pool"),
+        }
+    }
 }
 
 #[derive(Args)]
@@ -154,7 +177,7 @@ struct DeployArgs {
 /// TOML file, the file beats the defaults.
 #[derive(Args)]
 struct NodeArgs {
-    /// TOML configuration file (sections [stratum], [vardiff], [api], [pool], [template], [chain], [bitcoind]).
+    /// TOML configuration file (sections [stratum], [vardiff], [api], [pool], [template], [chain], [bitcoind], [settlement]).
     #[arg(long, env = "SHAREPROOF_CONFIG")]
     config: Option<PathBuf>,
     /// Where the share log, window, blocks and embedded chain are stored [default: <user data dir>/shareproof].
@@ -218,6 +241,27 @@ struct NodeArgs {
     /// Seconds between template refreshes on the same tip [default: 30].
     #[arg(long, env = "SHAREPROOF_TEMPLATE_REFRESH_SECS")]
     template_refresh_secs: Option<u64>,
+    /// Settle found blocks on the EVM chain (the [settlement] section; docs/settlement.md).
+    #[arg(long, env = "SHAREPROOF_SETTLE")]
+    settle: bool,
+    /// EVM JSON-RPC URL for settlement [default: http://127.0.0.1:8545].
+    #[arg(long, env = "SHAREPROOF_RPC_URL")]
+    rpc_url: Option<String>,
+    /// The deployment JSON with the contracts' addresses [default: <data dir>/deployment.json].
+    #[arg(long, env = "SHAREPROOF_DEPLOYMENT")]
+    deployment: Option<PathBuf>,
+    /// Instead of a deployment file: the settlement pool's address.
+    #[arg(long, env = "SHAREPROOF_SETTLEMENT_POOL")]
+    settlement_pool: Option<String>,
+    /// File with the node's hex private key for settlement [default: $SHAREPROOF_PRIVATE_KEY].
+    #[arg(long, env = "SHAREPROOF_KEY_FILE")]
+    key_file: Option<PathBuf>,
+    /// Encrypted JSON keystore with the node's key (password: $SHAREPROOF_KEYSTORE_PASSWORD).
+    #[arg(long, env = "SHAREPROOF_KEYSTORE")]
+    keystore: Option<PathBuf>,
+    /// Proving key directory from `circuits setup`.
+    #[arg(long, env = "SHAREPROOF_PROVING_KEY_DIR")]
+    proving_key_dir: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -355,6 +399,22 @@ fn raw_config(args: &NodeArgs) -> Result<RawConfig> {
         .max_invalid_per_minute
         .or(raw.stratum.max_invalid_per_minute);
     raw.template.refresh_secs = args.template_refresh_secs.or(raw.template.refresh_secs);
+    let st = &mut raw.settlement;
+    if args.settle {
+        st.enabled = Some(true);
+    }
+    set(&mut st.rpc_url, &args.rpc_url);
+    set(&mut st.settlement_pool, &args.settlement_pool);
+    for (slot, value) in [
+        (&mut st.deployment, &args.deployment),
+        (&mut st.key_file, &args.key_file),
+        (&mut st.keystore, &args.keystore),
+        (&mut st.proving_key_dir, &args.proving_key_dir),
+    ] {
+        if value.is_some() {
+            slot.clone_from(value);
+        }
+    }
     Ok(raw)
 }
 
@@ -512,7 +572,7 @@ fn sats(v: u64) -> String {
 }
 
 async fn balance(args: BalanceArgs) -> Result<()> {
-    let deployment = Deployment::read(&args.evm.deployment)?;
+    let deployment = args.evm.deployment().await?;
     let address = parse_address(&args.address)?;
     let client = ChainClient::read_only(&args.evm.rpc_url, deployment)?;
     let unclaimed = client.balance_of(address).await?;
@@ -524,7 +584,7 @@ async fn balance(args: BalanceArgs) -> Result<()> {
 }
 
 async fn claim(args: ClaimArgs) -> Result<()> {
-    let deployment = Deployment::read(&args.evm.deployment)?;
+    let deployment = args.evm.deployment().await?;
     let signer = args.key.source()?.load()?;
     let client = ChainClient::connect(&args.evm.rpc_url, signer, deployment)?;
     let account = match &args.for_address {
@@ -601,7 +661,7 @@ async fn deploy_devnet(args: DeployArgs) -> Result<()> {
 }
 
 async fn audit_settlements(args: AuditArgs) -> Result<()> {
-    let deployment = Deployment::read(&args.evm.deployment)?;
+    let deployment = args.evm.deployment().await?;
     let client = ChainClient::read_only(&args.evm.rpc_url, deployment)?;
     let file = std::fs::File::open(&args.log)
         .with_context(|| format!("opening the share log {}", args.log.display()))?;
