@@ -112,7 +112,7 @@ summary() {
   curl -sf "http://$api/api/v1/blocks" | node -e '
     let s = ""; process.stdin.on("data", d => s += d).on("end", () => {
       for (const b of JSON.parse(s).blocks.slice(-8)) {
-        const t = b.settlement;
+        const t = b.settlement || { status: "found" };
         console.log(`  height ${b.height} ${b.hash.slice(0, 16)}… ${t.status}` +
           (t.prove_ms != null ? ` proof ${t.prove_ms} ms` : "") +
           (t.gas_used != null ? ` gas ${t.gas_used} tx ${t.tx_hash}` : "") +
