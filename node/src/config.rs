@@ -82,6 +82,47 @@ pub struct RawConfig {
     pub chain: RawChain,
     /// bitcoind over JSON-RPC.
     pub bitcoind: RawBitcoind,
+    /// Settlement on the EVM chain.
+    pub settlement: RawSettlement,
+}
+
+/// `[settlement]`. Keys are never read from this file or the command line:
+/// give a key file, a keystore, or the environment variable.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawSettlement {
+    /// Settle found blocks, default false.
+    pub enabled: Option<bool>,
+    /// EVM JSON-RPC URL, default `http://127.0.0.1:8545`.
+    pub rpc_url: Option<String>,
+    /// The deployment JSON (`contracts/deployments/<chain id>.json`), default
+    /// `<data dir>/deployment.json`; waited for until it exists.
+    pub deployment: Option<PathBuf>,
+    /// Instead of a deployment file: the settlement pool's address (the
+    /// other contracts are read from it).
+    pub settlement_pool: Option<String>,
+    /// A file holding the signer's hex private key.
+    pub key_file: Option<PathBuf>,
+    /// An encrypted JSON keystore (Foundry's `cast wallet import` format).
+    pub keystore: Option<PathBuf>,
+    /// The keystore's password file (default: `$SHAREPROOF_KEYSTORE_PASSWORD`).
+    pub keystore_password_file: Option<PathBuf>,
+    /// The environment variable with the hex private key when no file is
+    /// given, default `SHAREPROOF_PRIVATE_KEY`.
+    pub key_env: Option<String>,
+    /// A proving key directory from `circuits setup`.
+    pub proving_key_dir: Option<PathBuf>,
+    /// Devnets only: make an INSECURE seeded proving key with this seed
+    /// (`shareproof-fixture-16x4` matches the committed verifier for N = 16, M = 4).
+    pub insecure_seed: Option<String>,
+    /// M for a seeded key, default 4.
+    pub max_payouts: Option<usize>,
+    /// Milliseconds between settlement rounds, default 1000.
+    pub poll_ms: Option<u64>,
+    /// Most headers per light-client transaction, default 50.
+    pub header_batch: Option<usize>,
+    /// Devnet: have `DevPegIn` bridge each confirmed coinbase, default false.
+    pub deliver_peg_in: Option<bool>,
 }
 
 /// `[stratum]`.
@@ -203,6 +244,8 @@ pub struct Config {
     pub template_refresh: Duration,
     /// Which template source.
     pub source: SourceConfig,
+    /// Settlement, when enabled.
+    pub settlement: Option<crate::settle::SettleConfig>,
 }
 
 /// Stratum server limits.
@@ -428,6 +471,14 @@ impl RawConfig {
                 ))
             }
         };
+        let settlement = self.settlement(&data_dir)?;
+        if settlement.is_some() && !matches!(source, SourceConfig::Embedded(_)) {
+            return Err(invalid(
+                "settlement.enabled",
+                true,
+                "settlement follows the embedded chain only so far (bitcoind: not yet)",
+            ));
+        }
         Ok(Config {
             data_dir,
             stratum,
@@ -436,7 +487,101 @@ impl RawConfig {
             pool,
             template_refresh: Duration::from_secs(refresh),
             source,
+            settlement,
         })
+    }
+
+    fn settlement(
+        &self,
+        data_dir: &std::path::Path,
+    ) -> Result<Option<crate::settle::SettleConfig>, ConfigError> {
+        use crate::settle::{KeySource, SettleConfig, SignerSource};
+        let s = &self.settlement;
+        if !s.enabled.unwrap_or(false) {
+            return Ok(None);
+        }
+        let rpc_url = s
+            .rpc_url
+            .clone()
+            .unwrap_or_else(|| "http://127.0.0.1:8545".to_owned());
+        if !(rpc_url.starts_with("http://") || rpc_url.starts_with("https://")) {
+            return Err(invalid(
+                "settlement.rpc_url",
+                &rpc_url,
+                "must start with http://",
+            ));
+        }
+        let signer = match (&s.key_file, &s.keystore) {
+            (Some(_), Some(_)) => {
+                return Err(invalid(
+                    "settlement.keystore",
+                    "",
+                    "give either key_file or keystore, not both",
+                ))
+            }
+            (Some(f), None) => SignerSource::KeyFile(f.clone()),
+            (None, Some(k)) => SignerSource::Keystore {
+                path: k.clone(),
+                password_file: s.keystore_password_file.clone(),
+            },
+            (None, None) => SignerSource::Env(
+                s.key_env
+                    .clone()
+                    .unwrap_or_else(|| crate::settle::signer::KEY_ENV.to_owned()),
+            ),
+        };
+        let keys =
+            match (&s.proving_key_dir, &s.insecure_seed) {
+                (Some(_), Some(_)) => {
+                    return Err(invalid(
+                        "settlement.insecure_seed",
+                        "",
+                        "give either proving_key_dir or insecure_seed, not both",
+                    ))
+                }
+                (Some(d), None) => KeySource::Dir(d.clone()),
+                (None, Some(seed)) => KeySource::InsecureSeed {
+                    seed: seed.clone(),
+                    payouts: s.max_payouts.unwrap_or(4),
+                },
+                (None, None) => return Err(invalid(
+                    "settlement.proving_key_dir",
+                    "",
+                    "settlement needs a proving key (proving_key_dir, or insecure_seed on devnets)",
+                )),
+            };
+        let contracts = match (&s.deployment, &s.settlement_pool) {
+            (Some(_), Some(_)) => {
+                return Err(invalid(
+                    "settlement.settlement_pool",
+                    "",
+                    "give either deployment or settlement_pool, not both",
+                ))
+            }
+            (_, Some(pool)) => crate::settle::ContractsSource::Pool(
+                pool.parse()
+                    .map_err(|e| invalid("settlement.settlement_pool", pool, e))?,
+            ),
+            (Some(file), None) => crate::settle::ContractsSource::File(file.clone()),
+            (None, None) => crate::settle::ContractsSource::File(data_dir.join("deployment.json")),
+        };
+        let header_batch = s.header_batch.unwrap_or(50);
+        if !(1..=500).contains(&header_batch) {
+            return Err(invalid(
+                "settlement.header_batch",
+                header_batch,
+                "must be 1..=500",
+            ));
+        }
+        Ok(Some(SettleConfig {
+            rpc_url,
+            contracts,
+            signer,
+            keys,
+            poll: Duration::from_millis(s.poll_ms.unwrap_or(1000).max(10)),
+            header_batch,
+            deliver_peg_in: s.deliver_peg_in.unwrap_or(false),
+        }))
     }
 
     fn chain_rule(&self) -> Result<DifficultyRule, ConfigError> {
@@ -582,5 +727,42 @@ mod tests {
         let err = raw.validate().unwrap_err().to_string();
         assert!(err.contains("stratum.extranonce2_size"), "{err}");
         assert!(toml::from_str::<RawConfig>("[stratum]\nbogus = 1\n").is_err());
+    }
+
+    #[test]
+    fn settlement_needs_a_proving_key_and_the_embedded_chain() {
+        let raw: RawConfig = toml::from_str("[settlement]\nenabled = true\n").unwrap();
+        let err = raw.validate().unwrap_err().to_string();
+        assert!(err.contains("settlement.proving_key_dir"), "{err}");
+        let raw: RawConfig = toml::from_str(
+            "[settlement]\nenabled = true\ninsecure_seed = \"s\"\nkey_file = \"/k\"\n",
+        )
+        .unwrap();
+        let c = raw.validate().unwrap().settlement.unwrap();
+        assert_eq!(
+            c.signer,
+            crate::settle::SignerSource::KeyFile(PathBuf::from("/k"))
+        );
+        assert!(matches!(
+            &c.contracts,
+            crate::settle::ContractsSource::File(f) if f.ends_with("deployment.json")
+        ));
+        let raw: RawConfig = toml::from_str(
+            "[settlement]\nenabled = true\ninsecure_seed = \"s\"\nsettlement_pool = \"0x12\"\n",
+        )
+        .unwrap();
+        let err = raw.validate().unwrap_err().to_string();
+        assert!(err.contains("settlement.settlement_pool"), "{err}");
+        let raw: RawConfig = toml::from_str(
+            "[template]\nsource = \"bitcoind\"\n[settlement]\nenabled = true\ninsecure_seed = \"s\"\n",
+        )
+        .unwrap();
+        let err = raw.validate().unwrap_err().to_string();
+        assert!(err.contains("settlement.enabled"), "{err}");
+        assert!(RawConfig::default()
+            .validate()
+            .unwrap()
+            .settlement
+            .is_none());
     }
 }

@@ -23,8 +23,8 @@
 //! - [`client`], [`miner`], [`loadgen`]: a Stratum client, the built-in CPU
 //!   miner and the load generator.
 //!
-//! Settlement on an EVM chain (relaying headers, proving, `settle`) will
-//! live in a `settle` module reading [`store::Store::block_snapshot`].
+//! - [`settle`]: settlement on the EVM chain: header relay, confirmations,
+//!   proving in a blocking task, `settle`, the miners' balance and claim.
 
 pub mod api;
 pub mod chain;
@@ -34,6 +34,7 @@ pub mod ledger;
 pub mod loadgen;
 pub mod miner;
 pub mod node;
+pub mod settle;
 pub mod store;
 pub mod stratum;
 pub mod template;

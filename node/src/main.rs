@@ -3,11 +3,13 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::str::FromStr;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use shareproof_node::config::RawConfig;
+use shareproof_node::settle::{ChainClient, DeployParams, Deployment, SignerSource};
 use shareproof_node::{loadgen, miner};
 use tokio_util::sync::CancellationToken;
 
@@ -33,6 +35,141 @@ enum Command {
     Loadgen(LoadgenArgs),
     /// Write the share log (for `share-verifier audit`) from a stopped node's data dir.
     ExportLog(ExportArgs),
+    /// Show an address's unclaimed pool balance and its token balance.
+    Balance(BalanceArgs),
+    /// Claim your balance with your own key (or pay another address its own balance).
+    Claim(ClaimArgs),
+    /// Devnet: deploy the contracts from the committed artifacts, checkpointed at a node's tip.
+    DeployDevnet(DeployArgs),
+    /// Audit every settlement of a pool against a share log: window, shares' PoW,
+    /// allocation, payout hash and the proof on the on-chain verifier. Exits 1 on a mismatch.
+    AuditSettlements(AuditArgs),
+}
+
+#[derive(Args)]
+struct AuditArgs {
+    #[command(flatten)]
+    evm: EvmArgs,
+    /// The share log (GET /api/v1/log, or `shareproof export-log`).
+    #[arg(long)]
+    log: PathBuf,
+}
+
+/// Where an EVM key comes from: never the command line itself.
+#[derive(Args)]
+struct KeyArgs {
+    /// File holding the hex private key.
+    #[arg(long, env = "SHAREPROOF_KEY_FILE")]
+    key_file: Option<PathBuf>,
+    /// Encrypted JSON keystore (e.g. ~/.foundry/keystores/<name> from `cast wallet import`).
+    #[arg(long, env = "SHAREPROOF_KEYSTORE")]
+    keystore: Option<PathBuf>,
+    /// File holding the keystore's password [default: $SHAREPROOF_KEYSTORE_PASSWORD].
+    #[arg(long, env = "SHAREPROOF_KEYSTORE_PASSWORD_FILE")]
+    keystore_password_file: Option<PathBuf>,
+}
+
+impl KeyArgs {
+    fn source(&self) -> Result<SignerSource> {
+        Ok(match (&self.key_file, &self.keystore) {
+            (Some(_), Some(_)) => bail!("give either --key-file or --keystore, not both"),
+            (Some(f), None) => SignerSource::KeyFile(f.clone()),
+            (None, Some(k)) => SignerSource::Keystore {
+                path: k.clone(),
+                password_file: self.keystore_password_file.clone(),
+            },
+            (None, None) => SignerSource::Env(shareproof_node::settle::signer::KEY_ENV.to_owned()),
+        })
+    }
+}
+
+/// The EVM endpoint and deployment.
+#[derive(Args)]
+struct EvmArgs {
+    /// EVM JSON-RPC URL.
+    #[arg(
+        long,
+        env = "SHAREPROOF_RPC_URL",
+        default_value = "http://127.0.0.1:8545"
+    )]
+    rpc_url: String,
+    /// The deployment JSON (addresses of the pool, light client, token).
+    #[arg(
+        long,
+        env = "SHAREPROOF_DEPLOYMENT",
+        required_unless_present = "settlement_pool"
+    )]
+    deployment: Option<PathBuf>,
+    /// Instead of a deployment file: the settlement pool's address.
+    #[arg(
+        long,
+        env = "SHAREPROOF_SETTLEMENT_POOL",
+        conflicts_with = "deployment"
+    )]
+    settlement_pool: Option<String>,
+}
+
+impl EvmArgs {
+    async fn deployment(&self) -> Result<Deployment> {
+        match (&self.deployment, &self.settlement_pool) {
+            (Some(path), _) => Ok(Deployment::read(path)?),
+            (None, Some(pool)) => Ok(ChainClient::discover(&self.rpc_url, parse_address(pool)?)
+                .await
+                .with_context(|| format!("reading the pool at {pool}"))?),
+            (None, None) => bail!("give --deployment or --settlement-pool"),
+        }
+    }
+}
+
+#[derive(Args)]
+struct BalanceArgs {
+    #[command(flatten)]
+    evm: EvmArgs,
+    /// The payout address.
+    #[arg(long)]
+    address: String,
+}
+
+#[derive(Args)]
+struct ClaimArgs {
+    #[command(flatten)]
+    evm: EvmArgs,
+    #[command(flatten)]
+    key: KeyArgs,
+    /// Pay this address its own balance (`claimFor`) instead of the signer's.
+    #[arg(long = "for")]
+    for_address: Option<String>,
+}
+
+#[derive(Args)]
+struct DeployArgs {
+    /// EVM JSON-RPC URL.
+    #[arg(
+        long,
+        env = "SHAREPROOF_RPC_URL",
+        default_value = "http://127.0.0.1:8545"
+    )]
+    rpc_url: String,
+    #[command(flatten)]
+    key: KeyArgs,
+    /// The node's HTTP API; the light client's checkpoint is its chain's tip.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    node_api: String,
+    /// Where to write the deployment JSON.
+    #[arg(long)]
+    out: PathBuf,
+    /// Pool fee in basis points.
+    #[arg(long, default_value_t = 100)]
+    fee_bps: u16,
+    /// Confirmations before settlement.
+    #[arg(long, default_value_t = 2)]
+    confirmations: u64,
+    /// N of the verifier's key (the committed verifier: 16).
+    #[arg(long, default_value_t = 16)]
+    window_size: u64,
+    /// M of the verifier's key (the committed verifier: 4).
+    #[arg(long, default_value_t = 4)]
+    max_payouts: u64,
 }
 
 /// Settings of `shareproof node`. Each flag also reads the environment
@@ -40,7 +177,7 @@ enum Command {
 /// TOML file, the file beats the defaults.
 #[derive(Args)]
 struct NodeArgs {
-    /// TOML configuration file (sections [stratum], [vardiff], [api], [pool], [template], [chain], [bitcoind]).
+    /// TOML configuration file (sections [stratum], [vardiff], [api], [pool], [template], [chain], [bitcoind], [settlement]).
     #[arg(long, env = "SHAREPROOF_CONFIG")]
     config: Option<PathBuf>,
     /// Where the share log, window, blocks and embedded chain are stored [default: <user data dir>/shareproof].
@@ -104,6 +241,27 @@ struct NodeArgs {
     /// Seconds between template refreshes on the same tip [default: 30].
     #[arg(long, env = "SHAREPROOF_TEMPLATE_REFRESH_SECS")]
     template_refresh_secs: Option<u64>,
+    /// Settle found blocks on the EVM chain (the [settlement] section; docs/settlement.md).
+    #[arg(long, env = "SHAREPROOF_SETTLE")]
+    settle: bool,
+    /// EVM JSON-RPC URL for settlement [default: http://127.0.0.1:8545].
+    #[arg(long, env = "SHAREPROOF_RPC_URL")]
+    rpc_url: Option<String>,
+    /// The deployment JSON with the contracts' addresses [default: <data dir>/deployment.json].
+    #[arg(long, env = "SHAREPROOF_DEPLOYMENT")]
+    deployment: Option<PathBuf>,
+    /// Instead of a deployment file: the settlement pool's address.
+    #[arg(long, env = "SHAREPROOF_SETTLEMENT_POOL")]
+    settlement_pool: Option<String>,
+    /// File with the node's hex private key for settlement [default: $SHAREPROOF_PRIVATE_KEY].
+    #[arg(long, env = "SHAREPROOF_KEY_FILE")]
+    key_file: Option<PathBuf>,
+    /// Encrypted JSON keystore with the node's key (password: $SHAREPROOF_KEYSTORE_PASSWORD).
+    #[arg(long, env = "SHAREPROOF_KEYSTORE")]
+    keystore: Option<PathBuf>,
+    /// Proving key directory from `circuits setup`.
+    #[arg(long, env = "SHAREPROOF_PROVING_KEY_DIR")]
+    proving_key_dir: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -196,6 +354,10 @@ fn main() -> Result<()> {
             Command::Mine(args) => mine(args).await,
             Command::Loadgen(args) => load(args).await,
             Command::ExportLog(args) => export(args),
+            Command::Balance(args) => balance(args).await,
+            Command::Claim(args) => claim(args).await,
+            Command::DeployDevnet(args) => deploy_devnet(args).await,
+            Command::AuditSettlements(args) => audit_settlements(args).await,
         }
     })
 }
@@ -237,6 +399,22 @@ fn raw_config(args: &NodeArgs) -> Result<RawConfig> {
         .max_invalid_per_minute
         .or(raw.stratum.max_invalid_per_minute);
     raw.template.refresh_secs = args.template_refresh_secs.or(raw.template.refresh_secs);
+    let st = &mut raw.settlement;
+    if args.settle {
+        st.enabled = Some(true);
+    }
+    set(&mut st.rpc_url, &args.rpc_url);
+    set(&mut st.settlement_pool, &args.settlement_pool);
+    for (slot, value) in [
+        (&mut st.deployment, &args.deployment),
+        (&mut st.key_file, &args.key_file),
+        (&mut st.keystore, &args.keystore),
+        (&mut st.proving_key_dir, &args.proving_key_dir),
+    ] {
+        if value.is_some() {
+            slot.clone_from(value);
+        }
+    }
     Ok(raw)
 }
 
@@ -381,5 +559,131 @@ fn export(args: ExportArgs) -> Result<()> {
         .export_log(std::io::BufWriter::new(file))
         .with_context(|| format!("writing {}", args.out.display()))?;
     println!("wrote {n} records to {}", args.out.display());
+    Ok(())
+}
+
+fn parse_address(text: &str) -> Result<alloy::primitives::Address> {
+    let a = share_verifier::Address::from_str(text).with_context(|| format!("address {text:?}"))?;
+    Ok(alloy::primitives::Address::from(a.0))
+}
+
+fn sats(v: u64) -> String {
+    format!("{v} sats ({}.{:08} BTC)", v / 100_000_000, v % 100_000_000)
+}
+
+async fn balance(args: BalanceArgs) -> Result<()> {
+    let deployment = args.evm.deployment().await?;
+    let address = parse_address(&args.address)?;
+    let client = ChainClient::read_only(&args.evm.rpc_url, deployment)?;
+    let unclaimed = client.balance_of(address).await?;
+    let held = client.token_balance(address).await?;
+    println!("{address}");
+    println!("  unclaimed in the pool: {}", sats(unclaimed));
+    println!("  wrapped BTC held:      {}", sats(held));
+    Ok(())
+}
+
+async fn claim(args: ClaimArgs) -> Result<()> {
+    let deployment = args.evm.deployment().await?;
+    let signer = args.key.source()?.load()?;
+    let client = ChainClient::connect(&args.evm.rpc_url, signer, deployment)?;
+    let account = match &args.for_address {
+        Some(a) => parse_address(a)?,
+        None => client.sender,
+    };
+    let before = client.balance_of(account).await?;
+    if before == 0 {
+        bail!("{account} has nothing to claim");
+    }
+    let mined = if args.for_address.is_some() {
+        client.claim_for(account).await?
+    } else {
+        client.claim().await?
+    };
+    println!(
+        "claimed {} to {account} (transaction {}, gas {})",
+        sats(before),
+        mined.tx,
+        mined.gas_used
+    );
+    println!(
+        "  wrapped BTC held: {}",
+        sats(client.token_balance(account).await?)
+    );
+    Ok(())
+}
+
+async fn deploy_devnet(args: DeployArgs) -> Result<()> {
+    use alloy::providers::ProviderBuilder;
+    let signer = args.key.source()?.load()?;
+    let deployer = signer.address();
+    let tip: serde_json::Value = reqwest::get(format!("{}/api/v1/chain/tip", args.node_api))
+        .await
+        .with_context(|| format!("reading the chain tip from {}", args.node_api))?
+        .json()
+        .await
+        .with_context(|| format!("reading the chain tip from {}", args.node_api))?;
+    let header_hex = tip["header"]
+        .as_str()
+        .with_context(|| format!("no header in {tip}"))?;
+    let header: [u8; 80] = hex::decode(header_hex)?
+        .try_into()
+        .map_err(|_| anyhow::anyhow!("the tip header is not 80 bytes"))?;
+    let height = tip["height"].as_u64().context("no height in the tip")?;
+    let url = args
+        .rpc_url
+        .parse()
+        .with_context(|| format!("RPC URL {:?}", args.rpc_url))?;
+    let provider = ProviderBuilder::new()
+        .wallet(alloy::network::EthereumWallet::from(signer))
+        .connect_http(url);
+    let deployment = shareproof_node::settle::deploy(
+        provider,
+        &DeployParams {
+            checkpoint_header: header,
+            checkpoint_height: height,
+            pow_limit: shareproof_node::settle::contracts::regtest_pow_limit(),
+            retarget_interval: 0,
+            target_timespan: 0,
+            settlement_script: hex::decode(shareproof_node::config::DEVNET_SETTLEMENT_SCRIPT)?,
+            fee_recipient: deployer,
+            fee_bps: args.fee_bps,
+            confirmations: args.confirmations,
+            window_size: args.window_size,
+            max_payouts: args.max_payouts,
+            verifier: None,
+        },
+    )
+    .await?;
+    deployment.write(&args.out)?;
+    println!("{}", serde_json::to_string_pretty(&deployment)?);
+    Ok(())
+}
+
+async fn audit_settlements(args: AuditArgs) -> Result<()> {
+    let deployment = args.evm.deployment().await?;
+    let client = ChainClient::read_only(&args.evm.rpc_url, deployment)?;
+    let file = std::fs::File::open(&args.log)
+        .with_context(|| format!("opening the share log {}", args.log.display()))?;
+    let verdicts =
+        shareproof_node::settle::audit::audit_settlements(&client, std::io::BufReader::new(file))
+            .await
+            .with_context(|| format!("auditing with the share log {}", args.log.display()))?;
+    let mut bad = 0;
+    for v in &verdicts {
+        if v.ok() {
+            println!("ok   block {} reward {} sats", v.block_hash, v.reward);
+        } else {
+            bad += 1;
+            println!("FAIL block {} reward {} sats", v.block_hash, v.reward);
+            for p in &v.problems {
+                println!("       {p}");
+            }
+        }
+    }
+    println!("{} settlements, {} failed", verdicts.len(), bad);
+    if bad > 0 {
+        std::process::exit(1);
+    }
     Ok(())
 }

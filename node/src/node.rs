@@ -15,6 +15,7 @@ use crate::api::{self, metrics::Metrics, ApiState};
 use crate::chain::Chain;
 use crate::config::{Config, SourceConfig};
 use crate::ledger::{Ledger, LedgerMsg};
+use crate::settle::{Prover, Settler, SettlerParts};
 use crate::store::{Store, StoreError};
 use crate::stratum::{Listener, Registry, Shared};
 use crate::template::bitcoind::BitcoindSource;
@@ -41,6 +42,9 @@ pub enum NodeError {
         /// Why.
         source: std::io::Error,
     },
+    /// The settlement's signer or proving key could not be prepared.
+    #[error("settlement: {0}")]
+    Settlement(#[from] crate::settle::SettleError),
     /// The data directory could not be created.
     #[error("cannot create data dir {path}: {source}")]
     DataDir {
@@ -122,6 +126,33 @@ pub async fn start(config: Config) -> Result<RunningNode, NodeError> {
 
     let shutdown = CancellationToken::new();
     let tracker = TaskTracker::new();
+
+    if let (Some(settle), Some(chain)) = (&config.settlement, &embedded) {
+        // Fail at start, not later, for a bad signer or key.
+        settle
+            .signer
+            .load()
+            .map_err(crate::settle::SettleError::from)?;
+        let (keys, log2, dir) = (
+            settle.keys.clone(),
+            config.pool.window_log2_slots,
+            config.data_dir.clone(),
+        );
+        let prover = tokio::task::spawn_blocking(move || Prover::prepare(&keys, log2, &dir))
+            .await
+            .map_err(|e| crate::settle::SettleError::Join(e.to_string()))?
+            .map_err(crate::settle::SettleError::from)?;
+        tracker.spawn(Settler::run(
+            SettlerParts {
+                config: settle.clone(),
+                store: store.clone(),
+                chain: chain.clone(),
+                prover: Arc::new(prover),
+                metrics: metrics.clone(),
+            },
+            shutdown.clone(),
+        ));
+    }
 
     // Templates flow from the source to the ledger.
     let (templates_tx, mut templates_rx) = mpsc::channel(16);

@@ -35,6 +35,20 @@ pub struct Metrics {
     pub connections_refused: IntCounterVec,
     /// How long the latest broadcast job took to reach every connection.
     pub notify_fanout: Arc<NotifyFanout>,
+    /// Bitcoin headers sent to the light client.
+    pub headers_relayed: IntCounter,
+    /// Blocks settled on the EVM chain.
+    pub blocks_settled: IntCounter,
+    /// Found blocks that left the best chain (never settled).
+    pub blocks_orphaned: IntCounter,
+    /// Gas used by the latest `settle`.
+    pub settle_gas: IntGauge,
+    /// Proving time per block, seconds.
+    pub prove_seconds: Histogram,
+    /// Failed settlement steps, by step.
+    pub settlement_errors: IntCounterVec,
+    /// The process's peak resident set after the latest proof, bytes.
+    pub prove_peak_rss: IntGauge,
 }
 
 /// The time from minting a job to the last `mining.notify` of it written
@@ -148,6 +162,44 @@ impl Metrics {
             )
             .expect("valid metric"),
             notify_fanout: Arc::new(NotifyFanout::default()),
+            headers_relayed: IntCounter::new(
+                "shareproof_headers_relayed_total",
+                "Bitcoin headers sent to the light client",
+            )
+            .expect("valid metric"),
+            blocks_settled: IntCounter::new(
+                "shareproof_blocks_settled_total",
+                "Blocks settled on the EVM chain",
+            )
+            .expect("valid metric"),
+            blocks_orphaned: IntCounter::new(
+                "shareproof_blocks_orphaned_total",
+                "Found blocks that left the best chain",
+            )
+            .expect("valid metric"),
+            settle_gas: IntGauge::new("shareproof_settle_gas_used", "Gas of the latest settle")
+                .expect("valid metric"),
+            prove_seconds: Histogram::with_opts(
+                HistogramOpts::new("shareproof_prove_seconds", "Proving time per block").buckets(
+                    vec![
+                        0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0,
+                    ],
+                ),
+            )
+            .expect("valid metric"),
+            settlement_errors: IntCounterVec::new(
+                Opts::new(
+                    "shareproof_settlement_errors_total",
+                    "Failed settlement steps, by step",
+                ),
+                &["step"],
+            )
+            .expect("valid metric"),
+            prove_peak_rss: IntGauge::new(
+                "shareproof_prove_peak_rss_bytes",
+                "Peak resident set of the node after the latest proof",
+            )
+            .expect("valid metric"),
             registry,
         };
         let r = &m.registry;
@@ -162,6 +214,13 @@ impl Metrics {
             Box::new(m.jobs.clone()),
             Box::new(m.template_created.clone()),
             Box::new(m.connections_refused.clone()),
+            Box::new(m.headers_relayed.clone()),
+            Box::new(m.blocks_settled.clone()),
+            Box::new(m.blocks_orphaned.clone()),
+            Box::new(m.settle_gas.clone()),
+            Box::new(m.prove_seconds.clone()),
+            Box::new(m.settlement_errors.clone()),
+            Box::new(m.prove_peak_rss.clone()),
         ] {
             r.register(c).expect("metric names are unique");
         }

@@ -9,8 +9,15 @@
 //! - `GET /api/v1/shares/{seq}/receipt`: inclusion proof of a share against
 //!   the root committed by the latest job (a `ShareReceipt`, as
 //!   `share-verifier receipt-verify` reads it, plus `job_id` and `window_seq`)
-//! - `GET /api/v1/blocks`, `GET /api/v1/blocks/{hash}/snapshot` (the window
-//!   a block committed to: what the prover proves)
+//! - `GET /api/v1/blocks` (each with its `settlement`, null while settlement
+//!   has not looked at it: status found →
+//!   confirmed → proving → sent → settled, or orphaned / before_checkpoint /
+//!   unprovable;
+//!   confirmations, tx hash, gas, proving time, last error),
+//!   `GET /api/v1/blocks/{hash}/snapshot` (the window a block committed to:
+//!   what the prover proves)
+//! - `GET /api/v1/chain/tip`: the embedded chain's tip header (a light
+//!   client checkpoint for devnet deployments)
 //! - `GET /api/v1/log`: the share log file for auditors
 //! - `GET /metrics`
 
@@ -95,6 +102,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/blocks", get(blocks))
         .route("/api/v1/blocks/{hash}/snapshot", get(block_snapshot))
         .route("/api/v1/log", get(log))
+        .route("/api/v1/chain/tip", get(chain_tip))
         .with_state(state)
 }
 
@@ -137,6 +145,25 @@ async fn prometheus(State(s): State<ApiState>) -> Response {
         s.inner.metrics.render(unix_now()),
     )
         .into_response()
+}
+
+async fn chain_tip(State(s): State<ApiState>) -> Response {
+    let Some(embedded) = &s.inner.embedded else {
+        return error(StatusCode::NOT_FOUND, "no embedded chain".to_owned());
+    };
+    let (height, header) = embedded.with_chain(|c| (c.height(), c.header(c.height()).copied()));
+    match header {
+        Some(h) => Json(json!({
+            "height": height,
+            "hash": h.block_hash().to_string(),
+            "header": hex::encode(bitcoin::consensus::serialize(&h)),
+        }))
+        .into_response(),
+        None => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "no tip header".to_owned(),
+        ),
+    }
 }
 
 async fn pool(State(s): State<ApiState>) -> Response {
@@ -258,10 +285,22 @@ async fn receipt(State(s): State<ApiState>, Path(seq): Path<u64>) -> Response {
 }
 
 async fn blocks(State(s): State<ApiState>) -> Response {
-    match s.inner.store.blocks() {
-        Ok(b) => Json(json!({"blocks": b})).into_response(),
-        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    let store = &s.inner.store;
+    let blocks = match store.blocks() {
+        Ok(b) => b,
+        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    };
+    let mut out = Vec::with_capacity(blocks.len());
+    for b in blocks {
+        let settlement = match store.settlement_record(&b.hash) {
+            Ok(r) => r,
+            Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        };
+        let mut v = serde_json::to_value(&b).unwrap_or_default();
+        v["settlement"] = serde_json::to_value(&settlement).unwrap_or_default();
+        out.push(v);
     }
+    Json(json!({"blocks": out})).into_response()
 }
 
 async fn block_snapshot(State(s): State<ApiState>, Path(hash): Path<String>) -> Response {

@@ -19,7 +19,9 @@
 //! - `B` + block hash: a [`BlockInfo`] (JSON).
 //! - `M` + name: counters and the log header.
 //!
-//! The `chain` tree belongs to the embedded chain.
+//! The `chain` tree belongs to the embedded chain. The `settlement` tree
+//! holds a [`SettlementRecord`] per found block (key: block hash), written by
+//! the settlement task alone.
 
 use std::io::Write;
 use std::path::Path;
@@ -88,6 +90,64 @@ pub struct BlockInfo {
     pub status: BlockStatus,
 }
 
+/// Where a found block stands in settlement: found → confirmed → proving →
+/// sent → settled, or orphaned / before the checkpoint (never settled).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum SettlementStatus {
+    /// Found, not yet confirmed enough in the light client.
+    #[default]
+    Found,
+    /// Confirmed enough; waiting for funds or for the prover.
+    Confirmed,
+    /// The proof is being computed.
+    Proving,
+    /// `settle` was sent (its hash recorded), not yet mined.
+    Sent,
+    /// Settled on chain.
+    Settled,
+    /// Left the best chain (or was refused by the source): never settled.
+    Orphaned,
+    /// At or below the light client's checkpoint: cannot be proven by SPV.
+    BeforeCheckpoint,
+    /// The window pays more addresses than the key's M: the key cannot
+    /// prove it (docs/ARCHITECTURE.md item 8); never settled.
+    Unprovable,
+}
+
+impl SettlementStatus {
+    /// Whether nothing more will happen to the block.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            SettlementStatus::Settled
+                | SettlementStatus::Orphaned
+                | SettlementStatus::BeforeCheckpoint
+        )
+    }
+}
+
+/// The settlement task's record of one found block.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct SettlementRecord {
+    /// Where it stands.
+    pub status: SettlementStatus,
+    /// Confirmations in the light client at the last check.
+    pub confirmations: u64,
+    /// The `settle` transaction (`0x` hex), once sent.
+    pub tx_hash: Option<String>,
+    /// Unix time `settle` was sent (for the resend timeout).
+    pub sent_at: Option<u64>,
+    /// Gas used by `settle`.
+    pub gas_used: Option<u64>,
+    /// Milliseconds the proof took.
+    pub prove_ms: Option<u64>,
+    /// Unix time it was settled (as seen by the node).
+    pub settled_at: Option<u64>,
+    /// The last error, e.g. the contract's revert reason; cleared on success.
+    pub error: Option<String>,
+}
+
 /// What the ledger needs to resume after a restart.
 #[derive(Debug)]
 pub struct Recovered {
@@ -111,6 +171,7 @@ const META_JOB: &[u8] = b"Mnext_job";
 pub struct Store {
     db: sled::Db,
     ledger: sled::Tree,
+    settlement: sled::Tree,
     log2_slots: u32,
 }
 
@@ -293,9 +354,11 @@ impl Store {
                 ledger.flush()?;
             }
         }
+        let settlement = db.open_tree("settlement")?;
         Ok(Store {
             db,
             ledger,
+            settlement,
             log2_slots,
         })
     }
@@ -474,6 +537,50 @@ impl Store {
                 }
             })?)),
         }
+    }
+
+    /// The settlement record of block `hash` (default: found, nothing done).
+    ///
+    /// # Errors
+    /// [`StoreError`] for sled failures or corrupt values.
+    pub fn settlement(&self, hash: &BlockHash) -> Result<SettlementRecord, StoreError> {
+        Ok(self.settlement_record(hash)?.unwrap_or_default())
+    }
+
+    /// The settlement record of block `hash`, `None` when the settlement
+    /// task has not looked at it (or settlement is off).
+    ///
+    /// # Errors
+    /// [`StoreError`] for sled failures or corrupt values.
+    pub fn settlement_record(
+        &self,
+        hash: &BlockHash,
+    ) -> Result<Option<SettlementRecord>, StoreError> {
+        match self.settlement.get(hash.as_byte_array())? {
+            None => Ok(None),
+            Some(v) => serde_json::from_slice(&v)
+                .map(Some)
+                .map_err(|e| StoreError::Corrupt {
+                    what: "settlement record",
+                    reason: e.to_string(),
+                }),
+        }
+    }
+
+    /// Stores block `hash`'s settlement record durably (flushed before it
+    /// returns: a recorded transaction hash must survive a crash).
+    ///
+    /// # Errors
+    /// [`StoreError::Sled`].
+    pub fn put_settlement(
+        &self,
+        hash: &BlockHash,
+        record: &SettlementRecord,
+    ) -> Result<(), StoreError> {
+        let v = serde_json::to_vec(record).expect("a settlement record serialises");
+        self.settlement.insert(hash.as_byte_array(), v)?;
+        self.settlement.flush()?;
+        Ok(())
     }
 
     /// The window snapshot a found block's coinbase committed to: what the

@@ -1,0 +1,700 @@
+//! The EVM side: one client over an HTTP provider with the node's signer,
+//! speaking to the light client, the settlement pool and the dev peg-in of
+//! one deployment. Every call that changes state is preceded by a read of
+//! the state it would change (the caller's job, see [`super::Settler`]), so
+//! a restart or an RPC failure mid-way never settles twice.
+
+use alloy::network::EthereumWallet;
+use alloy::primitives::{Address, Bytes, B256, U256};
+use alloy::providers::{DynProvider, Provider, ProviderBuilder};
+use alloy::rpc::types::TransactionReceipt;
+use alloy::signers::local::PrivateKeySigner;
+use bitcoin::hashes::Hash;
+use bitcoin::{Block, Transaction};
+use circuits::Settlement;
+
+use super::contracts::{BtcLightClient, Deployment, DevPegIn, SettlementPool, WrappedBtc};
+
+/// Errors of the chain client.
+#[derive(Debug, thiserror::Error)]
+pub enum ChainError {
+    /// The RPC URL does not parse.
+    #[error("EVM RPC URL {url:?}: {reason}")]
+    Url {
+        /// The URL.
+        url: String,
+        /// Why.
+        reason: String,
+    },
+    /// A call or transaction failed in transport or was refused by the node.
+    #[error("{what}: {reason}")]
+    Rpc {
+        /// What was done.
+        what: &'static str,
+        /// Why.
+        reason: String,
+    },
+    /// The contract reverted; `reason` is the decoded custom error.
+    #[error("{what} reverted: {reason}")]
+    Reverted {
+        /// What was done.
+        what: &'static str,
+        /// The decoded error (e.g. `SettlementInvalidProof(..)`).
+        reason: String,
+    },
+    /// The transaction was mined but failed.
+    #[error("{what}: transaction {tx} failed")]
+    Failed {
+        /// What was done.
+        what: &'static str,
+        /// Its hash.
+        tx: B256,
+    },
+}
+
+/// The arguments of `SettlementPool.settle` for one block.
+#[derive(Debug, Clone)]
+pub struct SettleArgs {
+    /// The 80-byte header.
+    pub header: Bytes,
+    /// The coinbase, legacy serialisation.
+    pub coinbase: Bytes,
+    /// The coinbase's Merkle branch, bottom up, internal byte order.
+    pub merkle_proof: Vec<B256>,
+    /// The payout list, ascending.
+    pub payouts: Vec<SettlementPool::Payout>,
+    /// The Groth16 proof words.
+    pub proof: [U256; 8],
+}
+
+/// The SPV parts of a block that `settle` and `deliver` take.
+#[derive(Debug, Clone)]
+pub struct BlockProof {
+    /// The 80-byte header.
+    pub header: Bytes,
+    /// The coinbase, legacy serialisation.
+    pub coinbase: Bytes,
+    /// The coinbase's Merkle branch.
+    pub merkle_proof: Vec<B256>,
+    /// The coinbase's txid (internal byte order), the settlement key.
+    pub txid: B256,
+}
+
+impl BlockProof {
+    /// Takes the header, the coinbase (witness stripped) and its branch from `block`.
+    pub fn from_block(block: &Block) -> Self {
+        let mut coinbase: Transaction = block.txdata[0].clone();
+        for input in &mut coinbase.input {
+            input.witness.clear();
+        }
+        let txids: Vec<_> = block.txdata[1..].iter().map(|t| t.compute_txid()).collect();
+        let branch = crate::template::merkle_branch(&txids);
+        BlockProof {
+            header: Bytes::from(bitcoin::consensus::serialize(&block.header)),
+            coinbase: Bytes::from(bitcoin::consensus::serialize(&coinbase)),
+            merkle_proof: branch
+                .iter()
+                .map(|n| B256::from(n.to_byte_array()))
+                .collect(),
+            txid: B256::from(coinbase.compute_txid().to_byte_array()),
+        }
+    }
+}
+
+impl SettleArgs {
+    /// The call for `block` with a proven settlement.
+    pub fn new(block: &BlockProof, settlement: &Settlement) -> Self {
+        let words = circuits::proof::proof_words(&settlement.proof);
+        let mut proof = [U256::ZERO; 8];
+        for (slot, word) in proof.iter_mut().zip(words.iter()) {
+            *slot = U256::from_str_radix(word, 10).expect("proof words are decimal field elements");
+        }
+        SettleArgs {
+            header: block.header.clone(),
+            coinbase: block.coinbase.clone(),
+            merkle_proof: block.merkle_proof.clone(),
+            payouts: settlement
+                .allocation
+                .payouts
+                .iter()
+                .map(|p| SettlementPool::Payout {
+                    account: Address::from(p.address.0),
+                    amount: p.amount.to_sat(),
+                })
+                .collect(),
+            proof,
+        }
+    }
+}
+
+/// A mined transaction: its hash and gas.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Mined {
+    /// Transaction hash.
+    pub tx: B256,
+    /// Gas used.
+    pub gas_used: u64,
+}
+
+/// The client of one deployment.
+#[derive(Debug, Clone)]
+pub struct ChainClient {
+    provider: DynProvider,
+    /// The deployment.
+    pub deployment: Deployment,
+    /// The signer's address.
+    pub sender: Address,
+}
+
+fn rpc<E: std::fmt::Display>(what: &'static str) -> impl FnOnce(E) -> ChainError {
+    move |e| ChainError::Rpc {
+        what,
+        reason: e.to_string(),
+    }
+}
+
+/// Turns a contract error into [`ChainError::Reverted`] with the decoded
+/// custom error when the contract reverted, [`ChainError::Rpc`] otherwise.
+fn contract(what: &'static str) -> impl FnOnce(alloy::contract::Error) -> ChainError {
+    move |e| {
+        if let Some(err) = e.as_decoded_interface_error::<SettlementPool::SettlementPoolErrors>() {
+            return ChainError::Reverted {
+                what,
+                reason: format!("{err:?}"),
+            };
+        }
+        if let Some(err) = e.as_decoded_interface_error::<DevPegIn::DevPegInErrors>() {
+            return ChainError::Reverted {
+                what,
+                reason: format!("{err:?}"),
+            };
+        }
+        if let Some(err) = e.as_decoded_interface_error::<BtcLightClient::BtcLightClientErrors>() {
+            return ChainError::Reverted {
+                what,
+                reason: format!("{err:?}"),
+            };
+        }
+        if let Some(data) = e.as_revert_data() {
+            return ChainError::Reverted {
+                what,
+                reason: format!("revert data {data}"),
+            };
+        }
+        ChainError::Rpc {
+            what,
+            reason: e.to_string(),
+        }
+    }
+}
+
+impl ChainClient {
+    /// Connects to `url` signing with `signer`.
+    ///
+    /// # Errors
+    /// [`ChainError::Url`] for a bad URL.
+    pub fn connect(
+        url: &str,
+        signer: PrivateKeySigner,
+        deployment: Deployment,
+    ) -> Result<Self, ChainError> {
+        let parsed =
+            alloy::transports::http::reqwest::Url::parse(url).map_err(|e| ChainError::Url {
+                url: url.to_owned(),
+                reason: e.to_string(),
+            })?;
+        let sender = signer.address();
+        let provider = ProviderBuilder::new()
+            .wallet(EthereumWallet::from(signer))
+            .connect_http(parsed)
+            .erased();
+        Ok(ChainClient {
+            provider,
+            deployment,
+            sender,
+        })
+    }
+
+    /// Reads a deployment from the settlement pool at `pool`: its
+    /// dependencies, settlement script and the light client's checkpoint
+    /// (`deploy_block` 0: events are searched from genesis).
+    ///
+    /// # Errors
+    /// [`ChainError`] for a bad URL or a failed call (e.g. no pool there).
+    pub async fn discover(url: &str, pool: Address) -> Result<Deployment, ChainError> {
+        let parsed =
+            alloy::transports::http::reqwest::Url::parse(url).map_err(|e| ChainError::Url {
+                url: url.to_owned(),
+                reason: e.to_string(),
+            })?;
+        let provider = ProviderBuilder::new().connect_http(parsed).erased();
+        let instance = SettlementPool::new(pool, provider.clone());
+        let deps = instance
+            .dependencies()
+            .call()
+            .await
+            .map_err(contract("SettlementPool.dependencies"))?;
+        let script = instance
+            .settlementScript()
+            .call()
+            .await
+            .map_err(contract("SettlementPool.settlementScript"))?;
+        let checkpoint = BtcLightClient::new(deps.lightClient, provider.clone())
+            .checkpointHeight()
+            .call()
+            .await
+            .map_err(contract("BtcLightClient.checkpointHeight"))?;
+        let chain_id = provider.get_chain_id().await.map_err(rpc("eth_chainId"))?;
+        Ok(Deployment {
+            chain_id,
+            deploy_block: 0,
+            light_client: deps.lightClient,
+            verifier: deps.verifier,
+            token: deps.token,
+            peg_in: deps.pegIn,
+            settlement_pool: pool,
+            settlement_script: script,
+            checkpoint_height: checkpoint.saturating_to(),
+        })
+    }
+
+    /// A client that only reads (balances, events): no signer.
+    ///
+    /// # Errors
+    /// [`ChainError::Url`] for a bad URL.
+    pub fn read_only(url: &str, deployment: Deployment) -> Result<Self, ChainError> {
+        let parsed =
+            alloy::transports::http::reqwest::Url::parse(url).map_err(|e| ChainError::Url {
+                url: url.to_owned(),
+                reason: e.to_string(),
+            })?;
+        let provider = ProviderBuilder::new().connect_http(parsed).erased();
+        Ok(ChainClient {
+            provider,
+            deployment,
+            sender: Address::ZERO,
+        })
+    }
+
+    /// The provider (for callers that deploy or inspect).
+    pub fn provider(&self) -> &DynProvider {
+        &self.provider
+    }
+
+    fn pool(&self) -> SettlementPool::SettlementPoolInstance<DynProvider> {
+        SettlementPool::new(self.deployment.settlement_pool, self.provider.clone())
+    }
+
+    fn light_client(&self) -> BtcLightClient::BtcLightClientInstance<DynProvider> {
+        BtcLightClient::new(self.deployment.light_client, self.provider.clone())
+    }
+
+    fn peg_in(&self) -> DevPegIn::DevPegInInstance<DynProvider> {
+        DevPegIn::new(self.deployment.peg_in, self.provider.clone())
+    }
+
+    async fn mined(
+        &self,
+        what: &'static str,
+        pending: alloy::providers::PendingTransactionBuilder<alloy::network::Ethereum>,
+    ) -> Result<Mined, ChainError> {
+        let receipt: TransactionReceipt = pending.get_receipt().await.map_err(rpc(what))?;
+        if !receipt.status() {
+            return Err(ChainError::Failed {
+                what,
+                tx: receipt.transaction_hash,
+            });
+        }
+        Ok(Mined {
+            tx: receipt.transaction_hash,
+            gas_used: receipt.gas_used,
+        })
+    }
+
+    /// The light client's tip: (height, hash).
+    ///
+    /// # Errors
+    /// [`ChainError`] when the call fails.
+    pub async fn light_client_tip(&self) -> Result<(u64, B256), ChainError> {
+        let tip = self
+            .light_client()
+            .tip()
+            .call()
+            .await
+            .map_err(contract("BtcLightClient.tip"))?;
+        Ok((tip.height.saturating_to(), tip.blockHash))
+    }
+
+    /// The light client's best-chain hash at `height` (zero outside its range).
+    ///
+    /// # Errors
+    /// [`ChainError`] when the call fails.
+    pub async fn light_client_hash_at(&self, height: u64) -> Result<B256, ChainError> {
+        self.light_client()
+            .blockHashAt(U256::from(height))
+            .call()
+            .await
+            .map_err(contract("BtcLightClient.blockHashAt"))
+    }
+
+    /// Submits `headers` (concatenated, 80 bytes each) after `parent_height`.
+    ///
+    /// # Errors
+    /// [`ChainError`] when the transaction fails.
+    pub async fn submit_headers(
+        &self,
+        parent_height: u64,
+        headers: Vec<u8>,
+    ) -> Result<Mined, ChainError> {
+        let what = "BtcLightClient.submitHeaders";
+        let pending = self
+            .light_client()
+            .submitHeaders(U256::from(parent_height), Bytes::from(headers))
+            .send()
+            .await
+            .map_err(contract(what))?;
+        self.mined(what, pending).await
+    }
+
+    /// Confirmations of block `hash` at `height` in the light client (0: not in its best chain).
+    ///
+    /// # Errors
+    /// [`ChainError`] when the call fails.
+    pub async fn confirmations(&self, hash: B256, height: u64) -> Result<u64, ChainError> {
+        let c = self
+            .light_client()
+            .confirmations(hash, U256::from(height))
+            .call()
+            .await
+            .map_err(contract("BtcLightClient.confirmations"))?;
+        Ok(c.saturating_to())
+    }
+
+    /// The pool's parameters: (fee recipient, confirmations, N, M).
+    ///
+    /// # Errors
+    /// [`ChainError`] when the call fails.
+    pub async fn parameters(&self) -> Result<(Address, u64, u64, u64), ChainError> {
+        let p = self
+            .pool()
+            .parameters()
+            .call()
+            .await
+            .map_err(contract("SettlementPool.parameters"))?;
+        Ok((
+            p.feeRecipient,
+            p.confirmations.saturating_to(),
+            p.windowSize.saturating_to(),
+            p.maxPayouts.saturating_to(),
+        ))
+    }
+
+    /// The pool's current fee in basis points.
+    ///
+    /// # Errors
+    /// [`ChainError`] when the call fails.
+    pub async fn fee_bps(&self) -> Result<u32, ChainError> {
+        let fee = self
+            .pool()
+            .feeBps()
+            .call()
+            .await
+            .map_err(contract("SettlementPool.feeBps"))?;
+        Ok(fee.saturating_to())
+    }
+
+    /// The block that settled coinbase `txid` (zero: not settled).
+    ///
+    /// # Errors
+    /// [`ChainError`] when the call fails.
+    pub async fn settled_block_of(&self, txid: B256) -> Result<B256, ChainError> {
+        self.pool()
+            .settledBlockOf(txid)
+            .call()
+            .await
+            .map_err(contract("SettlementPool.settledBlockOf"))
+    }
+
+    /// What the peg-in has delivered for coinbase `txid`, sats.
+    ///
+    /// # Errors
+    /// [`ChainError`] when the call fails.
+    pub async fn delivered(&self, txid: B256) -> Result<u64, ChainError> {
+        let d = self
+            .peg_in()
+            .delivered(txid)
+            .call()
+            .await
+            .map_err(contract("DevPegIn.delivered"))?;
+        Ok(d.saturating_to())
+    }
+
+    /// Asks the dev peg-in to bridge `block`'s coinbase (devnets).
+    ///
+    /// # Errors
+    /// [`ChainError`] when the transaction fails.
+    pub async fn deliver(&self, block: &BlockProof) -> Result<Mined, ChainError> {
+        let what = "DevPegIn.deliver";
+        let pending = self
+            .peg_in()
+            .deliver(
+                block.header.clone(),
+                block.coinbase.clone(),
+                block.merkle_proof.clone(),
+            )
+            .send()
+            .await
+            .map_err(contract(what))?;
+        self.mined(what, pending).await
+    }
+
+    /// Sends `settle` and returns the transaction's hash once it is in the
+    /// RPC node's pool (the caller records it before waiting for the receipt).
+    /// The provider estimates gas first, so a settlement the contract would
+    /// refuse comes back as [`ChainError::Reverted`] naming the reason,
+    /// without a transaction.
+    ///
+    /// # Errors
+    /// [`ChainError`].
+    pub async fn send_settle(
+        &self,
+        args: &SettleArgs,
+    ) -> Result<alloy::providers::PendingTransactionBuilder<alloy::network::Ethereum>, ChainError>
+    {
+        self.pool()
+            .settle(
+                args.header.clone(),
+                args.coinbase.clone(),
+                args.merkle_proof.clone(),
+                args.payouts.clone(),
+                args.proof,
+            )
+            .send()
+            .await
+            .map_err(contract("SettlementPool.settle"))
+    }
+
+    /// Waits for a sent transaction's receipt.
+    ///
+    /// # Errors
+    /// [`ChainError`] when it fails or cannot be fetched.
+    pub async fn wait(
+        &self,
+        what: &'static str,
+        pending: alloy::providers::PendingTransactionBuilder<alloy::network::Ethereum>,
+    ) -> Result<Mined, ChainError> {
+        self.mined(what, pending).await
+    }
+
+    /// The receipt of `tx`, if mined: `Some(Ok)` for success, `Some(Err)` for a failed one.
+    ///
+    /// # Errors
+    /// [`ChainError`] when the query fails.
+    pub async fn receipt(&self, tx: B256) -> Result<Option<Result<Mined, B256>>, ChainError> {
+        let r = self
+            .provider
+            .get_transaction_receipt(tx)
+            .await
+            .map_err(rpc("eth_getTransactionReceipt"))?;
+        Ok(r.map(|r| {
+            if r.status() {
+                Ok(Mined {
+                    tx,
+                    gas_used: r.gas_used,
+                })
+            } else {
+                Err(tx)
+            }
+        }))
+    }
+
+    /// Every `BlockSettled` event of the pool since its deployment, in order.
+    ///
+    /// # Errors
+    /// [`ChainError`] when the log query fails.
+    pub async fn settled_events(&self) -> Result<Vec<SettlementPool::BlockSettled>, ChainError> {
+        let events = self
+            .pool()
+            .BlockSettled_filter()
+            .from_block(self.deployment.deploy_block)
+            .query()
+            .await
+            .map_err(contract("BlockSettled logs"))?;
+        Ok(events.into_iter().map(|(e, _)| e).collect())
+    }
+
+    /// As [`Self::settled_events`], with each event's transaction hash and EVM block number.
+    ///
+    /// # Errors
+    /// [`ChainError`] when the log query fails.
+    pub async fn settled_logs(
+        &self,
+    ) -> Result<Vec<(SettlementPool::BlockSettled, Option<B256>, Option<u64>)>, ChainError> {
+        let events = self
+            .pool()
+            .BlockSettled_filter()
+            .from_block(self.deployment.deploy_block)
+            .query()
+            .await
+            .map_err(contract("BlockSettled logs"))?;
+        Ok(events
+            .into_iter()
+            .map(|(e, log)| (e, log.transaction_hash, log.block_number))
+            .collect())
+    }
+
+    /// The transaction that settled block `hash` (from its `BlockSettled`
+    /// event), with its gas: for a settlement whose transaction the node
+    /// never learnt (a response lost in transit, a crash before recording).
+    ///
+    /// # Errors
+    /// [`ChainError`] when a query fails.
+    pub async fn settlement_of(&self, hash: B256) -> Result<Option<Mined>, ChainError> {
+        let events = self
+            .pool()
+            .BlockSettled_filter()
+            .topic1(hash)
+            .from_block(self.deployment.deploy_block)
+            .query()
+            .await
+            .map_err(contract("BlockSettled logs"))?;
+        let Some(tx) = events.first().and_then(|(_, log)| log.transaction_hash) else {
+            return Ok(None);
+        };
+        Ok(self.receipt(tx).await?.and_then(Result::ok))
+    }
+
+    /// `account`'s unclaimed balance in the pool, sats.
+    ///
+    /// # Errors
+    /// [`ChainError`] when the call fails.
+    pub async fn balance_of(&self, account: Address) -> Result<u64, ChainError> {
+        let b = self
+            .pool()
+            .balanceOf(account)
+            .call()
+            .await
+            .map_err(contract("SettlementPool.balanceOf"))?;
+        Ok(b.saturating_to())
+    }
+
+    /// `account`'s wrapped-BTC token balance, sats.
+    ///
+    /// # Errors
+    /// [`ChainError`] when the call fails.
+    pub async fn token_balance(&self, account: Address) -> Result<u64, ChainError> {
+        let b = WrappedBtc::new(self.deployment.token, self.provider.clone())
+            .balanceOf(account)
+            .call()
+            .await
+            .map_err(contract("WrappedBtc.balanceOf"))?;
+        Ok(b.saturating_to())
+    }
+
+    /// Claims the signer's whole balance.
+    ///
+    /// # Errors
+    /// [`ChainError`] (e.g. `SettlementNothingToClaim`).
+    pub async fn claim(&self) -> Result<Mined, ChainError> {
+        let what = "SettlementPool.claim";
+        let pending = self.pool().claim().send().await.map_err(contract(what))?;
+        self.mined(what, pending).await
+    }
+
+    /// Pays `account` its own balance (anyone may call it).
+    ///
+    /// # Errors
+    /// [`ChainError`].
+    pub async fn claim_for(&self, account: Address) -> Result<Mined, ChainError> {
+        let what = "SettlementPool.claimFor";
+        let pending = self
+            .pool()
+            .claimFor(account)
+            .send()
+            .await
+            .map_err(contract(what))?;
+        self.mined(what, pending).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bitcoin::absolute::LockTime;
+    use bitcoin::block::{Header, Version};
+    use bitcoin::hashes::sha256d;
+    use bitcoin::pow::CompactTarget;
+    use bitcoin::transaction::Version as TxVersion;
+    use bitcoin::{
+        Amount, BlockHash, OutPoint, ScriptBuf, Sequence, TxIn, TxMerkleNode, TxOut, Witness,
+    };
+
+    fn tx(n: u32, witness: bool) -> Transaction {
+        Transaction {
+            version: TxVersion::TWO,
+            lock_time: LockTime::from_consensus(n),
+            input: vec![TxIn {
+                previous_output: if n == 0 {
+                    OutPoint::null()
+                } else {
+                    OutPoint::new(bitcoin::Txid::from_byte_array([n as u8; 32]), n)
+                },
+                script_sig: ScriptBuf::from_bytes(vec![0x51, n as u8]),
+                sequence: Sequence::MAX,
+                witness: if witness {
+                    Witness::from_slice(&[[0u8; 32]])
+                } else {
+                    Witness::new()
+                },
+            }],
+            output: vec![TxOut {
+                value: Amount::from_sat(1000 + u64::from(n)),
+                script_pubkey: ScriptBuf::new(),
+            }],
+        }
+    }
+
+    #[test]
+    fn the_coinbase_branch_leads_to_the_merkle_root_for_any_transaction_count() {
+        for count in 1..=7u32 {
+            let txdata: Vec<_> = (0..count).map(|n| tx(n, n == 0)).collect();
+            let mut block = Block {
+                header: Header {
+                    version: Version::TWO,
+                    prev_blockhash: BlockHash::all_zeros(),
+                    merkle_root: TxMerkleNode::all_zeros(),
+                    time: 0,
+                    bits: CompactTarget::from_consensus(0x207f_ffff),
+                    nonce: 0,
+                },
+                txdata,
+            };
+            block.header.merkle_root = block.compute_merkle_root().unwrap();
+            let proof = BlockProof::from_block(&block);
+            assert_eq!(proof.header.len(), 80);
+            assert_eq!(
+                proof.merkle_proof.len(),
+                (count as f64).log2().ceil() as usize
+            );
+            // The coinbase is sent without its witness, and its txid is the block's.
+            let coinbase: Transaction = bitcoin::consensus::deserialize(&proof.coinbase).unwrap();
+            assert!(coinbase.input[0].witness.is_empty());
+            assert_eq!(
+                proof.txid,
+                B256::from(block.txdata[0].compute_txid().to_byte_array())
+            );
+            let mut node = proof.txid.0;
+            for sibling in &proof.merkle_proof {
+                let mut buf = [0u8; 64];
+                buf[..32].copy_from_slice(&node);
+                buf[32..].copy_from_slice(sibling.as_slice());
+                node = sha256d::Hash::hash(&buf).to_byte_array();
+            }
+            assert_eq!(
+                node,
+                block.header.merkle_root.to_byte_array(),
+                "{count} txs"
+            );
+        }
+    }
+}

@@ -1,0 +1,586 @@
+//! Settlement on the EVM chain: from a found block to tokens credited to
+//! every miner (DESIGN "Settlement flow", steps 4 and 5).
+//!
+//! One task, [`Settler::run`], loops every `poll`:
+//! 1. relays every embedded-chain header the light client has not seen, in
+//!    batches (after a fork, from the last common block);
+//! 2. walks the found blocks in the [`Store`]: a block whose hash is no
+//!    longer the chain's at its height is orphaned and never settled; at the
+//!    pool's confirmations it has the dev peg-in bridge the coinbase (devnet),
+//!    proves the PPLNS allocation of the committed window in a blocking task
+//!    ([`prover`]), records the `settle` transaction's hash before waiting
+//!    for it, and records gas and time once it is mined.
+//!
+//! Every step reads the on-chain state first (`settledBlockOf`, the
+//! recorded transaction's receipt, `delivered`), so a restart or an RPC
+//! failure anywhere in between settles each block exactly once. The
+//! per-block [`SettlementRecord`] lives in the store and is served by the
+//! API beside the block.
+//!
+//! Modules: [`contracts`] (bindings, deployment), [`chain`] (the client),
+//! [`prover`] (keys, proving), [`signer`] (where keys come from), [`audit`]
+//! (the settlement auditor).
+
+pub mod audit;
+pub mod chain;
+pub mod contracts;
+pub mod prover;
+pub mod signer;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use alloy::primitives::B256;
+use bitcoin::hashes::Hash;
+use bitcoin::{Amount, BlockHash};
+use share_verifier::allocation::FeeBps;
+use tokio_util::sync::CancellationToken;
+
+use crate::api::metrics::Metrics;
+use crate::ledger::unix_now;
+use crate::store::{BlockInfo, BlockStatus, SettlementRecord, SettlementStatus, Store};
+use crate::template::embedded::EmbeddedSource;
+
+pub use chain::{BlockProof, ChainClient, ChainError, Mined, SettleArgs};
+pub use contracts::{deploy, DeployParams, Deployment, DeploymentError};
+pub use prover::{KeySource, Prover, ProverError};
+pub use signer::{SignerError, SignerSource};
+
+/// How long a block waits after a failed step before it is tried again.
+const RETRY_AFTER: Duration = Duration::from_secs(15);
+/// How long a sent `settle` may stay unmined before it is sent again.
+const RESEND_AFTER: Duration = Duration::from_secs(120);
+
+/// Validated `[settlement]` settings.
+#[derive(Debug, Clone)]
+pub struct SettleConfig {
+    /// The EVM JSON-RPC URL.
+    pub rpc_url: String,
+    /// Where the contracts' addresses come from.
+    pub contracts: ContractsSource,
+    /// The node's transaction signer.
+    pub signer: SignerSource,
+    /// The proving key.
+    pub keys: KeySource,
+    /// Time between rounds.
+    pub poll: Duration,
+    /// Most headers per `submitHeaders`.
+    pub header_batch: usize,
+    /// Devnet: ask `DevPegIn` to bridge each confirmed coinbase.
+    pub deliver_peg_in: bool,
+}
+
+/// Where the node learns the contracts' addresses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ContractsSource {
+    /// The deployment file (`contracts/deployments/<chain id>.json`); the
+    /// task waits for it to appear.
+    File(PathBuf),
+    /// The settlement pool's address alone; the rest is read from it
+    /// (`dependencies()`, `settlementScript()`) and from the light client.
+    Pool(alloy::primitives::Address),
+}
+
+/// Errors of settlement, each naming its step.
+#[derive(Debug, thiserror::Error)]
+pub enum SettleError {
+    /// The EVM side failed.
+    #[error(transparent)]
+    Chain(#[from] ChainError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    /// The key does not fit the pool.
+    #[error(transparent)]
+    Prover(#[from] ProverError),
+    /// Proving failed (e.g. more addresses in the window than the key's M).
+    #[error("proving: {0}")]
+    Prove(#[from] circuits::ProveError),
+    /// The signer could not be loaded.
+    #[error(transparent)]
+    Signer(#[from] SignerError),
+    /// The deployment disagrees with the node.
+    #[error("deployment mismatch: {0}")]
+    Mismatch(String),
+    /// A block the store names is missing from the chain.
+    #[error("block {0} at height {1} is not in the embedded chain's store")]
+    MissingBlock(BlockHash, u32),
+    /// The blocking prover task died.
+    #[error("prover task: {0}")]
+    Join(String),
+}
+
+impl SettleError {
+    /// Whether no retry can help: the window pays more addresses than the key's M.
+    pub fn is_unprovable(&self) -> bool {
+        matches!(
+            self,
+            SettleError::Prove(circuits::ProveError::Assign(
+                circuits::pplns::PplnsError::TooManyPayouts { .. }
+            ))
+        )
+    }
+}
+
+/// The settlement task's state.
+pub struct Settler {
+    client: ChainClient,
+    store: Store,
+    chain: Arc<EmbeddedSource>,
+    prover: Arc<Prover>,
+    metrics: Arc<Metrics>,
+    config: SettleConfig,
+    /// Confirmations the pool requires.
+    required: u64,
+    /// Blocks whose last step failed, and when to try again.
+    retry_at: HashMap<BlockHash, Instant>,
+}
+
+/// Everything the task needs before the deployment exists.
+pub struct SettlerParts {
+    /// The settings.
+    pub config: SettleConfig,
+    /// The store.
+    pub store: Store,
+    /// The embedded chain.
+    pub chain: Arc<EmbeddedSource>,
+    /// The prepared key.
+    pub prover: Arc<Prover>,
+    /// Metrics.
+    pub metrics: Arc<Metrics>,
+}
+
+/// The block hash as the contracts see it (internal byte order).
+pub fn evm_hash(hash: &BlockHash) -> B256 {
+    B256::from(hash.to_byte_array())
+}
+
+impl Settler {
+    /// Waits for the deployment file, connects and checks that the
+    /// deployment fits the key, then settles until `shutdown`.
+    pub async fn run(parts: SettlerParts, shutdown: CancellationToken) {
+        let SettlerParts {
+            config,
+            store,
+            chain,
+            prover,
+            metrics,
+        } = parts;
+        let mut waited = false;
+        let deployment = loop {
+            let found = match &config.contracts {
+                ContractsSource::File(path) => Deployment::read(path).map_err(|e| e.to_string()),
+                ContractsSource::Pool(pool) => ChainClient::discover(&config.rpc_url, *pool)
+                    .await
+                    .map_err(|e| e.to_string()),
+            };
+            match found {
+                Ok(d) => break d,
+                Err(e) => {
+                    if !waited {
+                        tracing::info!(error = %e, "settlement waits for the contracts");
+                        waited = true;
+                    }
+                }
+            }
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                () = tokio::time::sleep(config.poll.max(Duration::from_millis(500))) => {}
+            }
+        };
+        let settler = loop {
+            match Self::connect(
+                &config,
+                deployment.clone(),
+                &store,
+                &chain,
+                &prover,
+                &metrics,
+            )
+            .await
+            {
+                Ok(s) => break s,
+                Err(e) => tracing::warn!(error = %e, "settlement cannot start yet; retrying"),
+            }
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                () = tokio::time::sleep(config.poll.max(Duration::from_secs(2))) => {}
+            }
+        };
+        settler.serve(shutdown).await;
+    }
+
+    async fn connect(
+        config: &SettleConfig,
+        deployment: Deployment,
+        store: &Store,
+        chain: &Arc<EmbeddedSource>,
+        prover: &Arc<Prover>,
+        metrics: &Arc<Metrics>,
+    ) -> Result<Self, SettleError> {
+        let signer = config.signer.load()?;
+        let client = ChainClient::connect(&config.rpc_url, signer, deployment)?;
+        let (_, required, window, max_payouts) = client.parameters().await?;
+        if window != prover.header.slots as u64 || max_payouts != prover.header.payouts as u64 {
+            return Err(SettleError::Mismatch(format!(
+                "the pool is for N = {window}, M = {max_payouts}; the key at {} for N = {}, M = {}",
+                prover.dir.display(),
+                prover.header.slots,
+                prover.header.payouts
+            )));
+        }
+        tracing::info!(
+            pool = %client.deployment.settlement_pool,
+            light_client = %client.deployment.light_client,
+            sender = %client.sender,
+            confirmations = required,
+            "settlement connected"
+        );
+        Ok(Settler {
+            client,
+            store: store.clone(),
+            chain: chain.clone(),
+            prover: prover.clone(),
+            metrics: metrics.clone(),
+            config: config.clone(),
+            required,
+            retry_at: HashMap::new(),
+        })
+    }
+
+    async fn serve(mut self, shutdown: CancellationToken) {
+        loop {
+            if let Err(e) = self.relay_headers().await {
+                self.metrics
+                    .settlement_errors
+                    .with_label_values(&["relay"])
+                    .inc();
+                tracing::warn!(error = %e, "header relay failed; retrying");
+            }
+            if let Err(e) = self.settle_blocks(&shutdown).await {
+                tracing::warn!(error = %e, "settlement round failed; retrying");
+            }
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                () = tokio::time::sleep(self.config.poll) => {}
+            }
+        }
+    }
+
+    /// Sends the light client every header of the embedded chain it lacks.
+    ///
+    /// # Errors
+    /// [`SettleError`] when a query or a batch fails.
+    pub async fn relay_headers(&self) -> Result<(), SettleError> {
+        let (lc_height, lc_hash) = self.client.light_client_tip().await?;
+        let ours = self.chain.with_chain(|c| c.height()) as u64;
+        // The last block both chains share, walking down from the light client's tip.
+        let checkpoint = self.client.deployment.checkpoint_height;
+        let mut common = lc_height.min(ours);
+        let mut lc_at = if common == lc_height {
+            lc_hash
+        } else {
+            self.client.light_client_hash_at(common).await?
+        };
+        loop {
+            let mine = self
+                .chain
+                .with_chain(|c| c.hash_at(common as u32))
+                .map(|h| evm_hash(&h));
+            if mine == Some(lc_at) {
+                break;
+            }
+            if common <= checkpoint {
+                return Err(SettleError::Mismatch(format!(
+                    "the light client's checkpoint at height {checkpoint} is not on the node's chain"
+                )));
+            }
+            common -= 1;
+            lc_at = self.client.light_client_hash_at(common).await?;
+        }
+        let mut parent = common;
+        while parent < ours {
+            let end = (parent + self.config.header_batch as u64).min(ours);
+            let headers = self.chain.with_chain(|c| {
+                let mut out = Vec::with_capacity(80 * (end - parent) as usize);
+                for h in parent + 1..=end {
+                    if let Some(header) = c.header(h as u32) {
+                        out.extend_from_slice(&bitcoin::consensus::serialize(header));
+                    }
+                }
+                out
+            });
+            let mined = self.client.submit_headers(parent, headers).await?;
+            self.metrics.headers_relayed.inc_by(end - parent);
+            tracing::info!(from = parent + 1, to = end, gas = mined.gas_used, tx = %mined.tx, "headers relayed");
+            parent = end;
+        }
+        Ok(())
+    }
+
+    async fn settle_blocks(&mut self, shutdown: &CancellationToken) -> Result<(), SettleError> {
+        let blocks = self.store.blocks()?;
+        for info in blocks {
+            if shutdown.is_cancelled() {
+                return Ok(());
+            }
+            if self
+                .retry_at
+                .get(&info.hash)
+                .is_some_and(|t| Instant::now() < *t)
+            {
+                continue;
+            }
+            let stored = self.store.settlement_record(&info.hash)?;
+            let mut rec = stored.clone().unwrap_or_default();
+            if rec.status.is_final() {
+                continue;
+            }
+            match self.advance(&info, &mut rec).await {
+                Ok(()) => {
+                    self.retry_at.remove(&info.hash);
+                }
+                Err(e) => {
+                    self.metrics
+                        .settlement_errors
+                        .with_label_values(&[step_name(rec.status)])
+                        .inc();
+                    tracing::warn!(block = %info.hash, height = info.height, status = ?rec.status, error = %e, "settlement step failed");
+                    if rec.status == SettlementStatus::Proving {
+                        rec.status = if e.is_unprovable() {
+                            SettlementStatus::Unprovable
+                        } else {
+                            SettlementStatus::Confirmed
+                        };
+                    }
+                    rec.error = Some(e.to_string());
+                    self.retry_at
+                        .insert(info.hash, Instant::now() + RETRY_AFTER);
+                }
+            }
+            if stored.as_ref() != Some(&rec) {
+                self.store.put_settlement(&info.hash, &rec)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Moves one block as far as it can go now.
+    async fn advance(
+        &self,
+        info: &BlockInfo,
+        rec: &mut SettlementRecord,
+    ) -> Result<(), SettleError> {
+        if let BlockStatus::Rejected(reason) = &info.status {
+            rec.status = SettlementStatus::Orphaned;
+            rec.error = Some(format!("refused by the template source: {reason}"));
+            self.metrics.blocks_orphaned.inc();
+            return Ok(());
+        }
+        if u64::from(info.height) <= self.client.deployment.checkpoint_height {
+            rec.status = SettlementStatus::BeforeCheckpoint;
+            return Ok(());
+        }
+        let (ours, block) = self
+            .chain
+            .with_chain(|c| (c.hash_at(info.height), c.block(info.height)));
+        match ours {
+            // Not on the chain yet (the submission is still being answered).
+            None => return Ok(()),
+            Some(h) if h != info.hash => {
+                rec.status = SettlementStatus::Orphaned;
+                rec.error = Some(format!("height {} is now block {h}", info.height));
+                self.metrics.blocks_orphaned.inc();
+                tracing::warn!(block = %info.hash, height = info.height, "block left the best chain: orphaned");
+                return Ok(());
+            }
+            Some(_) => {}
+        }
+        let block = block.ok_or(SettleError::MissingBlock(info.hash, info.height))?;
+        let proof = BlockProof::from_block(&block);
+        let hash = evm_hash(&info.hash);
+
+        // Settled already (by us before a restart, or by anyone)?
+        let settled = self.client.settled_block_of(proof.txid).await?;
+        if settled != B256::ZERO {
+            if settled == hash {
+                self.mark_settled(info, rec, None).await?;
+            } else {
+                rec.status = SettlementStatus::Orphaned;
+                rec.error = Some(format!("its coinbase was settled with block {settled}"));
+            }
+            return Ok(());
+        }
+        // A settle we sent and have not seen mined.
+        if rec.status == SettlementStatus::Sent {
+            if let Some(tx) = rec.tx_hash.as_deref().and_then(|t| t.parse::<B256>().ok()) {
+                match self.client.receipt(tx).await? {
+                    Some(Ok(_)) => {
+                        // Mined and successful, yet not settled: the EVM chain reorganised it away.
+                        tracing::warn!(block = %info.hash, %tx, "settle transaction mined but the block is not settled; sending again");
+                    }
+                    Some(Err(_)) => {
+                        tracing::warn!(block = %info.hash, %tx, "settle transaction failed on chain; sending again");
+                    }
+                    None => {
+                        let sent = rec.sent_at.unwrap_or(0);
+                        if unix_now().saturating_sub(sent) < RESEND_AFTER.as_secs() {
+                            return Ok(());
+                        }
+                        tracing::warn!(block = %info.hash, %tx, "settle transaction not mined in time; sending again");
+                    }
+                }
+            }
+            rec.status = SettlementStatus::Confirmed;
+            rec.tx_hash = None;
+            rec.sent_at = None;
+        }
+
+        rec.confirmations = self
+            .client
+            .confirmations(hash, u64::from(info.height))
+            .await?;
+        if rec.confirmations < self.required {
+            rec.status = SettlementStatus::Found;
+            return Ok(());
+        }
+        if rec.status == SettlementStatus::Found {
+            rec.status = SettlementStatus::Confirmed;
+            tracing::info!(block = %info.hash, height = info.height, confirmations = rec.confirmations, "block confirmed");
+        }
+
+        // The funds must have arrived through the bridge.
+        let delivered = self.client.delivered(proof.txid).await?;
+        if delivered < info.reward_sats {
+            if !self.config.deliver_peg_in {
+                rec.error = Some(format!(
+                    "waiting for the peg-in: {delivered} of {} sats delivered",
+                    info.reward_sats
+                ));
+                return Ok(());
+            }
+            let mined = self.client.deliver(&proof).await?;
+            tracing::info!(block = %info.hash, tx = %mined.tx, sats = info.reward_sats, "dev peg-in delivered the coinbase");
+        }
+
+        // Prove, off the async workers.
+        rec.status = SettlementStatus::Proving;
+        rec.error = None;
+        self.store.put_settlement(&info.hash, rec)?;
+        let fee_bps = self.client.fee_bps().await?;
+        let fee_bps = FeeBps::new(fee_bps)
+            .map_err(|e| SettleError::Mismatch(format!("the pool's fee: {e}")))?;
+        let snapshot = self
+            .store
+            .block_snapshot(&info.hash)?
+            .ok_or(SettleError::MissingBlock(info.hash, info.height))?;
+        let prover = self.prover.clone();
+        let reward = Amount::from_sat(info.reward_sats);
+        tracing::info!(block = %info.hash, height = info.height, "proving");
+        let proven = tokio::task::spawn_blocking(move || prover.prove(&snapshot, reward, fee_bps))
+            .await
+            .map_err(|e| SettleError::Join(e.to_string()))??;
+        self.metrics
+            .prove_seconds
+            .observe(proven.elapsed.as_secs_f64());
+        self.metrics.prove_peak_rss.set(proven.peak_rss as i64);
+        rec.prove_ms = Some(proven.elapsed.as_millis() as u64);
+        tracing::info!(
+            block = %info.hash,
+            ms = proven.elapsed.as_millis() as u64,
+            peak_rss_mib = proven.peak_rss / (1 << 20),
+            payouts = proven.settlement.allocation.payouts.len(),
+            "proven"
+        );
+
+        // Send, record the hash, then wait.
+        let args = SettleArgs::new(&proof, &proven.settlement);
+        let pending = self.client.send_settle(&args).await?;
+        let tx = *pending.tx_hash();
+        rec.status = SettlementStatus::Sent;
+        rec.tx_hash = Some(tx.to_string());
+        rec.sent_at = Some(unix_now());
+        self.store.put_settlement(&info.hash, rec)?;
+        let mined = self.client.wait("SettlementPool.settle", pending).await?;
+        self.mark_settled(info, rec, Some(mined)).await
+    }
+
+    async fn mark_settled(
+        &self,
+        info: &BlockInfo,
+        rec: &mut SettlementRecord,
+        mined: Option<Mined>,
+    ) -> Result<(), SettleError> {
+        let mined = match mined {
+            Some(m) => Some(m),
+            None => {
+                let recorded = match rec.tx_hash.as_deref().and_then(|t| t.parse::<B256>().ok()) {
+                    Some(tx) => self.client.receipt(tx).await?.and_then(Result::ok),
+                    None => None,
+                };
+                match recorded {
+                    Some(m) => Some(m),
+                    // Not the recorded one (or none): the event names the transaction.
+                    None => self.client.settlement_of(evm_hash(&info.hash)).await?,
+                }
+            }
+        };
+        if let Some(m) = mined {
+            rec.tx_hash = Some(m.tx.to_string());
+            rec.gas_used = Some(m.gas_used);
+            self.metrics.settle_gas.set(m.gas_used as i64);
+        }
+        rec.status = SettlementStatus::Settled;
+        rec.error = None;
+        let now = unix_now();
+        rec.settled_at = Some(now);
+        self.metrics.blocks_settled.inc();
+        tracing::info!(
+            block = %info.hash,
+            height = info.height,
+            tx = rec.tx_hash.as_deref().unwrap_or("(by an earlier run)"),
+            gas = rec.gas_used,
+            found_to_settled_secs = now.saturating_sub(info.found_at),
+            "block settled"
+        );
+        Ok(())
+    }
+}
+
+fn step_name(status: SettlementStatus) -> &'static str {
+    match status {
+        SettlementStatus::Found => "confirm",
+        SettlementStatus::Confirmed => "fund",
+        SettlementStatus::Proving => "prove",
+        SettlementStatus::Sent => "send",
+        _ => "other",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use circuits::pplns::PplnsError;
+
+    #[test]
+    fn only_a_window_with_too_many_addresses_is_unprovable() {
+        let too_many =
+            SettleError::Prove(circuits::ProveError::Assign(PplnsError::TooManyPayouts {
+                max: 4,
+                got: 5,
+            }));
+        assert!(too_many.is_unprovable());
+        for retry in [
+            SettleError::Prove(circuits::ProveError::SelfCheck),
+            SettleError::Prove(circuits::ProveError::Assign(PplnsError::Reward(1 << 52))),
+            SettleError::Chain(ChainError::Reverted {
+                what: "SettlementPool.settle",
+                reason: "SettlementNotConfirmed".into(),
+            }),
+        ] {
+            assert!(!retry.is_unprovable(), "{retry}");
+        }
+    }
+}

@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# One-command devnet: installs what is missing, builds, starts anvil, makes
+# fresh dev keys, runs the node on the embedded regtest chain with settlement
+# on, starts three built-in miners for three payout addresses, deploys the
+# contracts checkpointed at the node's chain tip, and shows blocks found,
+# proofs, settlements, balances and a claim. Keeps running until Ctrl-C.
+#
+#   scripts/devnet.sh                 # state under .devnet/ (wiped at each start)
+#   DEVNET_DIR=/tmp/dn scripts/devnet.sh
+#   DEVNET_PROFILE=debug scripts/devnet.sh    # skip the (long) release build
+#
+# The proving key is the INSECURE seeded N = 16, M = 4 key whose verifier is
+# committed (contracts/src/Groth16Verifier.sol): devnets only.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+dir="${DEVNET_DIR:-$root/.devnet}"
+rpc_port="${DEVNET_RPC_PORT:-8545}"
+api="127.0.0.1:${DEVNET_API_PORT:-8080}"
+stratum="127.0.0.1:${DEVNET_STRATUM_PORT:-3333}"
+rpc="http://127.0.0.1:$rpc_port"
+log() { printf '\033[1mdevnet:\033[0m %s\n' "$*"; }
+
+scripts/install.sh
+profile="${DEVNET_PROFILE:-release}"
+log "building ($profile)"
+if [ "$profile" = release ]; then
+  cargo build --release -p shareproof-node
+else
+  cargo build -p shareproof-node
+fi
+bin="$root/target/$profile/shareproof"
+cast="$root/scripts/cast.sh"
+
+rm -rf "$dir"
+mkdir -p "$dir"
+chmod 700 "$dir"
+pids=()
+cleanup() {
+  log "stopping"
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT INT TERM
+
+log "anvil on $rpc"
+scripts/anvil.sh --port "$rpc_port" --silent &
+pids+=($!)
+for _ in $(seq 100); do "$cast" chain-id --rpc-url "$rpc" >/dev/null 2>&1 && break; sleep 0.1; done
+
+# Fresh keys: a node/deployer key and one per miner, funded on anvil.
+new_key() {
+  local name="$1" out
+  out="$("$cast" wallet new)"
+  awk '/Private key:/ {print $3}' <<<"$out" >"$dir/$name.key"
+  chmod 600 "$dir/$name.key"
+  awk '/Address:/ {print $2}' <<<"$out"
+}
+node_addr="$(new_key node)"
+"$cast" rpc --rpc-url "$rpc" anvil_setBalance "$node_addr" 0x3635C9ADC5DEA00000 >/dev/null
+miners=()
+for i in 1 2 3; do
+  a="$(new_key "miner$i")"
+  "$cast" rpc --rpc-url "$rpc" anvil_setBalance "$a" 0x3635C9ADC5DEA00000 >/dev/null
+  miners+=("$a")
+done
+log "node key $node_addr; miners ${miners[*]}"
+
+cat >"$dir/node.toml" <<TOML
+data_dir = "$dir/node"
+[stratum]
+listen = "$stratum"
+[api]
+listen = "$api"
+[pool]
+window_log2_slots = 4
+[chain]
+nbits = "1d3fffff"
+[vardiff]
+target_share_secs = 2.0
+start_difficulty = 0.0001
+[settlement]
+enabled = true
+rpc_url = "$rpc"
+deployment = "$dir/deployment.json"
+key_file = "$dir/node.key"
+insecure_seed = "shareproof-fixture-16x4"
+max_payouts = 4
+deliver_peg_in = true
+TOML
+
+log "node (Stratum $stratum, API http://$api)"
+"$bin" node --config "$dir/node.toml" >"$dir/node.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 300); do curl -sf "http://$api/health" >/dev/null && break; sleep 0.2; done
+
+for i in 1 2 3; do
+  "$bin" mine --url "stratum+tcp://$stratum" --user "${miners[$((i - 1))]}.rig$i" --threads 1 \
+    >"$dir/miner$i.log" 2>&1 &
+  pids+=($!)
+done
+
+log "waiting for a first block (the light client's checkpoint)"
+until curl -sf "http://$api/api/v1/chain/tip" | grep -q '"height":[1-9]'; do sleep 1; done
+log "deploying the contracts"
+"$bin" deploy-devnet --rpc-url "$rpc" --key-file "$dir/node.key" --node-api "http://$api" \
+  --out "$dir/deployment.json" --confirmations 2 >"$dir/deploy.log"
+cat "$dir/deployment.json"
+
+summary() {
+  curl -sf "http://$api/api/v1/blocks" | node -e '
+    let s = ""; process.stdin.on("data", d => s += d).on("end", () => {
+      for (const b of JSON.parse(s).blocks.slice(-8)) {
+        const t = b.settlement || { status: "found" };
+        console.log(`  height ${b.height} ${b.hash.slice(0, 16)}… ${t.status}` +
+          (t.prove_ms != null ? ` proof ${t.prove_ms} ms` : "") +
+          (t.gas_used != null ? ` gas ${t.gas_used} tx ${t.tx_hash}` : "") +
+          (t.error ? ` (${t.error})` : ""));
+      }
+    });'
+}
+
+claimed=0
+while true; do
+  sleep 10
+  log "blocks:"
+  summary || true
+  if [ "$claimed" = 0 ] && curl -sf "http://$api/api/v1/blocks" | grep -q '"status":"settled"'; then
+    for i in 1 2 3; do
+      "$bin" balance --rpc-url "$rpc" --deployment "$dir/deployment.json" --address "${miners[$((i - 1))]}"
+    done
+    log "miner 1 claims with its own key"
+    "$bin" claim --rpc-url "$rpc" --deployment "$dir/deployment.json" --key-file "$dir/miner1.key"
+    pool="$(node -p 'require(process.argv[1]).settlementPool' "$dir/deployment.json")"
+    log "any wallet can do the same; with cast, e.g. for miner 2 (after \`cast wallet import miner2 --private-key ...\`):"
+    echo "  scripts/cast.sh send $pool 'claim()' --rpc-url $rpc --account miner2"
+    echo "  scripts/cast.sh call $pool 'balanceOf(address)(uint256)' ${miners[1]} --rpc-url $rpc"
+    claimed=1
+  fi
+done

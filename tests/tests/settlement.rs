@@ -1,0 +1,614 @@
+//! Settlement end to end: a real anvil, the contracts deployed from the
+//! committed artifacts, the node with settlement on, three built-in miners
+//! with different payout addresses and share difficulties.
+//!
+//! A block is found, confirmed, proven and settled; the node is stopped
+//! between a block's discovery and its settlement and settles it exactly
+//! once after the restart; every miner's on-chain balance equals
+//! share-verifier's allocation over the settled blocks to the sat; a miner's
+//! claim moves the tokens; a payout list changed by one sat is refused by
+//! the contract with the reason reported.
+
+use std::collections::BTreeMap;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use alloy::primitives::{Address, B256};
+use alloy::providers::ProviderBuilder;
+use alloy::signers::local::PrivateKeySigner;
+use bitcoin::block::Header;
+use bitcoin::hashes::Hash;
+use bitcoin::{Amount, BlockHash, Target};
+use share_verifier::allocation::{allocate, FeeBps};
+use shareproof_node::config::{RawConfig, DEVNET_SETTLEMENT_SCRIPT};
+use shareproof_node::miner::{self, MinerConfig};
+use shareproof_node::settle::audit::audit_settlements;
+use shareproof_node::settle::contracts::regtest_pow_limit;
+use shareproof_node::settle::{
+    deploy, evm_hash, BlockProof, ChainClient, ChainError, DeployParams, Deployment, KeySource,
+    Prover, SettleArgs,
+};
+use shareproof_node::store::{LedgerBatch, SettlementStatus, Store};
+use shareproof_node::RunningNode;
+use shareproof_tests::test_config;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// Anvil's development keys 0..=3 (mnemonic "test test ... junk"): 0 runs
+/// the node and deploys (and is the fee recipient), 1..=3 are miners.
+const KEYS: [&str; 4] = [
+    "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
+    "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
+    "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
+    "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
+];
+/// The seed of the committed verifier's key (N = 16, M = 4).
+const SEED: &str = "shareproof-fixture-16x4";
+const FEE_BPS: u16 = 100;
+const CONFIRMATIONS: u64 = 2;
+/// About 2^22 hashes per block: a block every few seconds on a CI core.
+const NBITS: &str = "1e03ffff";
+
+fn signer(i: usize) -> PrivateKeySigner {
+    KEYS[i].parse().expect("anvil key")
+}
+
+/// Anvil on a free port, killed on drop.
+struct Anvil {
+    child: Child,
+    url: String,
+    port: u16,
+}
+
+impl Drop for Anvil {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn start_anvil() -> Anvil {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scripts/anvil.sh");
+    let child = Command::new(&script)
+        .args(["--port", &port.to_string(), "--silent"])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!(
+                "{}: {e} (run scripts/install-toolchain.sh)",
+                script.display()
+            )
+        });
+    let anvil = Anvil {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+        port,
+    };
+    for _ in 0..200 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            return anvil;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("anvil did not listen on {port}");
+}
+
+/// A TCP relay from the node to anvil that the test can cut: while `up` is
+/// false it closes every connection, open or new (an RPC outage mid-way).
+async fn start_relay(target: u16) -> (String, Arc<AtomicBool>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let up = Arc::new(AtomicBool::new(true));
+    let flag = up.clone();
+    tokio::spawn(async move {
+        while let Ok((inbound, _)) = listener.accept().await {
+            if !flag.load(Ordering::SeqCst) {
+                continue;
+            }
+            let flag = flag.clone();
+            tokio::spawn(async move {
+                let Ok(outbound) = tokio::net::TcpStream::connect(("127.0.0.1", target)).await
+                else {
+                    return;
+                };
+                let (mut ri, mut wi) = inbound.into_split();
+                let (mut ro, mut wo) = outbound.into_split();
+                let down = async {
+                    while flag.load(Ordering::SeqCst) {
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                };
+                tokio::select! {
+                    _ = tokio::io::copy(&mut ri, &mut wo) => {}
+                    _ = tokio::io::copy(&mut ro, &mut wi) => {}
+                    () = down => {}
+                }
+            });
+        }
+    });
+    (format!("http://127.0.0.1:{port}"), up)
+}
+
+fn node_config(dir: &Path, anvil: &str, deployment: &Path, pool: Option<Address>) -> RawConfig {
+    let mut raw = test_config(dir);
+    raw.pool.window_log2_slots = Some(4);
+    raw.chain.nbits = Some(NBITS.into());
+    raw.vardiff.start_difficulty = Some(1e-4);
+    raw.vardiff.min_difficulty = Some(1e-6);
+    // About one share per second per miner: a window of 16 spans a few blocks.
+    raw.vardiff.target_share_secs = Some(1.0);
+    let key = dir.join("node.key");
+    std::fs::write(&key, KEYS[0]).unwrap();
+    let s = &mut raw.settlement;
+    s.enabled = Some(true);
+    s.rpc_url = Some(anvil.to_owned());
+    match pool {
+        Some(pool) => s.settlement_pool = Some(pool.to_string()),
+        None => s.deployment = Some(deployment.to_owned()),
+    }
+    s.key_file = Some(key);
+    s.insecure_seed = Some(SEED.into());
+    s.max_payouts = Some(4);
+    s.poll_ms = Some(200);
+    s.deliver_peg_in = Some(true);
+    raw
+}
+
+async fn start(dir: &Path, anvil: &str, deployment: &Path, pool: Option<Address>) -> RunningNode {
+    // sled releases its file lock from a background thread after the last
+    // handle of a stopped node is dropped: retry while it is still held.
+    for _ in 0..100 {
+        let config = node_config(dir, anvil, deployment, pool)
+            .validate()
+            .unwrap();
+        match shareproof_node::start(config).await {
+            Ok(node) => return node,
+            Err(e) if e.to_string().contains("could not acquire lock") => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("node starts: {e}"),
+        }
+    }
+    panic!("the store stayed locked after the node stopped");
+}
+
+/// Three miners, one thread each, with different share difficulties.
+fn start_miners(node: &RunningNode, stop: &CancellationToken) -> Vec<JoinHandle<()>> {
+    (1..=3)
+        .map(|i| {
+            let config = MinerConfig {
+                url: format!("stratum+tcp://{}", node.stratum_addr),
+                user: format!("{}.rig{i}", signer(i).address()),
+                threads: 1,
+                version_rolling: i == 2,
+                duration: Some(Duration::from_secs(600)),
+                suggest_difficulty: Some(1e-4 * i as f64),
+            };
+            let stop = stop.clone();
+            tokio::spawn(async move {
+                let _ = miner::run(config, stop).await;
+            })
+        })
+        .collect()
+}
+
+async fn stop_miners(stop: CancellationToken, miners: Vec<JoinHandle<()>>) {
+    stop.cancel();
+    for m in miners {
+        let _ = m.await;
+    }
+}
+
+/// Waits up to `secs` for `f` to hold, polling.
+async fn wait_for(secs: u64, what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    while !f() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out after {secs} s waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn height(node: &RunningNode) -> u32 {
+    node.embedded.as_ref().unwrap().with_chain(|c| c.height())
+}
+
+/// Blocks above the checkpoint, with their settlement status.
+fn statuses(store: &Store, checkpoint: u64) -> Vec<(BlockHash, u32, SettlementStatus)> {
+    store
+        .blocks()
+        .unwrap()
+        .into_iter()
+        .filter(|b| u64::from(b.height) > checkpoint)
+        .map(|b| (b.hash, b.height, store.settlement(&b.hash).unwrap().status))
+        .collect()
+}
+
+/// Grinds a header on top of `parent` with the same nBits (a block the
+/// light client accepts; it never reaches the node's chain).
+fn grind_child(parent: &Header) -> Header {
+    let mut header = Header {
+        version: parent.version,
+        prev_blockhash: parent.block_hash(),
+        merkle_root: bitcoin::TxMerkleNode::from_byte_array([7; 32]),
+        time: parent.time + 1,
+        bits: parent.bits,
+        nonce: 0,
+    };
+    let target = Target::from_compact(parent.bits);
+    while header.validate_pow(target).is_err() {
+        header.nonce += 1;
+    }
+    header
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blocks_settle_once_across_a_restart_and_balances_match_the_allocation() {
+    let anvil = start_anvil().await;
+    let dir = tempfile::tempdir().unwrap();
+    let deployment_path = dir.path().join("deployment.json");
+    // The node reaches anvil through a relay the test can cut.
+    let (node_rpc, rpc_up) = start_relay(anvil.port).await;
+
+    // The node waits for the deployment; the miners find the checkpoint block.
+    let node = start(dir.path(), &node_rpc, &deployment_path, None).await;
+    let stop = CancellationToken::new();
+    let miners = start_miners(&node, &stop);
+    wait_for(300, "a first block", || height(&node) >= 1).await;
+
+    // Deploy, checkpointed at the chain's tip.
+    let (checkpoint_height, checkpoint_header) = node
+        .embedded
+        .as_ref()
+        .unwrap()
+        .with_chain(|c| (c.height(), *c.header(c.height()).unwrap()));
+    let provider = ProviderBuilder::new()
+        .wallet(alloy::network::EthereumWallet::from(signer(0)))
+        .connect_http(anvil.url.parse().unwrap());
+    let deployment = deploy(
+        provider,
+        &DeployParams {
+            checkpoint_header: bitcoin::consensus::serialize(&checkpoint_header)
+                .try_into()
+                .unwrap(),
+            checkpoint_height: u64::from(checkpoint_height),
+            pow_limit: regtest_pow_limit(),
+            retarget_interval: 0,
+            target_timespan: 0,
+            settlement_script: hex::decode(DEVNET_SETTLEMENT_SCRIPT).unwrap(),
+            fee_recipient: signer(0).address(),
+            fee_bps: FEE_BPS,
+            confirmations: CONFIRMATIONS,
+            window_size: 16,
+            max_payouts: 4,
+            verifier: None,
+        },
+    )
+    .await
+    .expect("deployment");
+    deployment.write(&deployment_path).unwrap();
+    let checkpoint = deployment.checkpoint_height;
+    let client = ChainClient::connect(&anvil.url, signer(0), deployment.clone()).unwrap();
+
+    // A first block settles.
+    let store = node.store.clone();
+    wait_for(300, "a settled block", || {
+        statuses(&store, checkpoint)
+            .iter()
+            .any(|s| s.2 == SettlementStatus::Settled)
+    })
+    .await;
+
+    // Stop between found and settled: the chain's top block cannot have the
+    // two confirmations settlement needs.
+    let top = height(&node);
+    wait_for(300, "a block above the settled one", || height(&node) > top).await;
+    stop_miners(stop, miners).await;
+    let embedded = node.embedded.clone().unwrap();
+    node.stop().await;
+    let (witness, witness_height, status) = *statuses(&store, checkpoint)
+        .iter()
+        .max_by_key(|s| s.1)
+        .unwrap();
+    assert_ne!(
+        status,
+        SettlementStatus::Settled,
+        "the top block cannot be settled yet"
+    );
+    println!("node stopped with block {witness} at height {witness_height}: {status:?}");
+    let witness_block = embedded.with_chain(|c| c.block(witness_height)).unwrap();
+    assert_eq!(witness_block.block_hash(), witness);
+    let witness_proof = BlockProof::from_block(&witness_block);
+
+    // While the node is down, the witness gets its second confirmation (the
+    // headers the node had not relayed yet, then one ground here), and its
+    // coinbase is bridged.
+    let (mut lc_height, _) = client.light_client_tip().await.unwrap();
+    if lc_height < u64::from(witness_height) {
+        let headers: Vec<u8> = embedded.with_chain(|c| {
+            (lc_height + 1..=u64::from(witness_height))
+                .flat_map(|h| bitcoin::consensus::serialize(c.header(h as u32).unwrap()))
+                .collect()
+        });
+        client.submit_headers(lc_height, headers).await.unwrap();
+        lc_height = u64::from(witness_height);
+    }
+    drop(embedded);
+    let child = grind_child(&witness_block.header);
+    client
+        .submit_headers(lc_height, bitcoin::consensus::serialize(&child))
+        .await
+        .unwrap();
+    assert_eq!(
+        client
+            .confirmations(evm_hash(&witness), u64::from(witness_height))
+            .await
+            .unwrap(),
+        CONFIRMATIONS
+    );
+    client.deliver(&witness_proof).await.unwrap();
+
+    // A payout list one sat off is refused, and the reason is reported.
+    {
+        // The stopped node's store handle is still valid.
+        let snapshot = store.block_snapshot(&witness).unwrap().unwrap();
+        let info = store.block(&witness).unwrap().unwrap();
+        let prover = Prover::prepare(
+            &KeySource::InsecureSeed {
+                seed: SEED.into(),
+                payouts: 4,
+            },
+            4,
+            dir.path(),
+        )
+        .unwrap();
+        let proven = prover
+            .prove(
+                &snapshot,
+                Amount::from_sat(info.reward_sats),
+                FeeBps::new(u32::from(FEE_BPS)).unwrap(),
+            )
+            .unwrap();
+        println!(
+            "proof of N = 16, M = 4 in {} ms, peak RSS of the test process {} MiB",
+            proven.elapsed.as_millis(),
+            proven.peak_rss >> 20
+        );
+        let honest = SettleArgs::new(&witness_proof, &proven.settlement);
+        assert!(honest.payouts.len() >= 2, "{:?}", honest.payouts);
+        // One sat moved from one miner to another: the sum is unchanged, the proof fails.
+        let mut moved = honest.clone();
+        let from = moved.payouts.iter().position(|p| p.amount > 0).unwrap();
+        moved.payouts[from].amount -= 1;
+        moved.payouts[(from + 1) % honest.payouts.len()].amount += 1;
+        match client.send_settle(&moved).await {
+            Err(ChainError::Reverted { reason, .. }) => {
+                assert!(reason.contains("SettlementInvalidProof"), "{reason}")
+            }
+            Err(e) => panic!("moved sat: unexpected error {e}"),
+            Ok(_) => panic!("a payout list one sat off was accepted"),
+        }
+        // One sat more for a miner: refused as well.
+        let mut more = honest.clone();
+        more.payouts[0].amount += 1;
+        match client.send_settle(&more).await {
+            Err(ChainError::Reverted { reason, .. }) => assert!(
+                reason.contains("SettlementInvalidProof")
+                    || reason.contains("SettlementPayoutsExceedNet"),
+                "{reason}"
+            ),
+            Err(e) => panic!("+1 sat: unexpected error {e}"),
+            Ok(_) => panic!("a payout list one sat over was accepted"),
+        }
+        assert_eq!(
+            client.settled_block_of(witness_proof.txid).await.unwrap(),
+            B256::ZERO
+        );
+
+        // A found block on a branch that the chain reorganises away: the
+        // store knows a block at the height after the witness whose hash the
+        // light client holds right now (the ground header), but the node's
+        // chain will have another block there. It must never be settled.
+        let mut fork = info.clone();
+        fork.hash = child.block_hash();
+        fork.height = witness_height + 1;
+        let mut batch = LedgerBatch::default();
+        batch.block(&fork);
+        store.commit(batch).unwrap();
+    }
+    drop(store);
+
+    // Restart, now configured with the pool's address alone (the other
+    // contracts are read from it): the node settles the witness (exactly
+    // once) and goes on.
+    let node = start(
+        dir.path(),
+        &node_rpc,
+        &deployment_path,
+        Some(deployment.settlement_pool),
+    )
+    .await;
+    let store = node.store.clone();
+    let stop = CancellationToken::new();
+    let miners = start_miners(&node, &stop);
+    wait_for(300, "the witness settled after the restart", || {
+        store.settlement(&witness).unwrap().status == SettlementStatus::Settled
+    })
+    .await;
+    // An RPC outage while blocks keep coming: every step fails for 3 s.
+    rpc_up.store(false, Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    rpc_up.store(true, Ordering::SeqCst);
+    // Let the chain pass the ground header (a fork the node must relay over), then stop mining.
+    let top = height(&node);
+    wait_for(300, "two more blocks", || height(&node) >= top + 2).await;
+    stop_miners(stop, miners).await;
+    let last = height(&node);
+    wait_for(300, "every confirmed block settled", || {
+        statuses(&store, checkpoint)
+            .iter()
+            .filter(|s| u64::from(s.1) + CONFIRMATIONS <= u64::from(last) + 1)
+            // A share that met the target on a spent tip is refused by the chain: orphaned.
+            .all(|s| matches!(s.2, SettlementStatus::Settled | SettlementStatus::Orphaned))
+    })
+    .await;
+    let (status, blocks) = shareproof_tests::get_json(node.api_addr, "/api/v1/blocks").await;
+    assert_eq!(status, 200);
+    let fork = child.block_hash();
+    wait_for(60, "the fork block orphaned", || {
+        store.settlement(&fork).unwrap().status == SettlementStatus::Orphaned
+    })
+    .await;
+    let (_, metrics) = shareproof_tests::get(node.api_addr, "/metrics").await;
+    let metrics = String::from_utf8(metrics).unwrap();
+    let settled: Vec<_> = statuses(&store, checkpoint)
+        .into_iter()
+        .filter(|s| s.2 == SettlementStatus::Settled)
+        .collect();
+    let records: Vec<_> = settled
+        .iter()
+        .map(|s| {
+            (
+                s.0,
+                store.settlement(&s.0).unwrap(),
+                store.block(&s.0).unwrap().unwrap(),
+            )
+        })
+        .collect();
+    node.stop().await;
+
+    // The API shows the settlement; metrics count it.
+    let api_settled = blocks["blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|b| b["settlement"]["status"] == "settled")
+        .count();
+    assert_eq!(api_settled, settled.len(), "{blocks}");
+    assert!(
+        metrics.contains("shareproof_blocks_settled_total"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("shareproof_headers_relayed_total"),
+        "{metrics}"
+    );
+
+    // Exactly one settlement event per settled block, and none for others.
+    let events = client.settled_events().await.unwrap();
+    assert_eq!(events.len(), settled.len());
+    for (hash, rec, info) in &records {
+        assert_eq!(
+            events
+                .iter()
+                .filter(|e| e.blockHash == evm_hash(hash))
+                .count(),
+            1,
+            "block {hash}"
+        );
+        assert!(rec.tx_hash.is_some() && rec.gas_used.is_some(), "{rec:?}");
+        println!(
+            "settled block {hash} at height {}: gas {}, proof {} ms, found to settled {} s",
+            info.height,
+            rec.gas_used.unwrap(),
+            rec.prove_ms.unwrap_or(0),
+            rec.settled_at.unwrap().saturating_sub(info.found_at)
+        );
+    }
+
+    // Every balance equals share-verifier's allocation over the settled blocks, to the sat.
+    let mut expected: BTreeMap<Address, u64> = BTreeMap::new();
+    for (hash, _, info) in &records {
+        let snapshot = store.block_snapshot(hash).unwrap().unwrap();
+        let allocation = allocate(
+            snapshot.entries.iter().map(|e| (e.address, e.weight)),
+            Amount::from_sat(info.reward_sats),
+            FeeBps::new(u32::from(FEE_BPS)).unwrap(),
+        )
+        .unwrap();
+        for p in &allocation.payouts {
+            *expected.entry(Address::from(p.address.0)).or_default() += p.amount.to_sat();
+        }
+        *expected.entry(signer(0).address()).or_default() +=
+            allocation.fee_recipient_amount().to_sat();
+    }
+    assert_eq!(
+        expected.len(),
+        4,
+        "three miners and the fee recipient: {expected:?}"
+    );
+    for (address, amount) in &expected {
+        assert_eq!(
+            client.balance_of(*address).await.unwrap(),
+            *amount,
+            "{address}"
+        );
+    }
+
+    // The auditor, from the share log and the chain alone, passes every settlement.
+    let mut log = Vec::new();
+    store.export_log(&mut log).unwrap();
+    let verdicts = audit_settlements(&client, &log[..]).await.unwrap();
+    assert_eq!(verdicts.len(), settled.len());
+    for v in &verdicts {
+        assert!(v.ok(), "{v:?}");
+    }
+    // A log in which one share was moved to another miner does not audit.
+    let tampered = {
+        let mut reader = share_verifier::log::LogReader::new(&log[..]).unwrap();
+        let header = reader.header();
+        let mut records: Vec<_> = reader.by_ref().map(Result::unwrap).collect();
+        let share = records
+            .iter_mut()
+            .find_map(|r| match r {
+                share_verifier::log::Record::Share(s) => Some(s),
+                _ => None,
+            })
+            .unwrap();
+        let (a, b) = (signer(1).address(), signer(2).address());
+        let thief = if share.address.0 == a.into_array() {
+            b
+        } else {
+            a
+        };
+        share.address = share_verifier::Address(thief.into_array());
+        let mut out = Vec::new();
+        let mut writer = share_verifier::log::LogWriter::create(&mut out, header).unwrap();
+        writer.append_all(&records).unwrap();
+        writer.flush().unwrap();
+        drop(writer);
+        out
+    };
+    assert!(audit_settlements(&client, &tampered[..]).await.is_err());
+
+    // A miner claims with its own key: the tokens move to its wallet.
+    let miner = signer(2);
+    let owed = expected[&miner.address()];
+    assert!(owed > 0);
+    let own = ChainClient::connect(&anvil.url, miner.clone(), deployment.clone()).unwrap();
+    let claimed = own.claim().await.unwrap();
+    println!("claim gas {}", claimed.gas_used);
+    assert_eq!(own.balance_of(miner.address()).await.unwrap(), 0);
+    assert_eq!(own.token_balance(miner.address()).await.unwrap(), owed);
+    match own.claim().await {
+        Err(ChainError::Reverted { reason, .. }) => {
+            assert!(reason.contains("SettlementNothingToClaim"), "{reason}")
+        }
+        other => panic!("a second claim: {other:?}"),
+    }
+    let _ = Deployment::read(&deployment_path).unwrap();
+}
