@@ -706,7 +706,8 @@ impl Session {
 
 /// The node's share-validation path: parses a submit's fields and validates
 /// the share against `job` under `rules`, held to `target` (the difficulty
-/// the job was sent with on this connection).
+/// the job was sent with on this connection). The caller has already found
+/// `job` by the submit's job id.
 ///
 /// # Errors
 /// The [`Reject`] to answer with.
@@ -718,11 +719,10 @@ pub fn validate_submit(
     rules: &ShareRules,
     target: ShareTarget,
 ) -> Result<Share<share_verifier::Checked>, Reject> {
-    let job_id: JobId = p.1.parse().map_err(|_| Reject::JobNotFound)?;
     let extranonce2 = hex::decode(p.2)
         .map_err(|_| Reject::BadParams(format!("extranonce2 {:?} is not hex", p.2)))?;
     let submission = Submission {
-        job_id,
+        job_id: job.id,
         extranonce1: extranonce1.to_vec(),
         extranonce2,
         ntime: hex_u32(p.3, "ntime")?,
