@@ -7,7 +7,9 @@
 //! once after the restart; every miner's on-chain balance equals
 //! share-verifier's allocation over the settled blocks to the sat; a miner's
 //! claim moves the tokens; a payout list changed by one sat is refused by
-//! the contract with the reason reported.
+//! the contract with the reason reported; a block of the pool that a real
+//! reorganisation of the embedded chain takes off the best chain is never
+//! settled.
 
 use std::collections::BTreeMap;
 use std::net::TcpListener;
@@ -20,9 +22,13 @@ use std::time::Duration;
 use alloy::primitives::{Address, B256};
 use alloy::providers::ProviderBuilder;
 use alloy::signers::local::PrivateKeySigner;
+use bitcoin::absolute::LockTime;
 use bitcoin::block::Header;
 use bitcoin::hashes::Hash;
-use bitcoin::{Amount, BlockHash, Target};
+use bitcoin::{
+    script, transaction, Amount, Block, BlockHash, OutPoint, ScriptBuf, Sequence, Target,
+    Transaction, TxIn, TxOut, Witness,
+};
 use share_verifier::allocation::{allocate, FeeBps};
 use shareproof_node::config::{RawConfig, DEVNET_SETTLEMENT_SCRIPT};
 use shareproof_node::miner::{self, MinerConfig};
@@ -32,7 +38,8 @@ use shareproof_node::settle::{
     deploy, evm_hash, BlockProof, ChainClient, ChainError, DeployParams, Deployment, KeySource,
     Prover, SettleArgs,
 };
-use shareproof_node::store::{LedgerBatch, SettlementStatus, Store};
+use shareproof_node::store::{SettlementStatus, Store};
+use shareproof_node::template::{SubmitOutcome, TemplateSource};
 use shareproof_node::RunningNode;
 use shareproof_tests::test_config;
 use tokio::task::JoinHandle;
@@ -256,6 +263,45 @@ fn grind_child(parent: &Header) -> Header {
     header
 }
 
+/// A block of another miner on `parent` at `height`: a coinbase-only block
+/// with the BIP34 height, ground to the chain's nBits.
+fn grind_block(parent: &Header, height: u32) -> Block {
+    let coinbase = Transaction {
+        version: transaction::Version::ONE,
+        lock_time: LockTime::ZERO,
+        input: vec![TxIn {
+            previous_output: OutPoint::null(),
+            script_sig: script::Builder::new()
+                .push_int(i64::from(height))
+                .push_slice(b"rival")
+                .into_script(),
+            sequence: Sequence::MAX,
+            witness: Witness::new(),
+        }],
+        output: vec![TxOut {
+            value: Amount::from_sat(1_000),
+            script_pubkey: ScriptBuf::new_op_return([0x52; 4]),
+        }],
+    };
+    let mut block = Block {
+        header: Header {
+            version: parent.version,
+            prev_blockhash: parent.block_hash(),
+            merkle_root: bitcoin::TxMerkleNode::all_zeros(),
+            time: (shareproof_node::ledger::unix_now() as u32).max(parent.time + 1),
+            bits: parent.bits,
+            nonce: 0,
+        },
+        txdata: vec![coinbase],
+    };
+    block.header.merkle_root = block.compute_merkle_root().unwrap();
+    let target = Target::from_compact(parent.bits);
+    while block.header.validate_pow(target).is_err() {
+        block.header.nonce += 1;
+    }
+    block
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn blocks_settle_once_across_a_restart_and_balances_match_the_allocation() {
     let anvil = start_anvil().await;
@@ -418,17 +464,6 @@ async fn blocks_settle_once_across_a_restart_and_balances_match_the_allocation()
             client.settled_block_of(witness_proof.txid).await.unwrap(),
             B256::ZERO
         );
-
-        // A found block on a branch that the chain reorganises away: the
-        // store knows a block at the height after the witness whose hash the
-        // light client holds right now (the ground header), but the node's
-        // chain will have another block there. It must never be settled.
-        let mut fork = info.clone();
-        fork.hash = child.block_hash();
-        fork.height = witness_height + 1;
-        let mut batch = LedgerBatch::default();
-        batch.block(&fork);
-        store.commit(batch).unwrap();
     }
     drop(store);
 
@@ -453,7 +488,49 @@ async fn blocks_settle_once_across_a_restart_and_balances_match_the_allocation()
     rpc_up.store(false, Ordering::SeqCst);
     tokio::time::sleep(Duration::from_secs(3)).await;
     rpc_up.store(true, Ordering::SeqCst);
-    // Let the chain pass the ground header (a fork the node must relay over), then stop mining.
+    // A real reorganisation: the miners stop, and a rival branch from below
+    // the pool's top block, longer than the pool's, reaches the embedded
+    // chain (as from another miner). The pool's top block leaves the best
+    // chain before it has its second confirmation, and is never settled.
+    stop_miners(stop, miners).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let embedded = node.embedded.clone().unwrap();
+    let (lost_height, lost) = embedded.with_chain(|c| (c.height(), c.block(c.height()).unwrap()));
+    let lost_hash = lost.block_hash();
+    wait_for(30, "the pool's top block recorded", || {
+        store.block(&lost_hash).unwrap().is_some()
+    })
+    .await;
+    let mut parent = embedded.with_chain(|c| *c.header(lost_height - 1).unwrap());
+    for height in lost_height.. {
+        let rival = grind_block(&parent, height);
+        parent = rival.header;
+        assert_eq!(
+            embedded.submit_block(rival).await.unwrap(),
+            SubmitOutcome::Accepted
+        );
+        if embedded.with_chain(|c| c.tip()) == parent.block_hash() {
+            break;
+        }
+    }
+    assert_ne!(
+        embedded.with_chain(|c| c.hash_at(lost_height)),
+        Some(lost_hash)
+    );
+    println!(
+        "reorganised: block {lost_hash} at height {lost_height} left the best chain, tip now {}",
+        height(&node)
+    );
+    wait_for(60, "the reorganised-away block orphaned", || {
+        store.settlement(&lost_hash).unwrap().status == SettlementStatus::Orphaned
+    })
+    .await;
+
+    // Mining goes on over the new branch (and over the ground header, a
+    // fork the node must relay over) until the lost block's height is
+    // confirmed twice over, then stops.
+    let stop = CancellationToken::new();
+    let miners = start_miners(&node, &stop);
     let top = height(&node);
     wait_for(300, "two more blocks", || height(&node) >= top + 2).await;
     stop_miners(stop, miners).await;
@@ -468,11 +545,17 @@ async fn blocks_settle_once_across_a_restart_and_balances_match_the_allocation()
     .await;
     let (status, blocks) = shareproof_tests::get_json(node.api_addr, "/api/v1/blocks").await;
     assert_eq!(status, 200);
-    let fork = child.block_hash();
-    wait_for(60, "the fork block orphaned", || {
-        store.settlement(&fork).unwrap().status == SettlementStatus::Orphaned
-    })
-    .await;
+    assert_eq!(
+        store.settlement(&lost_hash).unwrap().status,
+        SettlementStatus::Orphaned
+    );
+    assert_eq!(
+        client
+            .settled_block_of(BlockProof::from_block(&lost).txid)
+            .await
+            .unwrap(),
+        B256::ZERO
+    );
     let (_, metrics) = shareproof_tests::get(node.api_addr, "/metrics").await;
     let metrics = String::from_utf8(metrics).unwrap();
     let settled: Vec<_> = statuses(&store, checkpoint)

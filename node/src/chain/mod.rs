@@ -3,21 +3,30 @@
 //!
 //! It builds templates for the next block (BIP34 height, nBits from its
 //! [`DifficultyRule`], regtest subsidy) and accepts a submitted block only
-//! after full checks: it extends the tip, carries the required nBits, its
-//! hash meets that target, its time is after the median of the last 11
-//! blocks and at most two hours ahead, its Merkle root matches, its coinbase
-//! starts with the height and pays at most subsidy + fees. No block appears
-//! unless a miner finds it. There is no mempool, so blocks hold only their
-//! coinbase and fees are zero.
+//! after full checks: its parent is known, it carries the nBits its branch
+//! requires, its hash meets that target, its time is after the median of the
+//! last 11 blocks of its branch and at most two hours ahead, its Merkle root
+//! matches, its coinbase starts with the height and pays at most subsidy +
+//! fees. No block appears unless a miner finds it. There is no mempool, so
+//! blocks hold only their coinbase and fees are zero.
+//!
+//! Like a Bitcoin node it keeps side branches: a valid block whose parent
+//! is not the tip is stored, and when its branch has more work than the
+//! best chain the chain reorganises onto it (the replaced blocks become a
+//! side branch in turn). Blocks of the pool that leave the best chain this
+//! way are orphaned and never settled.
 
 mod difficulty;
 
 pub use difficulty::{pow_limit, retarget, DifficultyError, DifficultyRule};
 
+use std::collections::HashMap;
+
 use bitcoin::block::{Header, Version};
 use bitcoin::blockdata::constants::genesis_block;
 use bitcoin::blockdata::script::Builder;
-use bitcoin::pow::{CompactTarget, Target};
+use bitcoin::hashes::Hash;
+use bitcoin::pow::{CompactTarget, Target, Work};
 use bitcoin::{Amount, Block, BlockHash, Network};
 
 use crate::template::Template;
@@ -28,13 +37,19 @@ pub const REGTEST_HALVING_INTERVAL: u32 = 150;
 pub const MAX_FUTURE_BLOCK_TIME: u32 = 2 * 60 * 60;
 /// Blocks in the median-time-past window (BIP113).
 const MEDIAN_TIME_SPAN: usize = 11;
+/// First byte of a side-branch block's key (`s`, height, hash); best-chain
+/// blocks are keyed by their 4-byte height alone.
+const SIDE_PREFIX: u8 = b's';
 
 /// Why a block was refused, with the values involved.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BlockError {
-    /// The block does not build on the current tip.
-    #[error("block's parent {got} is not the tip {tip}")]
-    NotOnTip { tip: BlockHash, got: BlockHash },
+    /// The block's parent is not a block this chain knows.
+    #[error("block's parent {0} is not a known block")]
+    UnknownParent(BlockHash),
+    /// The block is already stored (on the best chain or a side branch).
+    #[error("block {0} is already known")]
+    Duplicate(BlockHash),
     /// nBits is not what the difficulty rule requires.
     #[error("block nBits {got:08x}, the rule requires {expected:08x}")]
     BadBits { expected: u32, got: u32 },
@@ -72,6 +87,48 @@ pub enum BlockError {
     Store(String),
 }
 
+/// Where an accepted block went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Accepted {
+    /// It extended the best chain and is the new tip.
+    Extended {
+        /// Its height.
+        height: u32,
+    },
+    /// It is valid but its branch has no more work than the best chain:
+    /// stored on a side branch.
+    SideBranch {
+        /// Its height.
+        height: u32,
+    },
+    /// Its branch now has the most work: the chain switched to it and it is
+    /// the new tip.
+    Reorganised {
+        /// Its height.
+        height: u32,
+        /// The last block both branches share.
+        fork_height: u32,
+        /// The blocks that left the best chain, lowest first.
+        disconnected: Vec<BlockHash>,
+    },
+}
+
+impl Accepted {
+    /// The accepted block's height.
+    pub fn height(&self) -> u32 {
+        match *self {
+            Accepted::Extended { height }
+            | Accepted::SideBranch { height }
+            | Accepted::Reorganised { height, .. } => height,
+        }
+    }
+
+    /// Whether the block is now the tip.
+    pub fn is_tip(&self) -> bool {
+        !matches!(self, Accepted::SideBranch { .. })
+    }
+}
+
 /// The regtest subsidy at `height`: 50 BTC halved every 150 blocks.
 pub fn subsidy(height: u32) -> Amount {
     let halvings = height / REGTEST_HALVING_INTERVAL;
@@ -81,13 +138,80 @@ pub fn subsidy(height: u32) -> Amount {
     Amount::from_sat((50 * 100_000_000u64) >> halvings)
 }
 
-/// The chain: headers in memory (main chain only; it never forks, since only
-/// this node mines it), whole blocks in sled keyed by height.
+/// The headers a new block builds on: the best chain up to `fork`, then a
+/// side branch's `path`.
+struct Branch<'a> {
+    main: &'a [Header],
+    fork: usize,
+    path: Vec<Header>,
+}
+
+impl Branch<'_> {
+    /// Blocks on the branch (the new block's height).
+    fn len(&self) -> usize {
+        self.fork + 1 + self.path.len()
+    }
+
+    fn at(&self, height: usize) -> &Header {
+        if height <= self.fork {
+            &self.main[height]
+        } else {
+            &self.path[height - self.fork - 1]
+        }
+    }
+
+    /// The nBits the next block on this branch must carry.
+    fn next_nbits(&self, rule: DifficultyRule) -> CompactTarget {
+        let next = self.len() as u32;
+        let parent = self.at(next as usize - 1).bits;
+        if next == 1 {
+            // Genesis carries regtest's powLimit; a fixed rule takes over from block 1.
+            return match rule {
+                DifficultyRule::Fixed { nbits } => nbits,
+                DifficultyRule::Retarget { .. } => parent,
+            };
+        }
+        rule.next_nbits(next, parent, |first| {
+            (
+                self.at(first as usize).time,
+                self.at(next as usize - 1).time,
+            )
+        })
+    }
+
+    /// The median time of the branch's last 11 blocks (BIP113).
+    fn median_time_past(&self) -> u32 {
+        let len = self.len();
+        let mut times: Vec<u32> = (len.saturating_sub(MEDIAN_TIME_SPAN)..len)
+            .map(|h| self.at(h).time)
+            .collect();
+        times.sort_unstable();
+        times[times.len() / 2]
+    }
+}
+
+/// The chain: best-chain headers and side-branch headers in memory, whole
+/// blocks in sled (best chain keyed by height, side branches by
+/// `s`‖height‖hash).
 #[derive(Debug)]
 pub struct Chain {
     rule: DifficultyRule,
     tree: sled::Tree,
     headers: Vec<Header>,
+    /// Side-branch headers by hash.
+    side: HashMap<BlockHash, Header>,
+}
+
+fn side_key(height: u32, hash: &BlockHash) -> Vec<u8> {
+    let mut key = Vec::with_capacity(37);
+    key.push(SIDE_PREFIX);
+    key.extend_from_slice(&height.to_be_bytes());
+    key.extend_from_slice(hash.as_byte_array());
+    key
+}
+
+fn store_error(e: sled::Error) -> BlockError {
+    BlockError::Store(e.to_string())
 }
 
 impl Chain {
@@ -96,27 +220,39 @@ impl Chain {
     /// # Errors
     /// [`sled::Error`] from the store, or a stored block that does not decode.
     pub fn open(tree: sled::Tree, rule: DifficultyRule) -> Result<Self, BlockError> {
-        let store = |e: sled::Error| BlockError::Store(e.to_string());
         let mut headers = Vec::new();
+        let mut side = HashMap::new();
         for item in tree.iter() {
-            let (key, value) = item.map_err(store)?;
-            let height =
-                u32::from_be_bytes(key.as_ref().try_into().map_err(|_| {
-                    BlockError::Store(format!("bad chain key {}", hex::encode(&key)))
-                })?);
-            if height as usize != headers.len() {
-                return Err(BlockError::Store(format!(
-                    "chain store has a gap before height {height}"
-                )));
+            let (key, value) = item.map_err(store_error)?;
+            let block: Block = bitcoin::consensus::deserialize(&value).map_err(|e| {
+                BlockError::Store(format!("block at key {}: {e}", hex::encode(&key)))
+            })?;
+            match key.len() {
+                4 => {
+                    let height = u32::from_be_bytes(key.as_ref().try_into().expect("4 bytes"));
+                    if height as usize != headers.len() {
+                        return Err(BlockError::Store(format!(
+                            "chain store has a gap before height {height}"
+                        )));
+                    }
+                    headers.push(block.header);
+                }
+                37 if key[0] == SIDE_PREFIX => {
+                    side.insert(block.block_hash(), block.header);
+                }
+                _ => {
+                    return Err(BlockError::Store(format!(
+                        "bad chain key {}",
+                        hex::encode(&key)
+                    )))
+                }
             }
-            let block: Block = bitcoin::consensus::deserialize(&value)
-                .map_err(|e| BlockError::Store(format!("block {height}: {e}")))?;
-            headers.push(block.header);
         }
         let mut chain = Chain {
             rule,
             tree,
             headers,
+            side,
         };
         if chain.headers.is_empty() {
             let genesis = genesis_block(Network::Regtest);
@@ -127,11 +263,10 @@ impl Chain {
     }
 
     fn persist(&self, height: u32, block: &Block) -> Result<(), BlockError> {
-        let store = |e: sled::Error| BlockError::Store(e.to_string());
         self.tree
             .insert(height.to_be_bytes(), bitcoin::consensus::serialize(block))
-            .map_err(store)?;
-        self.tree.flush().map_err(store)?;
+            .map_err(store_error)?;
+        self.tree.flush().map_err(store_error)?;
         Ok(())
     }
 
@@ -145,15 +280,20 @@ impl Chain {
         self.headers[self.headers.len() - 1].block_hash()
     }
 
-    /// The header at `height` on the chain.
+    /// The header at `height` on the best chain.
     pub fn header(&self, height: u32) -> Option<&Header> {
         self.headers.get(height as usize)
     }
 
-    /// The whole block at `height`.
+    /// The whole block at `height` on the best chain.
     pub fn block(&self, height: u32) -> Option<Block> {
         let bytes = self.tree.get(height.to_be_bytes()).ok()??;
         bitcoin::consensus::deserialize(&bytes).ok()
+    }
+
+    /// Blocks stored on side branches.
+    pub fn side_blocks(&self) -> usize {
+        self.side.len()
     }
 
     /// The difficulty rule.
@@ -161,31 +301,49 @@ impl Chain {
         self.rule
     }
 
+    /// The best chain as a branch to build on.
+    fn best(&self) -> Branch<'_> {
+        Branch {
+            main: &self.headers,
+            fork: self.headers.len() - 1,
+            path: Vec::new(),
+        }
+    }
+
+    /// The branch ending at `parent`, if the block is known.
+    fn branch_to(&self, parent: &BlockHash) -> Option<Branch<'_>> {
+        if let Some(height) = self.height_of(parent) {
+            return Some(Branch {
+                main: &self.headers,
+                fork: height as usize,
+                path: Vec::new(),
+            });
+        }
+        let mut path = Vec::new();
+        let mut cursor = *parent;
+        while let Some(header) = self.side.get(&cursor) {
+            path.push(*header);
+            cursor = header.prev_blockhash;
+            if let Some(height) = self.height_of(&cursor) {
+                path.reverse();
+                return Some(Branch {
+                    main: &self.headers,
+                    fork: height as usize,
+                    path,
+                });
+            }
+        }
+        None
+    }
+
     /// The nBits the next block must carry.
     pub fn next_nbits(&self) -> CompactTarget {
-        let next = self.headers.len() as u32;
-        let parent = self.headers[next as usize - 1].bits;
-        if next == 1 {
-            // Genesis carries regtest's powLimit; a fixed rule takes over from block 1.
-            return match self.rule {
-                DifficultyRule::Fixed { nbits } => nbits,
-                DifficultyRule::Retarget { .. } => parent,
-            };
-        }
-        self.rule.next_nbits(next, parent, |first| {
-            (
-                self.headers[first as usize].time,
-                self.headers[next as usize - 1].time,
-            )
-        })
+        self.best().next_nbits(self.rule)
     }
 
     /// The median time of the last 11 blocks (BIP113).
     pub fn median_time_past(&self) -> u32 {
-        let start = self.headers.len().saturating_sub(MEDIAN_TIME_SPAN);
-        let mut times: Vec<u32> = self.headers[start..].iter().map(|h| h.time).collect();
-        times.sort_unstable();
-        times[times.len() / 2]
+        self.best().median_time_past()
     }
 
     /// The template for the next block at wall-clock time `now` (Unix seconds).
@@ -206,84 +364,112 @@ impl Chain {
         }
     }
 
-    /// Checks `block` against every rule and appends it; returns its height.
+    /// Checks `block` against every rule and stores it: on the best chain
+    /// when it extends the tip or its branch gets the most work (a
+    /// reorganisation), on a side branch otherwise.
     ///
     /// # Errors
     /// [`BlockError`] naming the first rule broken.
-    pub fn submit(&mut self, block: &Block, now: u32) -> Result<u32, BlockError> {
-        let header = &block.header;
-        let tip = self.tip();
-        if header.prev_blockhash != tip {
-            return Err(BlockError::NotOnTip {
-                tip,
-                got: header.prev_blockhash,
-            });
+    pub fn submit(&mut self, block: &Block, now: u32) -> Result<Accepted, BlockError> {
+        let hash = block.block_hash();
+        if self.side.contains_key(&hash) || self.height_of(&hash).is_some() {
+            return Err(BlockError::Duplicate(hash));
         }
-        let height = self.headers.len() as u32;
-        if header.version.to_consensus() < 2 {
-            return Err(BlockError::OldVersion(header.version.to_consensus()));
+        let parent = block.header.prev_blockhash;
+        let branch = if parent == self.tip() {
+            self.best()
+        } else {
+            self.branch_to(&parent)
+                .ok_or(BlockError::UnknownParent(parent))?
+        };
+        let height = check_block(block, &branch, self.rule, now)?;
+        if branch.path.is_empty() && branch.fork == self.headers.len() - 1 {
+            self.persist(height, block)?;
+            self.headers.push(block.header);
+            return Ok(Accepted::Extended { height });
         }
-        let expected = self.next_nbits();
-        if header.bits != expected {
-            return Err(BlockError::BadBits {
-                expected: expected.to_consensus(),
-                got: header.bits.to_consensus(),
-            });
-        }
-        header
-            .validate_pow(Target::from_compact(expected))
-            .map_err(|_| BlockError::HighHash(header.block_hash()))?;
-        let median = self.median_time_past();
-        if header.time <= median {
-            return Err(BlockError::TimeTooOld {
-                time: header.time,
-                median,
-            });
-        }
-        if header.time > now.saturating_add(MAX_FUTURE_BLOCK_TIME) {
-            return Err(BlockError::TimeTooNew {
-                time: header.time,
-                now,
-            });
-        }
-        if !block.check_merkle_root() {
-            return Err(BlockError::BadMerkleRoot);
-        }
-        let coinbase = block.txdata.first().ok_or(BlockError::BadCoinbase)?;
-        if !coinbase.is_coinbase() || block.txdata[1..].iter().any(|t| t.is_coinbase()) {
-            return Err(BlockError::BadCoinbase);
-        }
-        if block.txdata.len() > 1 {
-            return Err(BlockError::UnexpectedTransactions(block.txdata.len() - 1));
-        }
-        let bip34 = Builder::new().push_int(i64::from(height)).into_script();
-        if !coinbase.input[0]
-            .script_sig
-            .as_bytes()
-            .starts_with(bip34.as_bytes())
-        {
-            return Err(BlockError::BadHeight(height));
-        }
-        let paid = coinbase
-            .output
+        let fork = branch.fork;
+        let path = branch.path;
+        let branch_work = path
             .iter()
-            .try_fold(Amount::ZERO, |acc, o| acc.checked_add(o.value))
-            .unwrap_or(Amount::MAX);
-        let allowed = subsidy(height);
-        if paid > allowed {
-            return Err(BlockError::CoinbaseValue { paid, allowed });
+            .chain(std::iter::once(&block.header))
+            .fold(zero_work(), |w, h| w + h.work());
+        let best_work = self.headers[fork + 1..]
+            .iter()
+            .fold(zero_work(), |w, h| w + h.work());
+        if branch_work <= best_work {
+            self.tree
+                .insert(
+                    side_key(height, &hash),
+                    bitcoin::consensus::serialize(block),
+                )
+                .map_err(store_error)?;
+            self.tree.flush().map_err(store_error)?;
+            self.side.insert(hash, block.header);
+            return Ok(Accepted::SideBranch { height });
         }
-        self.persist(height, block)?;
-        self.headers.push(*header);
-        Ok(height)
+        self.reorganise(fork, path, block)
     }
 
-    /// The hash of the block at `height`.
+    /// Makes the branch `path` + `block` above `fork` the best chain, in one
+    /// atomic store batch.
+    fn reorganise(
+        &mut self,
+        fork: usize,
+        path: Vec<Header>,
+        block: &Block,
+    ) -> Result<Accepted, BlockError> {
+        let mut batch = sled::Batch::default();
+        let mut disconnected = Vec::new();
+        for (h, header) in self.headers.iter().enumerate().skip(fork + 1) {
+            let height = h as u32;
+            let hash = header.block_hash();
+            let bytes = self
+                .tree
+                .get(height.to_be_bytes())
+                .map_err(store_error)?
+                .ok_or_else(|| BlockError::Store(format!("block {height} is missing")))?;
+            batch.remove(&height.to_be_bytes());
+            batch.insert(side_key(height, &hash), bytes);
+            disconnected.push(hash);
+        }
+        for (i, header) in path.iter().enumerate() {
+            let height = (fork + 1 + i) as u32;
+            let key = side_key(height, &header.block_hash());
+            let bytes = self
+                .tree
+                .get(&key)
+                .map_err(store_error)?
+                .ok_or_else(|| BlockError::Store(format!("side block {height} is missing")))?;
+            batch.remove(key);
+            batch.insert(&height.to_be_bytes(), bytes);
+        }
+        let height = (fork + 1 + path.len()) as u32;
+        batch.insert(&height.to_be_bytes(), bitcoin::consensus::serialize(block));
+        self.tree.apply_batch(batch).map_err(store_error)?;
+        self.tree.flush().map_err(store_error)?;
+
+        for header in self.headers.drain(fork + 1..) {
+            self.side.insert(header.block_hash(), header);
+        }
+        for header in &path {
+            self.side.remove(&header.block_hash());
+        }
+        self.headers.extend(path);
+        self.headers.push(block.header);
+        Ok(Accepted::Reorganised {
+            height,
+            fork_height: fork as u32,
+            disconnected,
+        })
+    }
+
+    /// The hash of the block at `height` on the best chain.
     pub fn hash_at(&self, height: u32) -> Option<BlockHash> {
         self.header(height).map(Header::block_hash)
     }
 
-    /// Whether `hash` is on the chain (and at which height).
+    /// Whether `hash` is on the best chain (and at which height).
     pub fn height_of(&self, hash: &BlockHash) -> Option<u32> {
         // Blocks are few and recent lookups dominate: scan from the tip.
         self.headers
@@ -291,6 +477,75 @@ impl Chain {
             .rposition(|h| h.block_hash() == *hash)
             .map(|h| h as u32)
     }
+}
+
+fn zero_work() -> Work {
+    Work::from_be_bytes([0; 32])
+}
+
+/// Every consensus check of `block` on top of `branch`; returns its height.
+fn check_block(
+    block: &Block,
+    branch: &Branch<'_>,
+    rule: DifficultyRule,
+    now: u32,
+) -> Result<u32, BlockError> {
+    let header = &block.header;
+    let height = branch.len() as u32;
+    if header.version.to_consensus() < 2 {
+        return Err(BlockError::OldVersion(header.version.to_consensus()));
+    }
+    let expected = branch.next_nbits(rule);
+    if header.bits != expected {
+        return Err(BlockError::BadBits {
+            expected: expected.to_consensus(),
+            got: header.bits.to_consensus(),
+        });
+    }
+    header
+        .validate_pow(Target::from_compact(expected))
+        .map_err(|_| BlockError::HighHash(header.block_hash()))?;
+    let median = branch.median_time_past();
+    if header.time <= median {
+        return Err(BlockError::TimeTooOld {
+            time: header.time,
+            median,
+        });
+    }
+    if header.time > now.saturating_add(MAX_FUTURE_BLOCK_TIME) {
+        return Err(BlockError::TimeTooNew {
+            time: header.time,
+            now,
+        });
+    }
+    if !block.check_merkle_root() {
+        return Err(BlockError::BadMerkleRoot);
+    }
+    let coinbase = block.txdata.first().ok_or(BlockError::BadCoinbase)?;
+    if !coinbase.is_coinbase() || block.txdata[1..].iter().any(|t| t.is_coinbase()) {
+        return Err(BlockError::BadCoinbase);
+    }
+    if block.txdata.len() > 1 {
+        return Err(BlockError::UnexpectedTransactions(block.txdata.len() - 1));
+    }
+    let bip34 = Builder::new().push_int(i64::from(height)).into_script();
+    if !coinbase.input[0]
+        .script_sig
+        .as_bytes()
+        .starts_with(bip34.as_bytes())
+    {
+        return Err(BlockError::BadHeight(height));
+    }
+    let paid = coinbase
+        .output
+        .iter()
+        .try_fold(Amount::ZERO, |acc, o| acc.checked_add(o.value))
+        .unwrap_or(Amount::MAX);
+    let allowed = subsidy(height);
+    if paid > allowed {
+        return Err(BlockError::CoinbaseValue { paid, allowed });
+    }
+    Ok(height)
 }
 
 #[cfg(test)]
@@ -316,14 +571,37 @@ mod tests {
 
     /// Mines the next block of `chain` from its template.
     fn mine(chain: &Chain, now: u32) -> Block {
-        let t = chain.template(now);
+        mine_template(&chain.template(now), b"t")
+    }
+
+    /// Mines a block on `parent` (at `height`) on the easy rule, its
+    /// coinbase tagged `tag` so that branches differ.
+    fn mine_on(parent: &Header, height: u32, tag: &[u8]) -> Block {
+        let mut t = Chain::open(
+            sled::Config::new()
+                .temporary(true)
+                .open()
+                .unwrap()
+                .open_tree("x")
+                .unwrap(),
+            easy(),
+        )
+        .unwrap()
+        .template(parent.time + 1);
+        t.height = height;
+        t.prevhash = parent.block_hash();
+        t.coinbase_value = subsidy(height);
+        mine_template(&t, tag)
+    }
+
+    fn mine_template(t: &Template, tag: &[u8]) -> Block {
         let parts = CoinbaseBuilder {
             settlement_script: ScriptBuf::from_hex("51").unwrap(),
-            pool_tag: b"t".to_vec(),
+            pool_tag: tag.to_vec(),
             extranonce1_size: 4,
             extranonce2_size: 8,
         }
-        .build(&t, &WindowRoot::default())
+        .build(t, &WindowRoot::default())
         .unwrap();
         let mut cb = parts.coinb1.clone();
         cb.extend_from_slice(&[0; 12]);
@@ -352,7 +630,10 @@ mod tests {
             assert_eq!(chain.tip(), genesis_block(Network::Regtest).block_hash());
             for i in 0..3 {
                 let b = mine(&chain, 1_700_000_000 + i);
-                assert_eq!(chain.submit(&b, 1_700_000_000 + i).unwrap(), i + 1);
+                assert_eq!(
+                    chain.submit(&b, 1_700_000_000 + i).unwrap(),
+                    Accepted::Extended { height: i + 1 }
+                );
             }
         }
         let db = sled::open(dir.path()).unwrap();
@@ -372,10 +653,10 @@ mod tests {
 
         let mut b = good.clone();
         b.header.prev_blockhash = BlockHash::all_zeros();
-        assert!(matches!(
+        assert_eq!(
             chain.submit(&b, now),
-            Err(BlockError::NotOnTip { .. })
-        ));
+            Err(BlockError::UnknownParent(BlockHash::all_zeros()))
+        );
 
         let mut b = good.clone();
         b.header.bits = CompactTarget::from_consensus(0x1d00_ffff);
@@ -397,10 +678,10 @@ mod tests {
         assert_eq!(chain.submit(&b, now), Err(BlockError::BadMerkleRoot));
 
         chain.submit(&good, now).unwrap();
-        assert!(matches!(
+        assert_eq!(
             chain.submit(&good, now),
-            Err(BlockError::NotOnTip { .. })
-        ));
+            Err(BlockError::Duplicate(good.block_hash()))
+        );
     }
 
     #[test]
@@ -444,5 +725,89 @@ mod tests {
             spacing_secs: 30,
         });
         assert_eq!(chain.next_nbits().to_consensus(), 0x207f_ffff);
+    }
+
+    #[test]
+    fn a_branch_with_more_work_reorganises_the_chain_and_survives_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let now = 1_700_000_000;
+        let (main, branch) = {
+            let db = sled::open(dir.path()).unwrap();
+            let mut chain = Chain::open(db.open_tree("chain").unwrap(), easy()).unwrap();
+            let mut main = Vec::new();
+            for i in 0..3 {
+                let b = mine(&chain, now + i);
+                chain.submit(&b, now).unwrap();
+                main.push(b.block_hash());
+            }
+            // A competing branch from height 1: as much work is not enough.
+            let fork = *chain.header(1).unwrap();
+            let b2 = mine_on(&fork, 2, b"other");
+            assert_eq!(
+                chain.submit(&b2, now),
+                Ok(Accepted::SideBranch { height: 2 })
+            );
+            let b3 = mine_on(&b2.header, 3, b"other");
+            assert_eq!(
+                chain.submit(&b3, now),
+                Ok(Accepted::SideBranch { height: 3 })
+            );
+            assert_eq!(chain.tip(), main[2]);
+            assert_eq!(
+                chain.submit(&b3, now),
+                Err(BlockError::Duplicate(b3.block_hash()))
+            );
+            // A side block is held to every rule of its own branch.
+            let mut bad = mine_on(&b3.header, 5, b"other");
+            bad.header.nonce = 0;
+            assert!(matches!(
+                chain.submit(&bad, now),
+                Err(BlockError::BadHeight(4) | BlockError::HighHash(_) | BlockError::BadMerkleRoot)
+            ));
+            let b4 = mine_on(&b3.header, 4, b"other");
+            assert_eq!(
+                chain.submit(&b4, now),
+                Ok(Accepted::Reorganised {
+                    height: 4,
+                    fork_height: 1,
+                    disconnected: vec![main[1], main[2]],
+                })
+            );
+            assert_eq!(chain.tip(), b4.block_hash());
+            assert_eq!(chain.hash_at(2), Some(b2.block_hash()));
+            assert_eq!(chain.block(3).unwrap(), b3);
+            assert_eq!(chain.height_of(&main[2]), None);
+            assert_eq!(chain.side_blocks(), 2);
+            // The old branch can come back with more work.
+            let old = chain_block_on_side(&chain, &main[2]);
+            let c4 = mine_on(&old, 4, b"t");
+            assert_eq!(
+                chain.submit(&c4, now),
+                Ok(Accepted::SideBranch { height: 4 })
+            );
+            (main, [b2.block_hash(), b3.block_hash(), b4.block_hash()])
+        };
+        let db = sled::open(dir.path()).unwrap();
+        let chain = Chain::open(db.open_tree("chain").unwrap(), easy()).unwrap();
+        assert_eq!(chain.height(), 4);
+        assert_eq!(chain.tip(), branch[2]);
+        assert_eq!(chain.hash_at(1), Some(main[0]));
+        assert_eq!(chain.hash_at(2), Some(branch[0]));
+        assert_eq!(chain.side_blocks(), 3);
+        assert!(chain.side.contains_key(&main[1]));
+    }
+
+    fn chain_block_on_side(chain: &Chain, hash: &BlockHash) -> Header {
+        chain.side[hash]
+    }
+
+    #[test]
+    fn a_block_on_an_unknown_parent_is_refused() {
+        let (_d, mut chain) = open(easy());
+        let stranger = mine_on(&genesis_block(Network::Testnet).header, 1, b"x");
+        assert_eq!(
+            chain.submit(&stranger, 1_700_000_000),
+            Err(BlockError::UnknownParent(stranger.header.prev_blockhash))
+        );
     }
 }

@@ -1,6 +1,6 @@
 //! The embedded regtest chain as a [`TemplateSource`]: templates come from
 //! the chain itself, found blocks are checked and appended in-process, and a
-//! new tip produces a new template at once.
+//! new tip (an extension or a reorganisation) produces a new template at once.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -9,7 +9,7 @@ use bitcoin::Block;
 use tokio::sync::{mpsc, Notify};
 use tokio_util::sync::CancellationToken;
 
-use crate::chain::Chain;
+use crate::chain::{Accepted, Chain};
 use crate::ledger::unix_now;
 use crate::template::{BoxFuture, SourceError, SubmitOutcome, Template, TemplateSource};
 
@@ -75,9 +75,24 @@ impl TemplateSource for EmbeddedSource {
             .expect("chain lock")
             .submit(&block, unix_now() as u32);
         let outcome = match result {
-            Ok(height) => {
+            Ok(Accepted::Extended { height }) => {
                 tracing::info!(%hash, height, "embedded chain: block accepted");
                 self.new_tip.notify_one();
+                SubmitOutcome::Accepted
+            }
+            Ok(Accepted::Reorganised {
+                height,
+                fork_height,
+                disconnected,
+            }) => {
+                tracing::warn!(%hash, height, fork_height, ?disconnected, "embedded chain: reorganised onto a branch with more work");
+                self.new_tip.notify_one();
+                SubmitOutcome::Accepted
+            }
+            Ok(Accepted::SideBranch { height }) => {
+                // Valid and kept, like a Bitcoin node keeps a side branch;
+                // settlement follows whichever branch is best.
+                tracing::info!(%hash, height, "embedded chain: block stored on a side branch");
                 SubmitOutcome::Accepted
             }
             Err(e) => {

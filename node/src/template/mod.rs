@@ -114,7 +114,8 @@ pub fn merkle_branch(txids: &[Txid]) -> Vec<TxMerkleNode> {
 /// What a source answered to a submitted block.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SubmitOutcome {
-    /// The block was accepted (it is the new tip).
+    /// The block is valid and was accepted (as the new tip, or on a side
+    /// branch of the embedded chain; settlement follows the best chain).
     Accepted,
     /// The block was refused, with the reason the source gave.
     Rejected(String),
