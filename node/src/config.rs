@@ -472,13 +472,6 @@ impl RawConfig {
             }
         };
         let settlement = self.settlement(&data_dir)?;
-        if settlement.is_some() && !matches!(source, SourceConfig::Embedded(_)) {
-            return Err(invalid(
-                "settlement.enabled",
-                true,
-                "settlement follows the embedded chain only so far (bitcoind: not yet)",
-            ));
-        }
         Ok(Config {
             data_dir,
             stratum,
@@ -730,7 +723,7 @@ mod tests {
     }
 
     #[test]
-    fn settlement_needs_a_proving_key_and_the_embedded_chain() {
+    fn settlement_needs_a_proving_key_and_follows_either_source() {
         let raw: RawConfig = toml::from_str("[settlement]\nenabled = true\n").unwrap();
         let err = raw.validate().unwrap_err().to_string();
         assert!(err.contains("settlement.proving_key_dir"), "{err}");
@@ -754,11 +747,11 @@ mod tests {
         let err = raw.validate().unwrap_err().to_string();
         assert!(err.contains("settlement.settlement_pool"), "{err}");
         let raw: RawConfig = toml::from_str(
-            "[template]\nsource = \"bitcoind\"\n[settlement]\nenabled = true\ninsecure_seed = \"s\"\n",
+            "[template]\nsource = \"bitcoind\"\n[bitcoind]\nurls = [\"http://127.0.0.1:18443\"]\n[settlement]\nenabled = true\ninsecure_seed = \"s\"\nkey_file = \"/k\"\n",
         )
         .unwrap();
-        let err = raw.validate().unwrap_err().to_string();
-        assert!(err.contains("settlement.enabled"), "{err}");
+        let c = raw.validate().unwrap();
+        assert!(matches!(c.source, SourceConfig::Bitcoind(_)) && c.settlement.is_some());
         assert!(RawConfig::default()
             .validate()
             .unwrap()

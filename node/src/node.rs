@@ -15,6 +15,7 @@ use crate::api::{self, metrics::Metrics, ApiState};
 use crate::chain::Chain;
 use crate::config::{Config, SourceConfig};
 use crate::ledger::{Ledger, LedgerMsg};
+use crate::settle::BestChain;
 use crate::settle::{Prover, Settler, SettlerParts};
 use crate::store::{Store, StoreError};
 use crate::stratum::{Listener, Registry, Shared};
@@ -93,6 +94,14 @@ impl RunningNode {
     }
 }
 
+/// The template source, the same source as the Bitcoin chain settlement
+/// reads, and the embedded chain when it is the source.
+type Sources = (
+    Arc<dyn TemplateSource>,
+    Arc<dyn BestChain>,
+    Option<Arc<EmbeddedSource>>,
+);
+
 /// Starts a node with `config`.
 ///
 /// # Errors
@@ -112,22 +121,23 @@ pub async fn start(config: Config) -> Result<RunningNode, NodeError> {
     };
     let ledger = Ledger::start(store.clone(), coinbase, metrics.clone())?;
 
-    let (source, embedded): (Arc<dyn TemplateSource>, Option<Arc<EmbeddedSource>>) = match &config
-        .source
-    {
+    let (source, best_chain, embedded): Sources = match &config.source {
         SourceConfig::Embedded(rule) => {
             let chain = Chain::open(store.chain_tree()?, *rule)?;
             tracing::info!(height = chain.height(), tip = %chain.tip(), nbits = format!("{:08x}", chain.next_nbits().to_consensus()), "embedded regtest chain");
             let e = Arc::new(EmbeddedSource::new(chain));
-            (e.clone(), Some(e))
+            (e.clone(), e.clone(), Some(e))
         }
-        SourceConfig::Bitcoind(b) => (Arc::new(BitcoindSource::new(b.clone())), None),
+        SourceConfig::Bitcoind(b) => {
+            let b = Arc::new(BitcoindSource::new(b.clone()));
+            (b.clone(), b, None)
+        }
     };
 
     let shutdown = CancellationToken::new();
     let tracker = TaskTracker::new();
 
-    if let (Some(settle), Some(chain)) = (&config.settlement, &embedded) {
+    if let Some(settle) = &config.settlement {
         // Fail at start, not later, for a bad signer or key.
         settle
             .signer
@@ -146,7 +156,7 @@ pub async fn start(config: Config) -> Result<RunningNode, NodeError> {
             SettlerParts {
                 config: settle.clone(),
                 store: store.clone(),
-                chain: chain.clone(),
+                chain: best_chain.clone(),
                 prover: Arc::new(prover),
                 metrics: metrics.clone(),
             },

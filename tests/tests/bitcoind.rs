@@ -1,9 +1,11 @@
 //! The bitcoind client against a fake JSON-RPC server (real bitcoind cannot
 //! be installed here; production runs against real bitcoind): templates
 //! from captured regtest GBT results, failover past a dead node, basic and
-//! cookie auth, long polling for a new tip, and `submitblock`.
+//! cookie auth, long polling for a new tip, `submitblock`, and the best
+//! chain as settlement reads it (heights, raw headers and blocks).
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -12,8 +14,10 @@ use axum::http::HeaderMap;
 use axum::routing::post;
 use axum::{Json, Router};
 use bitcoin::hashes::Hash;
+use bitcoin::{Block, BlockHash};
 use serde_json::{json, Value};
 use shareproof_node::config::{BitcoindConfig, RpcAuth};
+use shareproof_node::settle::{BestChain, BestChainError};
 use shareproof_node::template::bitcoind::BitcoindSource;
 use shareproof_node::template::{SubmitOutcome, TemplateSource};
 use shareproof_tests::{start_node, vector, LineClient, ADDRESS};
@@ -27,6 +31,25 @@ struct Fake {
     new_tip: Notify,
     submitted: Mutex<Vec<String>>,
     auth_seen: Mutex<Vec<String>>,
+    /// The best chain served to settlement's reads, genesis first.
+    chain: Mutex<Vec<Block>>,
+    /// Answer `getblockheader` with the wrong header.
+    lie: AtomicBool,
+}
+
+fn rpc_error(req: &Value, code: i64, message: &str) -> Json<Value> {
+    Json(json!({"result": null, "error": {"code": code, "message": message}, "id": req["id"]}))
+}
+
+/// The block with `hash` (an RPC parameter) on the fake's chain.
+fn find(fake: &Fake, hash: &Value) -> Option<Block> {
+    let hash: BlockHash = hash.as_str()?.parse().ok()?;
+    fake.chain
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|b| b.block_hash() == hash)
+        .cloned()
 }
 
 async fn rpc(
@@ -51,6 +74,33 @@ async fn rpc(
             fake.gbt.lock().unwrap().clone()
         }
         "getbestblockhash" => fake.gbt.lock().unwrap()["previousblockhash"].clone(),
+        "getblockcount" => json!(fake.chain.lock().unwrap().len() - 1),
+        "getblockhash" => {
+            let height = req["params"][0].as_u64().unwrap() as usize;
+            match fake.chain.lock().unwrap().get(height) {
+                Some(b) => json!(b.block_hash().to_string()),
+                None => return rpc_error(&req, -8, "Block height out of range"),
+            }
+        }
+        "getblockheader" => {
+            assert_eq!(req["params"][1], json!(false), "raw headers");
+            let Some(block) = find(&fake, &req["params"][0]) else {
+                return rpc_error(&req, -5, "Block not found");
+            };
+            let header = if fake.lie.load(Ordering::SeqCst) {
+                fake.chain.lock().unwrap()[0].header
+            } else {
+                block.header
+            };
+            json!(hex::encode(bitcoin::consensus::serialize(&header)))
+        }
+        "getblock" => {
+            assert_eq!(req["params"][1], json!(0), "raw blocks");
+            let Some(block) = find(&fake, &req["params"][0]) else {
+                return rpc_error(&req, -5, "Block not found");
+            };
+            json!(hex::encode(bitcoin::consensus::serialize(&block)))
+        }
         "submitblock" => {
             fake.submitted
                 .lock()
@@ -234,4 +284,93 @@ async fn a_node_on_bitcoind_sends_jobs_with_the_templates_merkle_branch() {
         gbt("four-txns")["coinbasevalue"].as_u64().unwrap()
     );
     t.node.stop().await;
+}
+
+/// A regtest chain of `n` blocks after genesis: coinbase-only blocks ground
+/// to regtest's minimum difficulty.
+fn regtest_chain(n: u32) -> Vec<Block> {
+    use bitcoin::blockdata::constants::genesis_block;
+    let mut chain = vec![genesis_block(bitcoin::Network::Regtest)];
+    for height in 1..=n {
+        let parent = chain.last().unwrap().header;
+        let mut coinbase = chain[0].txdata[0].clone();
+        coinbase.input[0].script_sig = bitcoin::script::Builder::new()
+            .push_int(i64::from(height))
+            .into_script();
+        let mut block = Block {
+            header: bitcoin::block::Header {
+                prev_blockhash: parent.block_hash(),
+                time: parent.time + 600,
+                nonce: 0,
+                ..parent
+            },
+            txdata: vec![coinbase],
+        };
+        block.header.merkle_root = block.compute_merkle_root().unwrap();
+        while block.header.validate_pow(block.header.target()).is_err() {
+            block.header.nonce += 1;
+        }
+        chain.push(block);
+    }
+    chain
+}
+
+#[tokio::test]
+async fn settlement_reads_the_best_chain_from_bitcoind() {
+    let (addr, fake) = fake_bitcoind(gbt("one-txn")).await;
+    let chain = regtest_chain(3);
+    *fake.chain.lock().unwrap() = chain.clone();
+    let dead = dead_address().await;
+    let source = BitcoindSource::new(BitcoindConfig {
+        urls: vec![format!("http://{dead}/"), format!("http://{addr}/")],
+        auth: RpcAuth::None,
+        poll: Duration::from_secs(1),
+        longpoll: false,
+    });
+    assert_eq!(source.tip_height().await.unwrap(), 3);
+    for (height, block) in chain.iter().enumerate() {
+        let height = height as u32;
+        assert_eq!(source.header_at(height).await.unwrap(), Some(block.header));
+        assert_eq!(source.block_at(height).await.unwrap().as_ref(), Some(block));
+    }
+    // Above the tip: nothing yet, not an error.
+    assert_eq!(source.header_at(4).await.unwrap(), None);
+    assert_eq!(source.block_at(4).await.unwrap(), None);
+
+    // A reorganisation on bitcoind's side: height 3 now holds another block.
+    let mut rival = chain[..3].to_vec();
+    rival.extend(regtest_chain(3).into_iter().skip(3).map(|mut b| {
+        b.header.time += 1;
+        while b.header.validate_pow(b.header.target()).is_err() {
+            b.header.nonce += 1;
+        }
+        b
+    }));
+    assert_ne!(rival[3].block_hash(), chain[3].block_hash());
+    *fake.chain.lock().unwrap() = rival.clone();
+    assert_eq!(
+        source.header_at(3).await.unwrap().map(|h| h.block_hash()),
+        Some(rival[3].block_hash())
+    );
+
+    // A node that answers with another block's header is caught.
+    fake.lie.store(true, Ordering::SeqCst);
+    match source.header_at(2).await {
+        Err(BestChainError::BadAnswer { method, reason }) => {
+            assert_eq!(method, "getblockheader");
+            assert!(reason.contains("asked for"), "{reason}");
+        }
+        other => panic!("a lying node: {other:?}"),
+    }
+    // No node at all: an error that names it, not a panic.
+    let nobody = BitcoindSource::new(BitcoindConfig {
+        urls: vec![format!("http://{dead}/")],
+        auth: RpcAuth::None,
+        poll: Duration::from_secs(1),
+        longpoll: false,
+    });
+    assert!(matches!(
+        nobody.tip_height().await,
+        Err(BestChainError::Source(_))
+    ));
 }

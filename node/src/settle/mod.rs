@@ -22,6 +22,7 @@
 //! (the settlement auditor).
 
 pub mod audit;
+pub mod best_chain;
 pub mod chain;
 pub mod contracts;
 pub mod prover;
@@ -41,8 +42,8 @@ use tokio_util::sync::CancellationToken;
 use crate::api::metrics::Metrics;
 use crate::ledger::unix_now;
 use crate::store::{BlockInfo, BlockStatus, SettlementRecord, SettlementStatus, Store};
-use crate::template::embedded::EmbeddedSource;
 
+pub use best_chain::{BestChain, BestChainError};
 pub use chain::{BlockProof, ChainClient, ChainError, Mined, SettleArgs};
 pub use contracts::{deploy, DeployParams, Deployment, DeploymentError};
 pub use prover::{KeySource, Prover, ProverError};
@@ -104,9 +105,15 @@ pub enum SettleError {
     /// The deployment disagrees with the node.
     #[error("deployment mismatch: {0}")]
     Mismatch(String),
-    /// A block the store names is missing from the chain.
-    #[error("block {0} at height {1} is not in the embedded chain's store")]
-    MissingBlock(BlockHash, u32),
+    /// The Bitcoin chain could not be read.
+    #[error("bitcoin chain: {0}")]
+    BestChain(#[from] BestChainError),
+    /// A found block left the chain while it was being read.
+    #[error("block {0} at height {1} is no longer on the chain")]
+    BlockGone(BlockHash, u32),
+    /// A found block's window snapshot is missing from the store.
+    #[error("block {0} at height {1} has no window snapshot in the store")]
+    MissingSnapshot(BlockHash, u32),
     /// The blocking prover task died.
     #[error("prover task: {0}")]
     Join(String),
@@ -128,7 +135,7 @@ impl SettleError {
 pub struct Settler {
     client: ChainClient,
     store: Store,
-    chain: Arc<EmbeddedSource>,
+    chain: Arc<dyn BestChain>,
     prover: Arc<Prover>,
     metrics: Arc<Metrics>,
     config: SettleConfig,
@@ -136,6 +143,8 @@ pub struct Settler {
     required: u64,
     /// Blocks whose last step failed, and when to try again.
     retry_at: HashMap<BlockHash, Instant>,
+    /// Found blocks' SPV parts, by block hash. A std mutex: never held across `.await`.
+    proofs: std::sync::Mutex<HashMap<BlockHash, Arc<BlockProof>>>,
 }
 
 /// Everything the task needs before the deployment exists.
@@ -144,8 +153,8 @@ pub struct SettlerParts {
     pub config: SettleConfig,
     /// The store.
     pub store: Store,
-    /// The embedded chain.
-    pub chain: Arc<EmbeddedSource>,
+    /// The Bitcoin chain (the embedded chain or bitcoind).
+    pub chain: Arc<dyn BestChain>,
     /// The prepared key.
     pub prover: Arc<Prover>,
     /// Metrics.
@@ -216,7 +225,7 @@ impl Settler {
         config: &SettleConfig,
         deployment: Deployment,
         store: &Store,
-        chain: &Arc<EmbeddedSource>,
+        chain: &Arc<dyn BestChain>,
         prover: &Arc<Prover>,
         metrics: &Arc<Metrics>,
     ) -> Result<Self, SettleError> {
@@ -247,6 +256,7 @@ impl Settler {
             config: config.clone(),
             required,
             retry_at: HashMap::new(),
+            proofs: std::sync::Mutex::new(HashMap::new()),
         })
     }
 
@@ -269,13 +279,13 @@ impl Settler {
         }
     }
 
-    /// Sends the light client every header of the embedded chain it lacks.
+    /// Sends the light client every header of the Bitcoin chain it lacks.
     ///
     /// # Errors
     /// [`SettleError`] when a query or a batch fails.
     pub async fn relay_headers(&self) -> Result<(), SettleError> {
         let (lc_height, lc_hash) = self.client.light_client_tip().await?;
-        let ours = self.chain.with_chain(|c| c.height()) as u64;
+        let ours = u64::from(self.chain.tip_height().await?);
         // The last block both chains share, walking down from the light client's tip.
         let checkpoint = self.client.deployment.checkpoint_height;
         let mut common = lc_height.min(ours);
@@ -287,8 +297,9 @@ impl Settler {
         loop {
             let mine = self
                 .chain
-                .with_chain(|c| c.hash_at(common as u32))
-                .map(|h| evm_hash(&h));
+                .header_at(common as u32)
+                .await?
+                .map(|h| evm_hash(&h.block_hash()));
             if mine == Some(lc_at) {
                 break;
             }
@@ -303,15 +314,20 @@ impl Settler {
         let mut parent = common;
         while parent < ours {
             let end = (parent + self.config.header_batch as u64).min(ours);
-            let headers = self.chain.with_chain(|c| {
-                let mut out = Vec::with_capacity(80 * (end - parent) as usize);
-                for h in parent + 1..=end {
-                    if let Some(header) = c.header(h as u32) {
-                        out.extend_from_slice(&bitcoin::consensus::serialize(header));
+            let mut headers = Vec::with_capacity(80 * (end - parent) as usize);
+            for h in parent + 1..=end {
+                match self.chain.header_at(h as u32).await? {
+                    Some(header) => {
+                        headers.extend_from_slice(&bitcoin::consensus::serialize(&header))
                     }
+                    // The tip moved back meanwhile: send what there is, the rest next round.
+                    None => break,
                 }
-                out
-            });
+            }
+            let end = parent + (headers.len() / 80) as u64;
+            if end == parent {
+                break;
+            }
             let mined = self.client.submit_headers(parent, headers).await?;
             self.metrics.headers_relayed.inc_by(end - parent);
             tracing::info!(from = parent + 1, to = end, gas = mined.gas_used, tx = %mined.tx, "headers relayed");
@@ -367,6 +383,26 @@ impl Settler {
         Ok(())
     }
 
+    /// The SPV parts of a found block, read from the chain once (a block's
+    /// content never changes; bitcoind's blocks can be megabytes).
+    async fn proof_of(&self, info: &BlockInfo) -> Result<Arc<BlockProof>, SettleError> {
+        if let Some(p) = self.proofs.lock().expect("proofs lock").get(&info.hash) {
+            return Ok(p.clone());
+        }
+        let block = self
+            .chain
+            .block_at(info.height)
+            .await?
+            .filter(|b| b.block_hash() == info.hash)
+            .ok_or(SettleError::BlockGone(info.hash, info.height))?;
+        let proof = Arc::new(BlockProof::from_block(&block));
+        self.proofs
+            .lock()
+            .expect("proofs lock")
+            .insert(info.hash, proof.clone());
+        Ok(proof)
+    }
+
     /// Moves one block as far as it can go now.
     async fn advance(
         &self,
@@ -383,23 +419,23 @@ impl Settler {
             rec.status = SettlementStatus::BeforeCheckpoint;
             return Ok(());
         }
-        let (ours, block) = self
-            .chain
-            .with_chain(|c| (c.hash_at(info.height), c.block(info.height)));
-        match ours {
+        match self.chain.header_at(info.height).await? {
             // Not on the chain yet (the submission is still being answered).
             None => return Ok(()),
-            Some(h) if h != info.hash => {
+            Some(h) if h.block_hash() != info.hash => {
                 rec.status = SettlementStatus::Orphaned;
-                rec.error = Some(format!("height {} is now block {h}", info.height));
+                rec.error = Some(format!(
+                    "height {} is now block {}",
+                    info.height,
+                    h.block_hash()
+                ));
                 self.metrics.blocks_orphaned.inc();
                 tracing::warn!(block = %info.hash, height = info.height, "block left the best chain: orphaned");
                 return Ok(());
             }
             Some(_) => {}
         }
-        let block = block.ok_or(SettleError::MissingBlock(info.hash, info.height))?;
-        let proof = BlockProof::from_block(&block);
+        let proof = self.proof_of(info).await?;
         let hash = evm_hash(&info.hash);
 
         // Settled already (by us before a restart, or by anyone)?
@@ -475,7 +511,7 @@ impl Settler {
         let snapshot = self
             .store
             .block_snapshot(&info.hash)?
-            .ok_or(SettleError::MissingBlock(info.hash, info.height))?;
+            .ok_or(SettleError::MissingSnapshot(info.hash, info.height))?;
         let prover = self.prover.clone();
         let reward = Amount::from_sat(info.reward_sats);
         tracing::info!(block = %info.hash, height = info.height, "proving");

@@ -25,7 +25,7 @@ use crate::template::{BoxFuture, SourceError, SubmitOutcome, Template, TemplateS
 /// How long a long poll may hang before we re-issue it.
 const LONGPOLL_TIMEOUT: Duration = Duration::from_secs(600);
 /// Timeout of ordinary calls.
-const CALL_TIMEOUT: Duration = Duration::from_secs(15);
+pub(crate) const CALL_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// bitcoind nodes behind the template-source trait.
 pub struct BitcoindSource {
