@@ -8,9 +8,13 @@
 #   scripts/devnet.sh                 # state under .devnet/ (wiped at each start)
 #   DEVNET_DIR=/tmp/dn scripts/devnet.sh
 #   DEVNET_PROFILE=debug scripts/devnet.sh    # skip the (long) release build
+#   DEVNET_WINDOW_LOG2=10 scripts/devnet.sh   # a window of N = 2^10 shares
 #
-# The proving key is the INSECURE seeded N = 16, M = 4 key whose verifier is
-# committed (contracts/src/Groth16Verifier.sol): devnets only.
+# The proving key is INSECURE (seeded), for devnets only: by default the
+# N = 16, M = 4 key whose verifier is committed (contracts/src/Groth16Verifier.sol);
+# with DEVNET_WINDOW_LOG2 set, a key for N = 2^DEVNET_WINDOW_LOG2 made here
+# (`circuits setup`, with progress), whose verifier is exported, compiled
+# with solcjs and deployed in place of the committed one.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -24,11 +28,13 @@ log() { printf '\033[1mdevnet:\033[0m %s\n' "$*"; }
 
 scripts/install.sh
 profile="${DEVNET_PROFILE:-release}"
+log2="${DEVNET_WINDOW_LOG2:-4}"
+slots=$((1 << log2))
 log "building ($profile)"
 if [ "$profile" = release ]; then
-  cargo build --release -p shareproof-node
+  cargo build --release -p shareproof-node -p circuits
 else
-  cargo build -p shareproof-node
+  cargo build -p shareproof-node -p circuits
 fi
 bin="$root/target/$profile/shareproof"
 cast="$root/scripts/cast.sh"
@@ -67,6 +73,19 @@ for i in 1 2 3; do
 done
 log "node key $node_addr; miners ${miners[*]}"
 
+if [ "$log2" = 4 ]; then
+  key_setting='insecure_seed = "shareproof-fixture-16x4"'
+  verifier_args=()
+else
+  log "making an INSECURE seeded proving key for N = $slots, M = 4 (devnets only)"
+  "$root/target/$profile/circuits" setup --slots "$slots" --payouts 4 \
+    --insecure-seed "shareproof-devnet-${slots}x4" --out "$dir/keys"
+  "$root/target/$profile/circuits" export-solidity --key "$dir/keys" >"$dir/Groth16Verifier.sol"
+  node scripts/compile-verifier.js "$dir/Groth16Verifier.sol" "$dir/Groth16Verifier.bin"
+  key_setting="proving_key_dir = \"$dir/keys\""
+  verifier_args=(--verifier-bytecode "$dir/Groth16Verifier.bin" --window-size "$slots")
+fi
+
 cat >"$dir/node.toml" <<TOML
 data_dir = "$dir/node"
 [stratum]
@@ -74,7 +93,7 @@ listen = "$stratum"
 [api]
 listen = "$api"
 [pool]
-window_log2_slots = 4
+window_log2_slots = $log2
 [chain]
 nbits = "1d3fffff"
 [vardiff]
@@ -85,7 +104,7 @@ enabled = true
 rpc_url = "$rpc"
 deployment = "$dir/deployment.json"
 key_file = "$dir/node.key"
-insecure_seed = "shareproof-fixture-16x4"
+$key_setting
 max_payouts = 4
 deliver_peg_in = true
 TOML
@@ -105,7 +124,7 @@ log "waiting for a first block (the light client's checkpoint)"
 until curl -sf "http://$api/api/v1/chain/tip" | grep -q '"height":[1-9]'; do sleep 1; done
 log "deploying the contracts"
 "$bin" deploy-devnet --rpc-url "$rpc" --key-file "$dir/node.key" --node-api "http://$api" \
-  --out "$dir/deployment.json" --confirmations 2 >"$dir/deploy.log"
+  --out "$dir/deployment.json" --confirmations 2 "${verifier_args[@]}" >"$dir/deploy.log"
 cat "$dir/deployment.json"
 
 summary() {

@@ -170,6 +170,12 @@ struct DeployArgs {
     /// M of the verifier's key (the committed verifier: 4).
     #[arg(long, default_value_t = 4)]
     max_payouts: u64,
+    /// Deploy this verifier instead of the committed one: a file holding the
+    /// hex creation bytecode of a verifier compiled from `circuits
+    /// export-solidity` (see `scripts/compile-verifier.js`). Its key must be
+    /// for `--window-size` and `--max-payouts`.
+    #[arg(long)]
+    verifier_bytecode: Option<PathBuf>,
 }
 
 /// Settings of `shareproof node`. Each flag also reads the environment
@@ -514,6 +520,13 @@ async fn load(args: LoadgenArgs) -> Result<()> {
     if !(0.0..=1.0).contains(&args.invalid) {
         bail!("--invalid {} must be between 0 and 1", args.invalid);
     }
+    let positive = args.rate.is_finite() && args.rate > 0.0;
+    if !args.idle && !positive {
+        bail!(
+            "--rate {} must be a positive number of shares per second",
+            args.rate
+        );
+    }
     let report = loadgen::run(
         loadgen::LoadgenConfig {
             url: args.url.clone(),
@@ -637,6 +650,10 @@ async fn deploy_devnet(args: DeployArgs) -> Result<()> {
     let provider = ProviderBuilder::new()
         .wallet(alloy::network::EthereumWallet::from(signer))
         .connect_http(url);
+    let verifier = match &args.verifier_bytecode {
+        Some(path) => Some(deploy_bytecode(&provider, path).await?),
+        None => None,
+    };
     let deployment = shareproof_node::settle::deploy(
         provider,
         &DeployParams {
@@ -651,13 +668,43 @@ async fn deploy_devnet(args: DeployArgs) -> Result<()> {
             confirmations: args.confirmations,
             window_size: args.window_size,
             max_payouts: args.max_payouts,
-            verifier: None,
+            verifier,
         },
     )
     .await?;
     deployment.write(&args.out)?;
     println!("{}", serde_json::to_string_pretty(&deployment)?);
     Ok(())
+}
+
+/// Deploys the creation bytecode (hex) in `path`; returns the contract's address.
+async fn deploy_bytecode(
+    provider: &impl alloy::providers::Provider,
+    path: &std::path::Path,
+) -> Result<alloy::primitives::Address> {
+    use alloy::network::TransactionBuilder;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading the verifier bytecode {}", path.display()))?;
+    let code = hex::decode(text.trim().trim_start_matches("0x"))
+        .with_context(|| format!("{} is not hex bytecode", path.display()))?;
+    let tx = alloy::rpc::types::TransactionRequest::default().with_deploy_code(code);
+    let receipt = provider
+        .send_transaction(tx)
+        .await
+        .context("sending the verifier's deployment")?
+        .get_receipt()
+        .await
+        .context("waiting for the verifier's deployment")?;
+    anyhow::ensure!(
+        receipt.status(),
+        "the verifier's deployment reverted (tx {})",
+        receipt.transaction_hash
+    );
+    let address = receipt
+        .contract_address
+        .context("the verifier's deployment created no contract")?;
+    eprintln!("verifier deployed at {address} from {}", path.display());
+    Ok(address)
 }
 
 async fn audit_settlements(args: AuditArgs) -> Result<()> {
