@@ -250,8 +250,6 @@ async fn connection(
         }
     };
     let writer = async {
-        let mut tick = tokio::time::interval(Duration::from_millis(1));
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let start = Instant::now();
         let mut sent = 0u64;
         let mut next_id = 1_000_000u64;
@@ -259,11 +257,17 @@ async fn connection(
         let mut last: Option<(String, Vec<u8>, u32, u32)> = None;
         let mut out = Vec::with_capacity(64 * 1024);
         loop {
+            // Sleep until the next share is due (the timer's resolution, 1 ms,
+            // batches shares when they are due faster than that): a connection
+            // wakes only when it has something to send.
+            let next = start + Duration::from_secs_f64(((sent + 1) as f64 / rate).min(1e9));
             tokio::select! {
                 _ = stop.cancelled() => return Ok::<(), ClientError>(()),
-                _ = tick.tick() => {}
+                _ = tokio::time::sleep_until(next.into()) => {}
             }
             let Some(current) = job.lock().expect("lock").clone() else {
+                // No job yet: the shares due are sent once one arrives.
+                tokio::time::sleep(Duration::from_millis(10)).await;
                 continue;
             };
             let due = (start.elapsed().as_secs_f64() * rate) as u64;

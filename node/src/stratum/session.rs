@@ -132,6 +132,11 @@ impl Session {
     }
 
     async fn serve(&mut self) -> Result<(), ConnectionError> {
+        // One timer for the connection's life, re-armed only when it fires
+        // early (the deadline moved on while lines arrived), rather than a
+        // timer made and dropped on every line.
+        let timeout = tokio::time::sleep_until(self.deadline.into());
+        tokio::pin!(timeout);
         loop {
             let authorized = !self.workers.is_empty();
             let has_ack = matches!(self.pending.front(), Some(Pending::Ack { .. }));
@@ -188,10 +193,17 @@ impl Session {
                         self.on_new_job(job).await;
                     }
                 }
-                _ = tokio::time::sleep_until(self.deadline.into()) => {
+                () = &mut timeout => {
+                    if self.deadline > Instant::now() {
+                        timeout.as_mut().reset(self.deadline.into());
+                        continue;
+                    }
                     tracing::debug!(peer = %self.conn.peer(), subscribed = self.subscribed, "connection timed out");
                     return Ok(());
                 }
+            }
+            if self.deadline < timeout.deadline().into_std() {
+                timeout.as_mut().reset(self.deadline.into());
             }
             self.drain_ready();
             self.flush().await?;
