@@ -2,8 +2,9 @@
 //! every miner (DESIGN "Settlement flow", steps 4 and 5).
 //!
 //! One task, [`Settler::run`], loops every `poll`:
-//! 1. relays every embedded-chain header the light client has not seen, in
-//!    batches (after a fork, from the last common block);
+//! 1. relays every header of the Bitcoin chain ([`BestChain`]: the embedded
+//!    chain or bitcoind) the light client has not seen, in batches (after a
+//!    fork, from the last common block);
 //! 2. walks the found blocks in the [`Store`]: a block whose hash is no
 //!    longer the chain's at its height is orphaned and never settled; at the
 //!    pool's confirmations it has the dev peg-in bridge the coinbase (devnet),
@@ -17,7 +18,8 @@
 //! per-block [`SettlementRecord`] lives in the store and is served by the
 //! API beside the block.
 //!
-//! Modules: [`contracts`] (bindings, deployment), [`chain`] (the client),
+//! Modules: [`best_chain`] (reading Bitcoin), [`contracts`] (bindings,
+//! deployment), [`chain`] (the EVM client),
 //! [`prover`] (keys, proving), [`signer`] (where keys come from), [`audit`]
 //! (the settlement auditor).
 
