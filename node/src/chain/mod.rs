@@ -372,15 +372,21 @@ impl Chain {
     /// [`BlockError`] naming the first rule broken.
     pub fn submit(&mut self, block: &Block, now: u32) -> Result<Accepted, BlockError> {
         let hash = block.block_hash();
-        if self.side.contains_key(&hash) || self.height_of(&hash).is_some() {
+        if self.side.contains_key(&hash) {
             return Err(BlockError::Duplicate(hash));
         }
         let parent = block.header.prev_blockhash;
         let branch = if parent == self.tip() {
             self.best()
         } else {
-            self.branch_to(&parent)
-                .ok_or(BlockError::UnknownParent(parent))?
+            let branch = self
+                .branch_to(&parent)
+                .ok_or(BlockError::UnknownParent(parent))?;
+            // On the best chain, a block sits right above its parent.
+            if branch.path.is_empty() && self.hash_at(branch.fork as u32 + 1) == Some(hash) {
+                return Err(BlockError::Duplicate(hash));
+            }
+            branch
         };
         let height = check_block(block, &branch, self.rule, now)?;
         if branch.path.is_empty() && branch.fork == self.headers.len() - 1 {
@@ -577,20 +583,18 @@ mod tests {
     /// Mines a block on `parent` (at `height`) on the easy rule, its
     /// coinbase tagged `tag` so that branches differ.
     fn mine_on(parent: &Header, height: u32, tag: &[u8]) -> Block {
-        let mut t = Chain::open(
-            sled::Config::new()
-                .temporary(true)
-                .open()
-                .unwrap()
-                .open_tree("x")
-                .unwrap(),
-            easy(),
-        )
-        .unwrap()
-        .template(parent.time + 1);
-        t.height = height;
-        t.prevhash = parent.block_hash();
-        t.coinbase_value = subsidy(height);
+        let t = Template {
+            height,
+            prevhash: parent.block_hash(),
+            version: Version::from_consensus(0x2000_0000),
+            nbits: CompactTarget::from_consensus(0x207f_ffff),
+            time: parent.time + 1,
+            min_time: parent.time + 1,
+            coinbase_value: subsidy(height),
+            transactions: Vec::new(),
+            witness_commitment: None,
+            merkle_branch: Vec::new(),
+        };
         mine_template(&t, tag)
     }
 

@@ -188,6 +188,14 @@ fn contract(what: &'static str) -> impl FnOnce(alloy::contract::Error) -> ChainE
     }
 }
 
+/// An EVM JSON-RPC URL, or the error naming it.
+fn parse_url(url: &str) -> Result<alloy::transports::http::reqwest::Url, ChainError> {
+    alloy::transports::http::reqwest::Url::parse(url).map_err(|e| ChainError::Url {
+        url: url.to_owned(),
+        reason: e.to_string(),
+    })
+}
+
 impl ChainClient {
     /// Connects to `url` signing with `signer`.
     ///
@@ -198,11 +206,7 @@ impl ChainClient {
         signer: PrivateKeySigner,
         deployment: Deployment,
     ) -> Result<Self, ChainError> {
-        let parsed =
-            alloy::transports::http::reqwest::Url::parse(url).map_err(|e| ChainError::Url {
-                url: url.to_owned(),
-                reason: e.to_string(),
-            })?;
+        let parsed = parse_url(url)?;
         let sender = signer.address();
         let provider = ProviderBuilder::new()
             .wallet(EthereumWallet::from(signer))
@@ -222,11 +226,7 @@ impl ChainClient {
     /// # Errors
     /// [`ChainError`] for a bad URL or a failed call (e.g. no pool there).
     pub async fn discover(url: &str, pool: Address) -> Result<Deployment, ChainError> {
-        let parsed =
-            alloy::transports::http::reqwest::Url::parse(url).map_err(|e| ChainError::Url {
-                url: url.to_owned(),
-                reason: e.to_string(),
-            })?;
+        let parsed = parse_url(url)?;
         let provider = ProviderBuilder::new().connect_http(parsed).erased();
         let instance = SettlementPool::new(pool, provider.clone());
         let deps = instance
@@ -263,11 +263,7 @@ impl ChainClient {
     /// # Errors
     /// [`ChainError::Url`] for a bad URL.
     pub fn read_only(url: &str, deployment: Deployment) -> Result<Self, ChainError> {
-        let parsed =
-            alloy::transports::http::reqwest::Url::parse(url).map_err(|e| ChainError::Url {
-                url: url.to_owned(),
-                reason: e.to_string(),
-            })?;
+        let parsed = parse_url(url)?;
         let provider = ProviderBuilder::new().connect_http(parsed).erased();
         Ok(ChainClient {
             provider,
