@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Installs what building and testing Shareproof needs on a fresh machine:
-# the Rust toolchain's rustfmt and clippy, and the contracts toolchain pinned
-# in package.json (Foundry, solc, OpenZeppelin, forge-std) from npm.
-# Idempotent: run it again and it only checks.
+# the Rust toolchain's rustfmt and clippy, the contracts toolchain pinned
+# in package.json (Foundry, solc, OpenZeppelin, forge-std) from npm, and,
+# with --tests, Bitcoin Core's bitcoind and bitcoin-cli for the end-to-end
+# tests, built from crates.io source and cached outside the repository
+# (scripts/install-bitcoind.sh; skipped when SHAREPROOF_BITCOIND names
+# your own bitcoind). Idempotent: run it again and it only checks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,3 +19,11 @@ rustup component add rustfmt clippy >/dev/null 2>&1 || true
 echo "install: $(cargo --version)"
 
 scripts/install-toolchain.sh
+
+if [ "${1:-}" = "--tests" ]; then
+  if [ -n "${SHAREPROOF_BITCOIND:-}" ]; then
+    echo "install: using SHAREPROOF_BITCOIND=$SHAREPROOF_BITCOIND"
+  else
+    scripts/install-bitcoind.sh >/dev/null
+  fi
+fi

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-scripts/install.sh
+scripts/install.sh --tests
 
 echo "== contracts: forge build, tests, gas snapshot, fmt, artifacts"
 scripts/check-contracts.sh

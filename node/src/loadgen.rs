@@ -54,6 +54,15 @@ pub struct LoadgenReport {
     pub accepted: u64,
     /// Shares rejected, by error code.
     pub rejected: BTreeMap<i64, u64>,
+    /// Shares rejected, by the node's reason (its message up to the first `:`).
+    pub rejected_reasons: BTreeMap<String, u64>,
+    /// The highest difficulty the pool set on any connection.
+    pub max_difficulty: f64,
+    /// Shares that could not be mined before the run ended (the pool's
+    /// difficulty made them too costly for this machine at this rate).
+    pub unmined: u64,
+    /// Connections the pool closed before the run ended (a ban, a limit).
+    pub closed_by_pool: u64,
     /// Submit → answer latency percentiles, microseconds: p50, p90, p99, p99.9, max.
     pub latency_us: BTreeMap<String, u64>,
     /// Seconds submitting.
@@ -72,6 +81,11 @@ struct Totals {
     sent: AtomicU64,
     accepted: AtomicU64,
     rejected: Mutex<BTreeMap<i64, u64>>,
+    rejected_reasons: Mutex<BTreeMap<String, u64>>,
+    /// f64 bits of the highest difficulty set.
+    max_difficulty: AtomicU64,
+    unmined: AtomicU64,
+    closed_by_pool: AtomicU64,
     latencies: Mutex<Vec<u32>>,
     acked: Mutex<Vec<String>>,
     /// Per job id: first and last receipt of its notify, and how many connections got it.
@@ -151,6 +165,7 @@ pub async fn run(
     }
     let accepted = totals.accepted.load(Ordering::Relaxed);
     let rejected = totals.rejected.lock().expect("lock").clone();
+    let rejected_reasons = totals.rejected_reasons.lock().expect("lock").clone();
     let (notified_connections, notify_spread_us) = totals
         .notifies
         .lock()
@@ -165,6 +180,10 @@ pub async fn run(
         sent: totals.sent.load(Ordering::Relaxed),
         accepted,
         rejected,
+        rejected_reasons,
+        max_difficulty: f64::from_bits(totals.max_difficulty.load(Ordering::Relaxed)),
+        unmined: totals.unmined.load(Ordering::Relaxed),
+        closed_by_pool: totals.closed_by_pool.load(Ordering::Relaxed),
         latency_us,
         seconds,
         accepted_per_second: accepted as f64 / seconds,
@@ -208,7 +227,12 @@ async fn connection(
     let inflight: Arc<Mutex<HashMap<u64, (Instant, String)>>> =
         Arc::new(Mutex::new(HashMap::new()));
     let on_msg = |msg: ServerMsg| match msg {
-        ServerMsg::SetDifficulty(d) => *difficulty.lock().expect("lock") = d,
+        ServerMsg::SetDifficulty(d) => {
+            *difficulty.lock().expect("lock") = d;
+            totals
+                .max_difficulty
+                .fetch_max(d.to_bits(), Ordering::Relaxed);
+        }
         ServerMsg::Notify(j) => {
             let target = client::target_of(*difficulty.lock().expect("lock"));
             *job.lock().expect("lock") = Some(Arc::new(CurrentJob {
@@ -234,6 +258,16 @@ async fn connection(
                         .expect("lock")
                         .entry(code)
                         .or_default() += 1;
+                    let reason = error
+                        .get(1)
+                        .and_then(Value::as_str)
+                        .map_or("no reason given", |m| m.split(':').next().unwrap_or(m));
+                    *totals
+                        .rejected_reasons
+                        .lock()
+                        .expect("lock")
+                        .entry(reason.to_owned())
+                        .or_default() += 1;
                 }
             }
         }
@@ -249,6 +283,8 @@ async fn connection(
             }
         }
     };
+    // Mining stops here even when a share is too costly to finish.
+    let deadline = Instant::now() + config.duration;
     let writer = async {
         let start = Instant::now();
         let mut sent = 0u64;
@@ -286,7 +322,12 @@ async fn connection(
                 } else {
                     counter += 1;
                     let en2 = en2_bytes(counter, session.extranonce2_size);
-                    let nonce = mine(&current, &session.extranonce1, &en2);
+                    let Some(nonce) = mine(&current, &session.extranonce1, &en2, deadline, &stop)
+                    else {
+                        totals.unmined.fetch_add(due - sent + 1, Ordering::Relaxed);
+                        sent = due;
+                        break;
+                    };
                     let share = (current.job.id.to_string(), en2, current.job.ntime, nonce);
                     last = Some(share.clone());
                     share
@@ -315,7 +356,11 @@ async fn connection(
     };
     tokio::select! {
         r = writer => r?,
-        _ = reader => {}
+        _ = reader => {
+            if !stop.is_cancelled() {
+                totals.closed_by_pool.fetch_add(1, Ordering::Relaxed);
+            }
+        }
     }
     // Let in-flight answers arrive.
     let _ = tokio::time::timeout(Duration::from_millis(500), async {
@@ -359,11 +404,24 @@ fn en2_bytes(counter: u64, size: usize) -> Vec<u8> {
     en2
 }
 
-/// The first nonce whose share meets the job's target.
-fn mine(job: &CurrentJob, extranonce1: &[u8], extranonce2: &[u8]) -> u32 {
+/// Nonces hashed between looks at the clock while mining one share.
+const MINE_CHUNK: u32 = 1 << 14;
+
+/// The first nonce whose share meets the job's target; `None` when the run
+/// ends (`deadline` or `stop`) first: a share at a high difficulty can take
+/// far longer than the run, and the run still ends on time.
+fn mine(
+    job: &CurrentJob,
+    extranonce1: &[u8],
+    extranonce2: &[u8],
+    deadline: Instant,
+    stop: &CancellationToken,
+) -> Option<u32> {
     let version = job.job.version;
-    (0u32..)
-        .find(|&n| {
+    let mut start = 0u32;
+    loop {
+        let end = start.saturating_add(MINE_CHUNK);
+        let found = (start..end).find(|&n| {
             job.target.is_met_by(&job.prepared.hash(
                 extranonce1,
                 extranonce2,
@@ -371,6 +429,54 @@ fn mine(job: &CurrentJob, extranonce1: &[u8], extranonce2: &[u8]) -> u32 {
                 n,
                 version,
             ))
-        })
-        .unwrap_or(0)
+        });
+        if found.is_some() {
+            return found;
+        }
+        if end == u32::MAX || stop.is_cancelled() || Instant::now() >= deadline {
+            return None;
+        }
+        start = end;
+    }
+}
+
+impl LoadgenReport {
+    /// Plain words on what went wrong, for the person running the load:
+    /// why shares were rejected, and what to change.
+    pub fn diagnosis(&self, suggested: f64) -> Vec<String> {
+        let mut notes = Vec::new();
+        for (reason, count) in &self.rejected_reasons {
+            notes.push(format!("{count} shares rejected: {reason}"));
+        }
+        // Below about 2.3e-10 every hash is a share; above it each share
+        // costs difficulty * 2^32 hashes on average.
+        let hashes_per_share = self.max_difficulty * 4_294_967_296.0;
+        if self.max_difficulty > suggested * 1.5 && hashes_per_share > 1.0 {
+            notes.push(format!(
+                "the pool raised the difficulty to {:.3e} (about {:.0} hashes per share) above the \
+                 suggested {suggested:.1e}: its minimum difficulty or vardiff does not allow a load \
+                 test at this rate; start the node with --min-difficulty 1e-12 \
+                 --start-difficulty 1e-12 --target-share-secs 0.001",
+                self.max_difficulty, hashes_per_share
+            ));
+        }
+        if self.unmined > 0 {
+            notes.push(format!(
+                "{} shares were still being mined when the run ended (difficulty too high for \
+                 this rate on this machine)",
+                self.unmined
+            ));
+        }
+        if self.closed_by_pool > 0 {
+            notes.push(format!(
+                "the pool closed {} connections before the end (a ban for invalid shares, or its \
+                 connection limit)",
+                self.closed_by_pool
+            ));
+        }
+        if self.connected == 0 {
+            notes.push("no connection completed the Stratum handshake".to_owned());
+        }
+        notes
+    }
 }

@@ -544,6 +544,9 @@ async fn load(args: LoadgenArgs) -> Result<()> {
     .await
     .with_context(|| format!("load on {}", args.url))?;
     println!("{}", serde_json::to_string_pretty(&report)?);
+    for note in report.diagnosis(args.difficulty) {
+        eprintln!("loadgen: {note}");
+    }
     Ok(())
 }
 

@@ -6,6 +6,13 @@
 //! bytes: two SHA-256 compressions per nonce (SHA-NI where the CPU has it).
 //! Worker threads take work from a [`WorkBoard`] and poll its generation
 //! between nonce chunks, so a new job reaches them within a few milliseconds.
+//!
+//! A share that meets the network target is a block: once one is found the
+//! job's tip is spent (the pool extends it), so the threads drop that work
+//! at once and wait for the pool's next job instead of sending shares the
+//! pool can only answer as stale. At regtest difficulty, where half of all
+//! hashes are blocks, this is what keeps a found block from becoming
+//! thousands of stale shares.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -63,6 +70,9 @@ pub struct Work {
     job: Job,
     prepared: PreparedJob,
     target: ShareTarget,
+    /// The job's network target: a share meeting it is a block (none when
+    /// the job's nbits is not a valid target).
+    network_target: Option<ShareTarget>,
     extranonce1: Vec<u8>,
     extranonce2_size: usize,
     version_mask: u32,
@@ -78,6 +88,8 @@ pub struct Found {
     ntime: u32,
     nonce: u32,
     version_bits: Option<u32>,
+    /// The share meets the network target.
+    block: bool,
 }
 
 /// The current work, shared with the threads.
@@ -92,11 +104,24 @@ pub struct WorkBoard {
 
 impl WorkBoard {
     fn publish(&self, work: Option<Work>) {
+        // The generation moves under the work lock, so that a work and the
+        // generation threads compare it with never disagree.
+        let mut slot = self.work.lock().expect("work lock");
         let g = self.generation.fetch_add(1, Ordering::AcqRel) + 1;
-        *self.work.lock().expect("work lock") = work.map(|mut w| {
+        *slot = work.map(|mut w| {
             w.generation = g;
             Arc::new(w)
         });
+    }
+
+    /// Drops the work of `generation` (a block was found on it) unless a
+    /// newer job already replaced it; threads then wait for the next job.
+    fn retire(&self, generation: u64) {
+        let mut slot = self.work.lock().expect("work lock");
+        if slot.as_ref().is_some_and(|w| w.generation == generation) {
+            *slot = None;
+            self.generation.fetch_add(1, Ordering::AcqRel);
+        }
     }
 
     fn current(&self) -> Option<Arc<Work>> {
@@ -105,13 +130,14 @@ impl WorkBoard {
 }
 
 /// Hashes `count` nonces from `start` of one header prefix; calls `found`
-/// for each nonce whose hash meets `target`. Returns the nonces tried.
+/// for each nonce whose hash meets `target`, and stops early when it
+/// returns `false`. Returns the nonces tried.
 pub fn scan(
     header_prefix: &[u8; 76],
     target: &ShareTarget,
     start: u32,
     count: u32,
-    mut found: impl FnMut(u32, ShareHash),
+    mut found: impl FnMut(u32, ShareHash) -> bool,
 ) -> u32 {
     let mut first = [0u8; 64];
     first.copy_from_slice(&header_prefix[..64]);
@@ -147,8 +173,8 @@ pub fn scan(
             chunk.copy_from_slice(&word.to_be_bytes());
         }
         let hash = ShareHash::from_byte_array(bytes);
-        if target.is_met_by(&hash) {
-            found(nonce, hash);
+        if target.is_met_by(&hash) && !found(nonce, hash) {
+            return nonce - start + 1;
         }
     }
     end - start
@@ -190,7 +216,8 @@ fn hash_thread(index: usize, board: Arc<WorkBoard>, found: mpsc::UnboundedSender
             let prefix = header_prefix(&work, &en2, version);
             let mut start = 0u32;
             loop {
-                let tried = scan(&prefix, &work.target, start, CHUNK, |nonce, _| {
+                let tried = scan(&prefix, &work.target, start, CHUNK, |nonce, hash| {
+                    let block = work.network_target.is_some_and(|t| t.is_met_by(&hash));
                     let _ = found.send(Found {
                         generation: work.generation,
                         job_id: work.job.id.to_string(),
@@ -198,7 +225,14 @@ fn hash_thread(index: usize, board: Arc<WorkBoard>, found: mpsc::UnboundedSender
                         ntime: work.job.ntime,
                         nonce,
                         version_bits: (work.version_mask != 0).then_some(bits),
+                        block,
                     });
+                    if block {
+                        // The tip is spent: nothing more to find on it.
+                        board.retire(work.generation);
+                        return false;
+                    }
+                    board.generation.load(Ordering::Acquire) == work.generation
                 });
                 board.hashes.fetch_add(u64::from(tried), Ordering::Relaxed);
                 if board.generation.load(Ordering::Acquire) != work.generation
@@ -301,6 +335,7 @@ pub async fn run(
                     Ok(ServerMsg::Notify(job)) => {
                         board.publish(Some(Work {
                             prepared: PreparedJob::new(&job),
+                            network_target: ShareTarget::from_compact(job.nbits).ok(),
                             job,
                             target: client::target_of(difficulty),
                             extranonce1: session.extranonce1.clone(),
@@ -328,7 +363,8 @@ pub async fn run(
                     Ok(_) => {}
                 },
                 Some(share) = found_rx.recv() => {
-                    if share.generation != board.generation.load(Ordering::Acquire) {
+                    // A block is sent even though finding it retired its work.
+                    if share.generation != board.generation.load(Ordering::Acquire) && !share.block {
                         continue;
                     }
                     let id = conn.reserve_ids(1);
@@ -377,7 +413,7 @@ pub fn benchmark(duration: Duration) -> f64 {
     let mut hashes = 0u64;
     let mut start = 0u32;
     while started.elapsed() < duration {
-        hashes += u64::from(scan(&prefix, &target, start, 1 << 20, |_, _| {}));
+        hashes += u64::from(scan(&prefix, &target, start, 1 << 20, |_, _| true));
         start = start.wrapping_add(1 << 20);
     }
     hashes as f64 / started.elapsed().as_secs_f64()
@@ -406,6 +442,7 @@ mod tests {
             prepared: PreparedJob::new(&job),
             job,
             target: client::target_of(1.0 / 256.0 / 4_294_967_296.0 * 4096.0),
+            network_target: None,
             extranonce1: vec![1, 2, 3, 4],
             extranonce2_size: 4,
             version_mask: 0,
@@ -414,7 +451,10 @@ mod tests {
         let v = work.job.version;
         let prefix = header_prefix(&work, &[0, 0, 0, 1], v);
         let mut found = Vec::new();
-        scan(&prefix, &work.target, 0, 4096, |n, h| found.push((n, h)));
+        scan(&prefix, &work.target, 0, 4096, |n, h| {
+            found.push((n, h));
+            true
+        });
         let expected: Vec<u32> = (0..4096)
             .filter(|&n| {
                 let h = header_hash(&work.prepared.header(
@@ -429,6 +469,47 @@ mod tests {
             .collect();
         assert!(!expected.is_empty());
         assert_eq!(found.iter().map(|f| f.0).collect::<Vec<_>>(), expected);
+    }
+
+    #[test]
+    fn scan_stops_when_told_and_counts_the_nonces_tried() {
+        let prefix = [3u8; 76];
+        let mut seen = 0;
+        let tried = scan(&prefix, &ShareTarget::MAX, 100, 1000, |_, _| {
+            seen += 1;
+            seen < 3
+        });
+        assert_eq!((seen, tried), (3, 3), "every hash meets the easiest target");
+    }
+
+    #[test]
+    fn a_retired_work_is_gone_but_a_newer_job_is_kept() {
+        let job = Job::from_notify_params(&serde_json::json!([
+            "01", "00".repeat(32), "0200", "ffff", [], "20000000", "207fffff", "6849afec", true
+        ]))
+        .unwrap();
+        let work = || Work {
+            prepared: PreparedJob::new(&job),
+            job: job.clone(),
+            target: ShareTarget::MAX,
+            network_target: ShareTarget::from_compact(job.nbits).ok(),
+            extranonce1: vec![0; 4],
+            extranonce2_size: 4,
+            version_mask: 0,
+            generation: 0,
+        };
+        let board = WorkBoard::default();
+        board.publish(Some(work()));
+        let first = board.current().unwrap().generation;
+        board.retire(first);
+        assert!(board.current().is_none(), "a block spent the tip");
+        assert_ne!(board.generation.load(Ordering::Acquire), first);
+        // A retire that comes after a newer job leaves the newer job alone.
+        board.publish(Some(work()));
+        let second = board.current().unwrap().generation;
+        board.retire(first);
+        assert_eq!(board.current().unwrap().generation, second);
+        assert_eq!(board.generation.load(Ordering::Acquire), second);
     }
 
     #[test]

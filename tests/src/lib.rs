@@ -1,6 +1,10 @@
 //! Helpers for the end-to-end tests in `tests/`: an in-process node on
 //! `127.0.0.1:0` with its own data dir, a raw line client that asserts the
-//! bytes the node sends, and share mining at test difficulties.
+//! bytes the node sends, and share mining at test difficulties; a real
+//! Bitcoin Core ([`bitcoind`]) and anvil ([`evm`]) as child processes.
+
+pub mod bitcoind;
+pub mod evm;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -144,6 +148,60 @@ pub struct Subscribed {
     pub difficulty: f64,
     /// The job last notified.
     pub job: Job,
+}
+
+impl Subscribed {
+    /// The current job if it satisfies `want`, else reads lines (noting
+    /// difficulties and jobs) until a `mining.notify` whose job does;
+    /// panics after 30 s with `what`.
+    pub async fn job_where(&mut self, what: &str, want: impl Fn(&Job) -> bool) -> Job {
+        if want(&self.job) {
+            return self.job.clone();
+        }
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no job with {what} within 30 s"
+            );
+            let v = self.client.recv_json().await;
+            if v["method"] == "mining.set_difficulty" {
+                self.difficulty = v["params"][0].as_f64().expect("difficulty");
+            }
+            if v["method"] == "mining.notify" {
+                let job = Job::from_notify_params(&v["params"]).expect("a job");
+                self.job = job.clone();
+                if want(&job) {
+                    return job;
+                }
+            }
+        }
+    }
+
+    /// Mines a share on the current job at the current difficulty with
+    /// extranonce2 = `id`, submits it as `user` and waits until it is
+    /// accepted; returns its header's hash (at regtest difficulty every
+    /// share is a block, and this is the block's hash).
+    pub async fn submit_valid_share(&mut self, user: &str, id: u64) -> bitcoin::BlockHash {
+        let target = share_verifier::Difficulty::new(self.difficulty)
+            .expect("a positive difficulty")
+            .to_target();
+        let en2 = id.to_be_bytes();
+        let nonce = mine(&self.job, &self.extranonce1, &en2, target, self.job.version);
+        let header = PreparedJob::new(&self.job).header(
+            &self.extranonce1,
+            &en2,
+            self.job.ntime,
+            nonce,
+            self.job.version,
+        );
+        self.client
+            .send(&submit(id, user, &self.job, &en2, nonce, None))
+            .await;
+        let answer = self.client.expect_answer(id).await;
+        assert_eq!(answer["result"], Value::Bool(true), "{answer}");
+        header.block_hash()
+    }
 }
 
 /// subscribe + authorize as `user`; waits for the first difficulty and job.

@@ -314,18 +314,24 @@ async fn an_oversize_line_is_answered_and_the_connection_closed() {
 
 #[tokio::test]
 async fn a_flood_of_invalid_shares_bans_the_address() {
-    let t = start_node(|raw| raw.stratum.max_invalid_per_minute = Some(5)).await;
+    let t = start_node(|raw| {
+        raw.stratum.max_invalid_per_minute = Some(5);
+        // Hard enough that a nonce picked at random misses the share target.
+        raw.vardiff.start_difficulty = Some(1.0);
+    })
+    .await;
     let user = format!("{ADDRESS}.w");
     let mut s = subscribe(t.node.stratum_addr, &user).await;
-    let mut unknown = s.job.clone();
-    unknown.id = share_verifier::JobId(0xbad);
-    for id in 100..106 {
+    let target = Difficulty::new(s.difficulty).unwrap().to_target();
+    for id in 100..106u64 {
+        let en2 = id.to_be_bytes();
+        let nonce = miss(&s.job, &s.extranonce1, &en2, target);
         s.client
-            .send(&submit(id, &user, &unknown, &[0; 8], 0, None))
+            .send(&submit(id, &user, &s.job, &en2, nonce, None))
             .await;
     }
     for _ in 100..106 {
-        assert_eq!(error_code(&s.client.recv_json().await), 21);
+        assert_eq!(error_code(&s.client.recv_json().await), 23);
     }
     let v = s.client.recv_json().await;
     assert_eq!(error_code(&v), 20);
@@ -337,6 +343,34 @@ async fn a_flood_of_invalid_shares_bans_the_address() {
         .send(r#"{"id":1,"method":"mining.subscribe","params":[]}"#)
         .await;
     assert_eq!(again.recv_opt().await, None);
+    t.node.stop().await;
+}
+
+#[tokio::test]
+async fn shares_on_unknown_or_replaced_jobs_never_ban() {
+    // An ASIC sends its in-flight work after every clean notify and every
+    // reconnect to a restarted node: answered with code 21, never banned.
+    let t = start_node(|raw| raw.stratum.max_invalid_per_minute = Some(5)).await;
+    let user = format!("{ADDRESS}.w");
+    let mut s = subscribe(t.node.stratum_addr, &user).await;
+    let mut unknown = s.job.clone();
+    unknown.id = share_verifier::JobId(0xbad);
+    for id in 100..120u64 {
+        s.client
+            .send(&submit(id, &user, &unknown, &id.to_be_bytes(), 0, None))
+            .await;
+    }
+    for id in 100..120 {
+        let v = s.client.expect_answer(id).await;
+        assert_eq!(error_code(&v), 21, "{v}");
+    }
+    // Still connected and mining: a valid share on the current job is accepted.
+    let target = Difficulty::new(s.difficulty).unwrap().to_target();
+    let nonce = mine(&s.job, &s.extranonce1, &[1; 8], target, s.job.version);
+    s.client
+        .send(&submit(200, &user, &s.job, &[1; 8], nonce, None))
+        .await;
+    assert_eq!(s.client.expect_answer(200).await["result"], true);
     t.node.stop().await;
 }
 

@@ -61,6 +61,10 @@ pub enum BlockStatus {
     Submitted,
     /// The source accepted it.
     Accepted,
+    /// Valid, but another block at its height was first (bitcoind's
+    /// `inconclusive`): kept on a side branch; settlement follows the best
+    /// chain and marks it orphaned unless its branch wins.
+    LostRace(String),
     /// The source refused it.
     Rejected(String),
 }

@@ -181,12 +181,16 @@ impl Reject {
         }
     }
 
-    /// Whether this reject counts towards the ban score (bad work, not protocol noise).
+    /// Whether this reject counts towards the ban score: bad work, not
+    /// protocol noise. Shares on a job that was just replaced (stale) or
+    /// that this node no longer knows (an unknown job, e.g. after a clean
+    /// notify evicted it or after a node restart) do not count: an honest
+    /// ASIC sends its in-flight work after every clean notify and every
+    /// reconnect, and answering them costs the node one lookup.
     pub fn is_invalid_share(&self) -> bool {
         matches!(
             self,
-            Reject::JobNotFound
-                | Reject::Duplicate
+            Reject::Duplicate
                 | Reject::LowDifficulty { .. }
                 | Reject::BadVersionBits(_)
                 | Reject::BadExtranonce2 { .. }

@@ -594,12 +594,12 @@ impl Session {
             .iter()
             .rposition(|j| j.entry.job.id == job_id)
             .ok_or(Reject::JobNotFound)?;
-        let tip = self.jobs_rx.borrow().as_ref().map(|j| j.job.prevhash);
+        // Stale: the job was replaced by a clean one this connection was
+        // sent, or the pool itself already found a block on its tip. Any
+        // other share is judged on the job it was sent with (a new tip that
+        // has not reached this miner yet does not make its work stale).
         let sent = &self.jobs[index];
-        if sent.stale_since.is_some()
-            || tip.is_some_and(|t| t != sent.entry.job.prevhash)
-            || self.shared.is_spent(&sent.entry.job.prevhash)
-        {
+        if sent.stale_since.is_some() || self.shared.is_spent(&sent.entry.job.prevhash) {
             return Err(Reject::Stale);
         }
         let rules = ShareRules {
@@ -685,11 +685,13 @@ impl Session {
                             shared.spend_tip(&prevhash);
                             BlockStatus::Accepted
                         }
+                        Ok(SubmitOutcome::LostRace(why)) => BlockStatus::LostRace(why),
                         Ok(SubmitOutcome::Rejected(why)) => BlockStatus::Rejected(why),
                         Err(e) => BlockStatus::Rejected(e.to_string()),
                     };
                     let outcome = match &status {
                         BlockStatus::Accepted => "accepted",
+                        BlockStatus::LostRace(_) => "lost_race",
                         _ => "rejected",
                     };
                     shared

@@ -1,11 +1,15 @@
 //! bitcoind over JSON-RPC as a [`TemplateSource`]: `getblocktemplate` with
 //! the segwit rule, `submitblock`, cookie or user/password auth, several
 //! nodes tried in order (failover), new tips detected by GBT long polling
-//! (`longpollid`) with a `getbestblockhash` polling fallback, and a refresh
-//! on the same tip every `refresh`.
+//! (`longpollid`) with a `getbestblockhash` polling fallback, a fresh
+//! template right after every found block is answered, and a refresh on
+//! the same tip every `refresh`.
 //!
-//! Production runs against real bitcoind; the tests run this client against
-//! a fake JSON-RPC server that answers with captured regtest templates.
+//! A long poll is never abandoned: bitcoind keeps serving an abandoned one
+//! on one of its RPC threads until the tip changes, and a few of them
+//! starve every other call. The tests run this client against a real
+//! Bitcoin Core (`tests/tests/bitcoind_core.rs`) and against a fake
+//! JSON-RPC server for shapes a real node does not produce on demand.
 
 use std::str::FromStr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -16,7 +20,7 @@ use bitcoin::block::Version;
 use bitcoin::pow::CompactTarget;
 use bitcoin::{Amount, Block, BlockHash, ScriptBuf, Transaction};
 use serde_json::{json, Value};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Notify};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{BitcoindConfig, RpcAuth};
@@ -33,6 +37,9 @@ pub struct BitcoindSource {
     config: BitcoindConfig,
     /// The node that answered last; calls start there.
     current: AtomicUsize,
+    /// Woken when a submitted block has been answered: the run loop fetches
+    /// a template at once instead of waiting for the long poll.
+    found: Arc<Notify>,
 }
 
 impl BitcoindSource {
@@ -45,6 +52,7 @@ impl BitcoindSource {
                 .expect("a plain HTTP client builds"),
             config,
             current: AtomicUsize::new(0),
+            found: Arc::new(Notify::new()),
         }
     }
 
@@ -221,6 +229,21 @@ pub fn parse_gbt(gbt: &Value) -> Result<Template, SourceError> {
     .with_branch_from_transactions())
 }
 
+/// What the run loop waits for: a template call's answer, tagged with
+/// where it came from.
+type TemplateCall = BoxFuture<'static, Result<(Template, Option<String>), SourceError>>;
+
+impl BitcoindSource {
+    /// `getblocktemplate` as an owned future, so that the run loop can keep
+    /// one call in flight across iterations instead of dropping it (a
+    /// dropped long poll would hold one of bitcoind's RPC threads until the
+    /// tip changes).
+    fn template_call(self: &Arc<Self>, longpollid: Option<String>) -> TemplateCall {
+        let this = self.clone();
+        Box::pin(async move { this.template(longpollid.as_deref()).await })
+    }
+}
+
 impl TemplateSource for BitcoindSource {
     fn name(&self) -> &'static str {
         "bitcoind"
@@ -233,42 +256,37 @@ impl TemplateSource for BitcoindSource {
         shutdown: CancellationToken,
     ) -> BoxFuture<'static, ()> {
         Box::pin(async move {
+            // Two calls may be in flight at once, each kept until it answers:
+            // the long poll (answers on a new tip or new transactions) and a
+            // plain fetch (at start, after a found block, on refresh, after a
+            // failure). Answers are used in the order they arrive, which on a
+            // local RPC is the order bitcoind produced them.
+            let mut longpoll: Option<TemplateCall> = None;
+            let mut fetch: Option<TemplateCall> = Some(self.template_call(None));
+            // A fetch was asked for while one was in flight: the state may
+            // have changed after that one was answered, so fetch once more.
+            let mut fetch_again = false;
             let mut longpollid: Option<String> = None;
+            let mut last: Option<(BlockHash, Option<String>)> = None;
             let mut tip: Option<BlockHash> = None;
             let mut backoff = Duration::from_millis(500);
-            // The first template (and any after a failure) comes from a plain call.
-            let mut fetch_now = true;
+            let mut retry_at: Option<tokio::time::Instant> = None;
+            let mut refresh_at = tokio::time::Instant::now() + refresh;
             loop {
-                if fetch_now {
-                    match self.template(None).await {
-                        Ok((t, id)) => {
-                            backoff = Duration::from_millis(500);
-                            longpollid = id;
-                            tip = Some(t.prevhash);
-                            if templates.send(Arc::new(t)).await.is_err() {
-                                return;
-                            }
-                        }
-                        Err(e) => {
-                            tracing::error!(error = %e, ?backoff, "getblocktemplate failed");
-                            tokio::select! {
-                                _ = shutdown.cancelled() => return,
-                                _ = tokio::time::sleep(backoff) => {}
-                            }
-                            backoff = (backoff * 2).min(Duration::from_secs(30));
-                            continue;
-                        }
+                if fetch.is_none() && retry_at.is_none() && fetch_again {
+                    fetch_again = false;
+                    fetch = Some(self.template_call(None));
+                }
+                if longpoll.is_none() && self.config.longpoll {
+                    if let Some(id) = &longpollid {
+                        longpoll = Some(self.template_call(Some(id.clone())));
                     }
                 }
-                let longpoll = async {
-                    match (&longpollid, self.config.longpoll) {
-                        (Some(id), true) => self.template(Some(id)).await,
-                        _ => std::future::pending().await,
-                    }
-                };
+                let longpolling = longpoll.is_some();
+                let watched = tip;
                 let poll = async {
                     // Fallback: watch the best block hash when long polling is off.
-                    if self.config.longpoll && longpollid.is_some() {
+                    if longpolling {
                         return std::future::pending().await;
                     }
                     loop {
@@ -277,31 +295,73 @@ impl TemplateSource for BitcoindSource {
                             self.call("getbestblockhash", json!([]), CALL_TIMEOUT).await
                         {
                             let best = best.as_str().and_then(|s| BlockHash::from_str(s).ok());
-                            if best.is_some() && best != tip {
+                            if best.is_some() && best != watched {
                                 return;
                             }
                         }
                     }
                 };
-                tokio::select! {
+                let answer = tokio::select! {
                     _ = shutdown.cancelled() => return,
-                    result = longpoll => match result {
-                        Ok((t, id)) => {
-                            longpollid = id;
-                            tip = Some(t.prevhash);
-                            fetch_now = false;
-                            if templates.send(Arc::new(t)).await.is_err() {
-                                return;
+                    answer = async { fetch.as_mut().expect("guarded").await }, if fetch.is_some() => {
+                        fetch = None;
+                        match answer {
+                            Ok((t, id)) => Ok((t, id, false)),
+                            Err(e) => {
+                                tracing::error!(error = %e, ?backoff, "getblocktemplate failed");
+                                retry_at = Some(tokio::time::Instant::now() + backoff);
+                                backoff = (backoff * 2).min(Duration::from_secs(30));
+                                Err(())
                             }
                         }
-                        Err(e) => {
+                    }
+                    answer = async { longpoll.as_mut().expect("guarded").await }, if longpoll.is_some() => {
+                        longpoll = None;
+                        answer.map(|(t, id)| (t, id, true)).map_err(|e| {
                             tracing::warn!(error = %e, "long poll failed; fetching a template");
                             longpollid = None;
-                            fetch_now = true;
-                        }
-                    },
-                    _ = poll => fetch_now = true,
-                    _ = tokio::time::sleep(refresh) => fetch_now = true,
+                            fetch_again = true;
+                        })
+                    }
+                    _ = self.found.notified() => {
+                        tracing::debug!("found block answered: fetching a template");
+                        fetch_again = true;
+                        Err(())
+                    }
+                    _ = async { tokio::time::sleep_until(retry_at.expect("guarded")).await }, if retry_at.is_some() => {
+                        retry_at = None;
+                        fetch_again = true;
+                        Err(())
+                    }
+                    _ = tokio::time::sleep_until(refresh_at) => {
+                        refresh_at = tokio::time::Instant::now() + refresh;
+                        fetch_again = true;
+                        Err(())
+                    }
+                    _ = poll => {
+                        fetch_again = true;
+                        Err(())
+                    }
+                };
+                let Ok((t, id, from_longpoll)) = answer else {
+                    continue;
+                };
+                backoff = Duration::from_millis(500);
+                if id.is_some() {
+                    longpollid = id.clone();
+                }
+                tip = Some(t.prevhash);
+                // The long poll often answers the change a fetch after a
+                // found block already brought: no second job for it. (A
+                // refresh always makes a job: it commits the current window.)
+                let key = (t.prevhash, id);
+                if from_longpoll && last.as_ref() == Some(&key) {
+                    continue;
+                }
+                last = Some(key);
+                refresh_at = tokio::time::Instant::now() + refresh;
+                if templates.send(Arc::new(t)).await.is_err() {
+                    return;
                 }
             }
         })
@@ -312,11 +372,13 @@ impl TemplateSource for BitcoindSource {
         let http = self.http.clone();
         let config = self.config.clone();
         let credentials = self.credentials();
+        let found = self.found.clone();
         Box::pin(async move {
             let credentials = credentials?;
-            // Every node gets the block (propagation); accepted if any accepts.
+            // Every node gets the block (propagation). The best answer wins:
+            // accepted, then a lost race, then a refusal.
             let mut last = SourceError::Unreachable("no node configured".to_owned());
-            let mut outcome = None;
+            let mut outcome: Option<SubmitOutcome> = None;
             for url in &config.urls {
                 let mut request = http
                     .post(url)
@@ -325,31 +387,35 @@ impl TemplateSource for BitcoindSource {
                 if let Some((u, p)) = &credentials {
                     request = request.basic_auth(u, Some(p));
                 }
-                match request.send().await {
-                    Ok(r) => match r.json::<Value>().await {
-                        Ok(body) => {
-                            let result = match body.get("result") {
-                                Some(Value::Null) | None
-                                    if body.get("error").is_none_or(Value::is_null) =>
-                                {
-                                    SubmitOutcome::Accepted
-                                }
-                                Some(Value::String(reason)) => {
-                                    SubmitOutcome::Rejected(reason.clone())
-                                }
-                                _ => SubmitOutcome::Rejected(
-                                    body.get("error").map_or_else(String::new, Value::to_string),
-                                ),
-                            };
-                            if result == SubmitOutcome::Accepted || outcome.is_none() {
-                                outcome = Some(result);
-                            }
+                let body = match request.send().await {
+                    Ok(r) => r.json::<Value>().await,
+                    Err(e) => Err(e),
+                };
+                let result = match body {
+                    Ok(body) => match (body.get("result"), body.get("error")) {
+                        (_, Some(error)) if !error.is_null() => {
+                            SubmitOutcome::Rejected(error.get("message").and_then(Value::as_str).map_or_else(|| error.to_string(), str::to_owned))
                         }
-                        Err(e) => last = SourceError::Unreachable(format!("{url}: {e}")),
+                        (Some(Value::String(reason)), _) => SubmitOutcome::from_bip22(Some(reason)),
+                        (Some(Value::Null) | None, _) => SubmitOutcome::from_bip22(None),
+                        (Some(other), _) => SubmitOutcome::Rejected(other.to_string()),
                     },
-                    Err(e) => last = SourceError::Unreachable(format!("{url}: {e}")),
+                    Err(e) => {
+                        last = SourceError::Unreachable(format!("{url}: {e}"));
+                        continue;
+                    }
+                };
+                let rank = |o: &SubmitOutcome| match o {
+                    SubmitOutcome::Accepted => 0,
+                    SubmitOutcome::LostRace(_) => 1,
+                    SubmitOutcome::Rejected(_) => 2,
+                };
+                if outcome.as_ref().is_none_or(|o| rank(&result) < rank(o)) {
+                    outcome = Some(result);
                 }
             }
+            // Whatever the answer, the tip may have moved: new work now.
+            found.notify_one();
             outcome.ok_or(last)
         })
     }

@@ -18,7 +18,7 @@ pub struct EmbeddedSource {
     /// The chain. A std mutex: block checks are short and synchronous, and
     /// it is never held across `.await`.
     chain: Mutex<Chain>,
-    /// Woken when a block extends the chain.
+    /// Woken when a submitted block was answered (the tip may have moved).
     new_tip: Notify,
 }
 
@@ -77,7 +77,6 @@ impl TemplateSource for EmbeddedSource {
         let outcome = match result {
             Ok(Accepted::Extended { height }) => {
                 tracing::info!(%hash, height, "embedded chain: block accepted");
-                self.new_tip.notify_one();
                 SubmitOutcome::Accepted
             }
             Ok(Accepted::Reorganised {
@@ -86,20 +85,22 @@ impl TemplateSource for EmbeddedSource {
                 disconnected,
             }) => {
                 tracing::warn!(%hash, height, fork_height, ?disconnected, "embedded chain: reorganised onto a branch with more work");
-                self.new_tip.notify_one();
                 SubmitOutcome::Accepted
             }
             Ok(Accepted::SideBranch { height }) => {
                 // Valid and kept, like a Bitcoin node keeps a side branch;
                 // settlement follows whichever branch is best.
                 tracing::info!(%hash, height, "embedded chain: block stored on a side branch");
-                SubmitOutcome::Accepted
+                SubmitOutcome::LostRace("side branch".to_owned())
             }
             Err(e) => {
                 tracing::warn!(%hash, error = %e, "embedded chain: block refused");
                 SubmitOutcome::Rejected(e.to_string())
             }
         };
+        // Whatever the answer, a fresh template: miners that stopped on a
+        // block they found get work again even when the tip did not move.
+        self.new_tip.notify_one();
         Box::pin(async move { Ok(outcome) })
     }
 }

@@ -114,11 +114,32 @@ pub fn merkle_branch(txids: &[Txid]) -> Vec<TxMerkleNode> {
 /// What a source answered to a submitted block.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SubmitOutcome {
-    /// The block is valid and was accepted (as the new tip, or on a side
-    /// branch of the embedded chain; settlement follows the best chain).
+    /// The block is valid and became the tip (or the source already had it
+    /// as the tip: bitcoind's `duplicate`).
     Accepted,
+    /// The block is valid but another block at its height was there first:
+    /// it is kept on a side branch (bitcoind's `inconclusive`, the embedded
+    /// chain's side branch). Settlement follows whichever branch is best.
+    LostRace(String),
     /// The block was refused, with the reason the source gave.
     Rejected(String),
+}
+
+impl SubmitOutcome {
+    /// Reads bitcoind's `submitblock` result: `null` is accepted,
+    /// `duplicate` (the node already had the block) counts as accepted,
+    /// `inconclusive` (valid, not on the best chain) and
+    /// `duplicate-inconclusive` are a lost race, anything else a refusal
+    /// with bitcoind's reason (BIP22).
+    pub fn from_bip22(result: Option<&str>) -> Self {
+        match result {
+            None | Some("duplicate") => SubmitOutcome::Accepted,
+            Some(reason @ ("inconclusive" | "duplicate-inconclusive")) => {
+                SubmitOutcome::LostRace(reason.to_owned())
+            }
+            Some(reason) => SubmitOutcome::Rejected(reason.to_owned()),
+        }
+    }
 }
 
 /// Errors of template sources.
@@ -157,7 +178,10 @@ pub trait TemplateSource: Send + Sync + 'static {
         shutdown: CancellationToken,
     ) -> BoxFuture<'static, ()>;
 
-    /// Submits a block found by a share.
+    /// Submits a block found by a share. Once answered, the source sends a
+    /// fresh template whenever the tip may have moved (bitcoind: after every
+    /// answer, accepted, lost race, refused or none): miners get new work
+    /// right after a found block, not at the next long poll or refresh.
     fn submit_block(&self, block: Block) -> BoxFuture<'static, Result<SubmitOutcome, SourceError>>;
 }
 

@@ -1,0 +1,119 @@
+//! The EVM side of the end-to-end tests: anvil from npm on a free port
+//! (killed on drop), its development keys, and polling with a deadline.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use alloy::signers::local::PrivateKeySigner;
+
+/// Anvil's development keys 0..=3 (mnemonic "test test ... junk"): 0 runs
+/// the node and deploys (and is the fee recipient), 1..=3 are miners.
+pub const KEYS: [&str; 4] = [
+    "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
+    "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
+    "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
+    "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
+];
+
+/// The seed of the committed verifier's key (N = 16, M = 4).
+pub const SEED: &str = "shareproof-fixture-16x4";
+
+/// Anvil's development key `i` as a signer.
+pub fn signer(i: usize) -> PrivateKeySigner {
+    KEYS[i].parse().expect("anvil key")
+}
+
+/// Anvil on a free port, killed on drop.
+pub struct Anvil {
+    child: Child,
+    /// Its RPC URL.
+    pub url: String,
+    /// Its port on 127.0.0.1.
+    pub port: u16,
+}
+
+impl Drop for Anvil {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts anvil (`scripts/anvil.sh`) and waits until it listens.
+pub async fn start_anvil() -> Anvil {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scripts/anvil.sh");
+    let child = Command::new(&script)
+        .args(["--port", &port.to_string(), "--silent"])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!(
+                "{}: {e} (run scripts/install-toolchain.sh)",
+                script.display()
+            )
+        });
+    let anvil = Anvil {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+        port,
+    };
+    for _ in 0..200 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            return anvil;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("anvil did not listen on {port}");
+}
+
+/// Waits up to `secs` for `f` to hold, polling.
+pub async fn wait_for(secs: u64, what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    while !f() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out after {secs} s waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// What every payout address (and the fee recipient) must hold after the
+/// settlement of `blocks`: share-verifier's allocation over each block's
+/// stored window snapshot, summed, in sats.
+pub fn expected_balances(
+    store: &shareproof_node::store::Store,
+    blocks: &[bitcoin::BlockHash],
+    fee_bps: u16,
+    fee_recipient: alloy::primitives::Address,
+) -> std::collections::BTreeMap<alloy::primitives::Address, u64> {
+    use share_verifier::allocation::{allocate, FeeBps};
+    let mut expected = std::collections::BTreeMap::new();
+    for hash in blocks {
+        let snapshot = store.block_snapshot(hash).unwrap().unwrap();
+        let info = store.block(hash).unwrap().unwrap();
+        let allocation = allocate(
+            snapshot.entries.iter().map(|e| (e.address, e.weight)),
+            bitcoin::Amount::from_sat(info.reward_sats),
+            FeeBps::new(u32::from(fee_bps)).unwrap(),
+        )
+        .unwrap();
+        for p in &allocation.payouts {
+            *expected
+                .entry(alloy::primitives::Address::from(p.address.0))
+                .or_default() += p.amount.to_sat();
+        }
+        *expected.entry(fee_recipient).or_default() += allocation.fee_recipient_amount().to_sat();
+    }
+    expected
+}
