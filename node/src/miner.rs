@@ -485,7 +485,15 @@ mod tests {
     #[test]
     fn a_retired_work_is_gone_but_a_newer_job_is_kept() {
         let job = Job::from_notify_params(&serde_json::json!([
-            "01", "00".repeat(32), "0200", "ffff", [], "20000000", "207fffff", "6849afec", true
+            "01",
+            "00".repeat(32),
+            "0200",
+            "ffff",
+            [],
+            "20000000",
+            "207fffff",
+            "6849afec",
+            true
         ]))
         .unwrap();
         let work = || Work {

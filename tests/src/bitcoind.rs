@@ -179,7 +179,8 @@ impl Bitcoind {
     /// `bitcoin-cli <args>` as JSON.
     pub fn cli_json(&self, args: &[&str]) -> Value {
         let out = self.cli(args);
-        serde_json::from_str(&out).unwrap_or_else(|e| panic!("bitcoin-cli {}: {e}: {out}", args.join(" ")))
+        serde_json::from_str(&out)
+            .unwrap_or_else(|e| panic!("bitcoin-cli {}: {e}: {out}", args.join(" ")))
     }
 
     /// Mines `n` blocks to [`anyone_can_spend`]; returns their hashes.
@@ -200,7 +201,9 @@ impl Bitcoind {
 
     /// The best block's hash.
     pub fn tip(&self) -> BlockHash {
-        self.cli(&["getbestblockhash"]).parse().expect("a block hash")
+        self.cli(&["getbestblockhash"])
+            .parse()
+            .expect("a block hash")
     }
 
     /// The block with `hash`, as bitcoind serialises it.

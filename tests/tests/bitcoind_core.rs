@@ -18,7 +18,9 @@
 use std::time::{Duration, Instant};
 
 use bitcoin::absolute::LockTime;
-use bitcoin::{transaction, Amount, BlockHash, OutPoint, Sequence, Transaction, TxIn, TxOut, Witness};
+use bitcoin::{
+    transaction, Amount, BlockHash, OutPoint, Sequence, Transaction, TxIn, TxOut, Witness,
+};
 use share_verifier::commitment::find_commitment;
 use shareproof_node::config::{RawConfig, DEVNET_SETTLEMENT_SCRIPT};
 use shareproof_node::loadgen::{self, LoadgenConfig};
@@ -99,7 +101,8 @@ async fn templates_carry_the_mempool_and_every_pool_block_commits_its_window() {
     let user = format!("{ADDRESS}.core");
     let mut s = subscribe(t.node.stratum_addr, &user).await;
     let tip = btc.tip();
-    s.job_where("the tip as prevhash", |j| j.prevhash == tip).await;
+    s.job_where("the tip as prevhash", |j| j.prevhash == tip)
+        .await;
 
     let settlement = bitcoin::ScriptBuf::from_hex(DEVNET_SETTLEMENT_SCRIPT).unwrap();
     let mut found_to_work = Vec::new();
@@ -108,7 +111,8 @@ async fn templates_carry_the_mempool_and_every_pool_block_commits_its_window() {
         let submitted = Instant::now();
         let hash = s.submit_valid_share(&user, 100 + round).await;
         // New work on the new tip, without waiting for a long poll or refresh.
-        s.job_where("the found block as prevhash", |j| j.prevhash == hash).await;
+        s.job_where("the found block as prevhash", |j| j.prevhash == hash)
+            .await;
         found_to_work.push(submitted.elapsed());
         assert_eq!(block_status(&t, &hash).await, BlockStatus::Accepted);
         assert_eq!(btc.tip(), hash);
@@ -137,19 +141,25 @@ async fn templates_carry_the_mempool_and_every_pool_block_commits_its_window() {
             for txid in &txids {
                 assert!(in_block.contains(txid), "{txid} not in the pool's block");
             }
-            assert_eq!(stats["totalfee"].as_u64().unwrap(), fees.iter().sum::<u64>());
+            assert_eq!(
+                stats["totalfee"].as_u64().unwrap(),
+                fees.iter().sum::<u64>()
+            );
             assert!(
-                coinbase
-                    .output
-                    .iter()
-                    .any(|o| o.script_pubkey.as_bytes().starts_with(&[0x6a, 0x24, 0xaa, 0x21, 0xa9, 0xed])),
+                coinbase.output.iter().any(|o| o
+                    .script_pubkey
+                    .as_bytes()
+                    .starts_with(&[0x6a, 0x24, 0xaa, 0x21, 0xa9, 0xed])),
                 "the coinbase carries the witness commitment"
             );
             assert!(block.check_witness_commitment(), "witness commitment valid");
             assert_eq!(btc.cli_json(&["getmempoolinfo"])["size"], 0);
         }
     }
-    let ms: Vec<_> = found_to_work.iter().map(|d| d.as_secs_f64() * 1e3).collect();
+    let ms: Vec<_> = found_to_work
+        .iter()
+        .map(|d| d.as_secs_f64() * 1e3)
+        .collect();
     println!("found block (submit sent) to new work on the miner: {ms:.1?} ms");
     t.node.stop().await;
 }
@@ -204,7 +214,10 @@ async fn a_burst_of_blocks_from_the_built_in_miner_never_stalls() {
         .iter()
         .filter(|b| b.status == BlockStatus::Accepted)
         .count();
-    assert_eq!(accepted, mine_on_chain, "every accepted block is on bitcoind's chain");
+    assert_eq!(
+        accepted, mine_on_chain,
+        "every accepted block is on bitcoind's chain"
+    );
     assert!(accepted as u32 >= target, "{accepted} accepted");
     let stale_per_block = report.rejected as f64 / blocks.len() as f64;
     println!(
@@ -258,7 +271,8 @@ async fn outside_tips_and_a_reorganisation_move_the_miners() {
     for _ in 0..3 {
         let before = Instant::now();
         let made = btc.generate(1)[0];
-        s.job_where("the outside block as prevhash", |j| j.prevhash == made).await;
+        s.job_where("the outside block as prevhash", |j| j.prevhash == made)
+            .await;
         to_notify.push(before.elapsed().as_secs_f64() * 1e3);
     }
     stop.cancel();
@@ -276,13 +290,19 @@ async fn outside_tips_and_a_reorganisation_move_the_miners() {
     let pool_block = s.submit_valid_share(&user, 7).await;
     assert_eq!(block_status(&t, &pool_block).await, BlockStatus::Accepted);
     assert_eq!(btc.tip(), pool_block);
-    s.job_where("the pool's block as prevhash", |j| j.prevhash == pool_block).await;
+    s.job_where("the pool's block as prevhash", |j| j.prevhash == pool_block)
+        .await;
     btc.cli(&["invalidateblock", &pool_block.to_string()]);
     let parent = btc.tip();
-    s.job_where("the pool block's parent again", |j| j.prevhash == parent).await;
+    s.job_where("the pool block's parent again", |j| j.prevhash == parent)
+        .await;
     let longer = btc.generate(2);
-    assert_ne!(btc.cli(&["getblockhash", &btc.height().saturating_sub(1).to_string()]), pool_block.to_string());
-    s.job_where("the longer chain's tip", |j| j.prevhash == longer[1]).await;
+    assert_ne!(
+        btc.cli(&["getblockhash", &btc.height().saturating_sub(1).to_string()]),
+        pool_block.to_string()
+    );
+    s.job_where("the longer chain's tip", |j| j.prevhash == longer[1])
+        .await;
     // A share on the new tip is a block again, accepted on the new chain.
     let next = s.submit_valid_share(&user, 8).await;
     assert_eq!(block_status(&t, &next).await, BlockStatus::Accepted);
@@ -297,7 +317,10 @@ async fn templates_and_blocks_fail_over_to_the_second_bitcoind() {
     first.generate(101);
     let synced = Instant::now();
     while second.tip() != first.tip() {
-        assert!(synced.elapsed() < Duration::from_secs(60), "the second node syncs");
+        assert!(
+            synced.elapsed() < Duration::from_secs(60),
+            "the second node syncs"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let t = node_on(&[&first, &second]).await;
@@ -307,7 +330,8 @@ async fn templates_and_blocks_fail_over_to_the_second_bitcoind() {
     s.job_where("the tip", |j| j.prevhash == tip).await;
     let on_first = s.submit_valid_share(&user, 1).await;
     assert_eq!(block_status(&t, &on_first).await, BlockStatus::Accepted);
-    s.job_where("the pool's block", |j| j.prevhash == on_first).await;
+    s.job_where("the pool's block", |j| j.prevhash == on_first)
+        .await;
     // Both nodes were given the block.
     assert_eq!(second.tip(), on_first);
 
@@ -324,7 +348,8 @@ async fn templates_and_blocks_fail_over_to_the_second_bitcoind() {
     .await;
     // A tip made on the second node reaches the miner through its long poll.
     let outside = second.generate(1)[0];
-    s.job_where("the second node's new tip", |j| j.prevhash == outside).await;
+    s.job_where("the second node's new tip", |j| j.prevhash == outside)
+        .await;
     let last = s.submit_valid_share(&user, 3).await;
     assert_eq!(block_status(&t, &last).await, BlockStatus::Accepted);
     assert_eq!(second.tip(), last);

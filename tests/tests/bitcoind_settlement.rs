@@ -45,7 +45,9 @@ async fn blocks_mined_on_bitcoind_settle_and_a_reorganised_one_never_does() {
     s.max_payouts = Some(4);
     s.poll_ms = Some(200);
     s.deliver_peg_in = Some(true);
-    let node = shareproof_node::start(raw.validate().unwrap()).await.unwrap();
+    let node = shareproof_node::start(raw.validate().unwrap())
+        .await
+        .unwrap();
     let store = node.store.clone();
 
     // The light client starts at bitcoind's tip.
@@ -151,7 +153,11 @@ async fn blocks_mined_on_bitcoind_settle_and_a_reorganised_one_never_does() {
     // Balances are share-verifier's allocation to the sat; a miner claims.
     let expected = expected_balances(&store, settled, FEE_BPS, signer(0).address());
     for (address, amount) in &expected {
-        assert_eq!(client.balance_of(*address).await.unwrap(), *amount, "{address}");
+        assert_eq!(
+            client.balance_of(*address).await.unwrap(),
+            *amount,
+            "{address}"
+        );
     }
     let miner = signer(2);
     let owed = expected[&miner.address()];

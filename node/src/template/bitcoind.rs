@@ -393,9 +393,12 @@ impl TemplateSource for BitcoindSource {
                 };
                 let result = match body {
                     Ok(body) => match (body.get("result"), body.get("error")) {
-                        (_, Some(error)) if !error.is_null() => {
-                            SubmitOutcome::Rejected(error.get("message").and_then(Value::as_str).map_or_else(|| error.to_string(), str::to_owned))
-                        }
+                        (_, Some(error)) if !error.is_null() => SubmitOutcome::Rejected(
+                            error
+                                .get("message")
+                                .and_then(Value::as_str)
+                                .map_or_else(|| error.to_string(), str::to_owned),
+                        ),
                         (Some(Value::String(reason)), _) => SubmitOutcome::from_bip22(Some(reason)),
                         (Some(Value::Null) | None, _) => SubmitOutcome::from_bip22(None),
                         (Some(other), _) => SubmitOutcome::Rejected(other.to_string()),
