@@ -306,7 +306,11 @@ async fn connection(
                 tokio::time::sleep(Duration::from_millis(10)).await;
                 continue;
             };
-            let due = (start.elapsed().as_secs_f64() * rate) as u64;
+            // At most a tenth of a second's shares per write: a connection
+            // that fell behind (a slow pool, a costly difficulty) catches up
+            // in bounded writes instead of one burst on an old job.
+            let due = ((start.elapsed().as_secs_f64() * rate) as u64)
+                .min(sent + (rate / 10.0).ceil() as u64);
             out.clear();
             let now = Instant::now();
             let mut batch = Vec::new();
@@ -361,6 +365,8 @@ async fn connection(
                 totals.closed_by_pool.fetch_add(1, Ordering::Relaxed);
             }
         }
+        // A write blocked on a pool that stopped reading ends with the run.
+        _ = stop.cancelled() => {}
     }
     // Let in-flight answers arrive.
     let _ = tokio::time::timeout(Duration::from_millis(500), async {
