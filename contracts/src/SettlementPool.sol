@@ -99,6 +99,10 @@ contract SettlementPool is ISettlementPool, ReentrancyGuardTransient {
     /// @notice The coinbase has `count` commitment outputs; exactly one is allowed.
     error SettlementCommitmentDuplicated(bytes32 coinbaseTxid, uint256 count);
 
+    /// @notice The coinbase's one commitment holds `windowRoot`, which is not below the BN254
+    /// scalar field order r: no window has that root.
+    error SettlementCommitmentRootNotInField(bytes32 coinbaseTxid, bytes32 windowRoot);
+
     /// @notice No coinbase output pays the settlement script.
     error SettlementNoReward(bytes32 coinbaseTxid);
 
@@ -219,7 +223,8 @@ contract SettlementPool is ISettlementPool, ReentrancyGuardTransient {
     /// @inheritdoc ISettlementPool
     /// @dev Checks, in this order: the input shapes (80-byte header, no 64-byte coinbase, a
     /// coinbase with a BIP 34 height); (1) the block is in the best chain with enough
-    /// confirmations; (2) the coinbase is in the header; (3) exactly one commitment; (4) R > 0;
+    /// confirmations; (2) the coinbase is in the header; (3) exactly one commitment (an output
+    /// whose script is exactly the 39-byte commitment script), its root below r; (4) R > 0;
     /// (5) R delivered by the bridge; (6) not settled before, and the contract's token balance
     /// covers all it owes with R; (7) payouts sorted, at most M, within the net reward; (8) the
     /// proof. Then credits and emits `BlockSettled`.
@@ -390,11 +395,14 @@ contract SettlementPool is ISettlementPool, ReentrancyGuardTransient {
             revert SettlementCoinbaseNotInBlock(blockHash, txid);
         }
 
-        // (3) Exactly one commitment, (4) a reward.
+        // (3) Exactly one commitment, with a root below r; (4) a reward.
         BitcoinTx.CoinbaseOutputs memory outputs =
             BitcoinTx.parseCoinbaseOutputs(coinbaseTx, _scriptHash, _scriptLength);
         if (outputs.commitments == 0) revert SettlementCommitmentMissing(txid);
         if (outputs.commitments > 1) revert SettlementCommitmentDuplicated(txid, outputs.commitments);
+        if (uint256(outputs.windowRoot) >= PayoutBinding.FIELD_ORDER) {
+            revert SettlementCommitmentRootNotInField(txid, outputs.windowRoot);
+        }
         if (outputs.reward == 0) revert SettlementNoReward(txid);
         return ProvenCoinbase(blockHash, txid, outputs.windowRoot, outputs.reward);
     }
