@@ -174,7 +174,7 @@ pub async fn start(config: Config) -> Result<RunningNode, NodeError> {
     };
     let shutdown = CancellationToken::new();
     let fatal = Fatal::new(shutdown.clone());
-    let ledger = Ledger::start(store.clone(), coinbase, metrics.clone())?;
+    let ledger = Ledger::start(store.clone(), coinbase, metrics.clone(), fatal.clone())?;
 
     let (source, best_chain, embedded): Sources = match &config.source {
         SourceConfig::Embedded(rule) => {
