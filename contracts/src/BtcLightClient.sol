@@ -20,10 +20,17 @@ import {BitcoinSpv} from "./lib/BitcoinSpv.sol";
 ///   period. The work of any stretch of the best chain follows from it, so forks need no
 ///   per-header work record.
 /// - `_tip`: the tip's height, time, nBits, period start and chain work in one word.
+/// - `_times`: the timestamps of the best chain's last 14 blocks, a ring in two words, for the
+///   median-time-past rule; read once and written once per batch.
 /// Side branches are not stored: a fork is submitted whole from its best-chain parent and is
 /// accepted only when it carries strictly more work than the blocks it replaces, as Bitcoin
-/// Core's first-seen rule does for equal work. Median-time-past and future-time checks are
-/// not made: they need 11 ancestors per header, and a timestamp cannot add work.
+/// Core's first-seen rule does for equal work.
+/// Timestamps follow Bitcoin Core's `ContextualCheckBlockHeader`: a header's time must be above
+/// the median of its 11 predecessors' times (BIP 113's median time past) and at most two hours
+/// after this chain's `block.timestamp`. The median needs the 11 predecessors' times from the
+/// ring, so it is not checked for the first 11 headers above the checkpoint, nor for the first
+/// headers of a fork whose parent is more than 3 blocks below the tip (their older ancestors
+/// have left the ring); the future-time rule applies to every header.
 /// Network rules (docs/ARCHITECTURE.md, "Contracts' interfaces"): `retargetInterval` 0 means
 /// every header repeats its parent's nBits (regtest); otherwise the first block of each
 /// period gets Bitcoin's retarget with the 4x clamp, capped at `powLimit` (mainnet: 2016
@@ -60,6 +67,8 @@ contract BtcLightClient is IBtcLightClient {
 
     /// @dev The running state while a batch is checked: the previous header's values, and
     /// whether the next header is the first of a fork.
+    /// `times0`, `times1` and `timesFrom` are the `_times` ring being updated: a header's
+    /// median time past is checked when its 11 predecessors are at or above `timesFrom`.
     struct Cursor {
         bytes32 hash;
         uint256 height;
@@ -69,6 +78,9 @@ contract BtcLightClient is IBtcLightClient {
         uint256 target;
         uint256 blockWork;
         uint256 periodStart;
+        uint256 times0;
+        uint256 times1;
+        uint256 timesFrom;
     }
 
     /// @dev The best-chain stretch that a fork replaces: its work, its tip.
@@ -83,6 +95,20 @@ contract BtcLightClient is IBtcLightClient {
     // ---------------------------------------------------------------------------------------
 
     uint256 private constant _HEADER_SIZE = 80;
+
+    /// @dev Bitcoin Core `MAX_FUTURE_BLOCK_TIME` (src/chain.h): two hours.
+    uint256 private constant _MAX_FUTURE_BLOCK_TIME = 2 hours;
+
+    /// @dev Bitcoin Core `CBlockIndex::nMedianTimeSpan`: the median of the last 11 blocks.
+    uint256 private constant _MEDIAN_TIME_SPAN = 11;
+
+    /// @dev Timestamps kept in the `_times` ring (7 per word, two words).
+    uint256 private constant _TIME_RING = 14;
+    uint256 private constant _TIMES_PER_WORD = 7;
+    uint256 private constant _TIME_MASK = 0xffffffff;
+    /// @dev A bit above the times in word 1, so that the word is never zero and writing it never
+    /// costs a zero-to-nonzero store (20,000 gas) after deployment.
+    uint256 private constant _TIMES_SENTINEL = 1 << 255;
 
     // ---------------------------------------------------------------------------------------
     // Errors
@@ -117,6 +143,14 @@ contract BtcLightClient is IBtcLightClient {
     /// @notice A fork after `parentHeight` carries `forkWork`, not more than the `replacedWork`
     /// of the best-chain blocks after the same parent.
     error LightClientForkNotHeavier(uint256 parentHeight, uint256 forkWork, uint256 replacedWork);
+
+    /// @notice The header at `height` has time `time`, not above `medianTimePast`, the median of
+    /// its 11 predecessors' times (Bitcoin Core's "time-too-old").
+    error LightClientTimeTooOld(uint256 height, uint256 time, uint256 medianTimePast);
+
+    /// @notice The header at `height` has time `time`, more than two hours after `blockTime`, this
+    /// chain's `block.timestamp` (Bitcoin Core's "time-too-new").
+    error LightClientTimeTooNew(uint256 height, uint256 time, uint256 blockTime);
 
     // ---------------------------------------------------------------------------------------
     // Events
@@ -154,6 +188,14 @@ contract BtcLightClient is IBtcLightClient {
     /// @dev The tip: bits 0..31 height, 32..63 time, 64..95 nBits, 96..127 the start time of
     /// its period, 128..255 chain work.
     uint256 private _tip;
+
+    /// @dev Timestamps of the best chain's last `_TIME_RING` blocks: the time of height h at
+    /// ring position p = h % 14, 32 bits each, positions 0..6 in word 0 (bits 32p) and 7..13
+    /// in word 1 (bits 32(p - 7)). Bits 224..255 of word 0: the lowest height whose time the
+    /// ring may hold (the checkpoint, or the first header of a fork deeper than the ring);
+    /// heights below the tip's last 14 have been overwritten whatever it says. Bit 255 of word 1
+    /// is always set (`_TIMES_SENTINEL`).
+    uint256[2] private _times;
 
     // ---------------------------------------------------------------------------------------
     // Constructor
@@ -193,6 +235,14 @@ contract BtcLightClient is IBtcLightClient {
 
         _hashAt[checkpoint.height] = blockHash;
         _periods[_periodOf(checkpoint.height, rules.retargetInterval)] = periodStart | (bits << 32);
+        uint256 position = checkpoint.height % _TIME_RING;
+        if (position < _TIMES_PER_WORD) {
+            _times[0] = (checkpoint.height << 224) | (time << (32 * position));
+            _times[1] = _TIMES_SENTINEL;
+        } else {
+            _times[0] = checkpoint.height << 224;
+            _times[1] = _TIMES_SENTINEL | (time << (32 * (position - _TIMES_PER_WORD)));
+        }
         _tip = _packTip(checkpoint.height, time, bits, periodStart, checkpoint.chainWork);
         emit HeadersAdded(checkpoint.height, checkpoint.height, blockHash);
     }
@@ -230,6 +280,8 @@ contract BtcLightClient is IBtcLightClient {
             chainWork += branchWork;
         }
         _tip = _packTip(newTipHeight, cursor.time, cursor.bits, cursor.periodStart, chainWork);
+        _times[0] = cursor.times0 | (cursor.timesFrom << 224);
+        _times[1] = cursor.times1;
         emit HeadersAdded(parentHeight + 1, newTipHeight, cursor.hash);
     }
 
@@ -303,6 +355,9 @@ contract BtcLightClient is IBtcLightClient {
     /// @dev The state after the parent block. For the tip it is all in `_tip`. For a fork's
     /// parent the time is not stored; it is only needed for a retarget right after the parent,
     /// and that block's nBits is then the best chain's own (same parent, same rule).
+    /// The time ring holds the best chain's heights from max(`timesFrom`, tip - 13) to the tip;
+    /// for a fork only those up to the parent are its ancestors, and its own headers overwrite
+    /// the others before they are read (a position is reused only 14 heights later).
     function _startCursor(uint256 parentHeight, uint256 tipWord, bool fork)
         private
         view
@@ -311,6 +366,14 @@ contract BtcLightClient is IBtcLightClient {
         cursor.hash = _hashAt[parentHeight];
         cursor.height = parentHeight;
         cursor.forkStart = fork;
+        uint256 times0 = _times[0];
+        cursor.times0 = times0 & ((uint256(1) << 224) - 1);
+        cursor.times1 = _times[1];
+        uint256 timesFrom = times0 >> 224;
+        uint256 tipHeight = uint32(tipWord);
+        if (tipHeight + 1 > timesFrom + _TIME_RING) timesFrom = tipHeight + 1 - _TIME_RING;
+        if (timesFrom > parentHeight + 1) timesFrom = parentHeight + 1;
+        cursor.timesFrom = timesFrom;
         if (fork) {
             uint256 period = _periods[_periodOf(parentHeight, _retargetInterval)];
             cursor.periodStart = uint32(period);
@@ -341,6 +404,7 @@ contract BtcLightClient is IBtcLightClient {
         if (BitcoinSpv.toWorkNumber(blockHash) > cursor.target) {
             revert LightClientInsufficientProofOfWork(height, blockHash, cursor.target);
         }
+        _checkTime(cursor, height, time);
 
         _hashAt[height] = blockHash;
         cursor.hash = blockHash;
@@ -368,6 +432,89 @@ contract BtcLightClient is IBtcLightClient {
         cursor.bits = expected;
         cursor.periodStart = time;
         _periods[height / interval] = time | (expected << 32);
+    }
+
+    /// @dev Bitcoin Core's timestamp rules for the header at `height`, then records its time in
+    /// the ring. time > median of the 11 previous times iff at least 6 of them are below time,
+    /// so the check counts instead of sorting; the median itself is computed only for the error.
+    function _checkTime(Cursor memory cursor, uint256 height, uint256 time) private view {
+        if (time > block.timestamp + _MAX_FUTURE_BLOCK_TIME) {
+            revert LightClientTimeTooNew(height, time, block.timestamp);
+        }
+        uint256 times0 = cursor.times0;
+        uint256 times1 = cursor.times1;
+        if (height >= cursor.timesFrom + _MEDIAN_TIME_SPAN) {
+            uint256 below;
+            assembly ("memory-safe") {
+                // Entries of word `w` (7 times of 32 bits) below `t`.
+                function belowIn(w, t) -> c {
+                    let m := 0xffffffff
+                    c := add(
+                        add(add(lt(and(w, m), t), lt(and(shr(32, w), m), t)), lt(and(shr(64, w), m), t)),
+                        add(
+                            add(lt(and(shr(96, w), m), t), lt(and(shr(128, w), m), t)),
+                            add(lt(and(shr(160, w), m), t), lt(and(shr(192, w), m), t))
+                        )
+                    )
+                }
+                // The time at ring position `p`: word p / 7, bits 32 * (p % 7).
+                function at(w0, w1, p) -> t {
+                    let high := gt(p, 6)
+                    let w := xor(w0, mul(high, xor(w0, w1)))
+                    t := and(shr(mul(32, sub(p, mul(7, high))), w), 0xffffffff)
+                }
+                // All 14 entries, less the 3 that are not predecessors: heights height - 14 ..
+                // height - 12, at positions height % 14 .. (height + 2) % 14.
+                below := add(belowIn(times0, time), belowIn(times1, time))
+                below := sub(
+                    below,
+                    add(
+                        add(
+                            lt(at(times0, times1, mod(height, 14)), time),
+                            lt(at(times0, times1, mod(add(height, 1), 14)), time)
+                        ),
+                        lt(at(times0, times1, mod(add(height, 2), 14)), time)
+                    )
+                )
+            }
+            if (below <= _MEDIAN_TIME_SPAN / 2) {
+                revert LightClientTimeTooOld(height, time, _medianTimePast(cursor, height));
+            }
+        }
+        // Cannot overflow: position < 14, so shifts stay below 224.
+        unchecked {
+            uint256 position = height % _TIME_RING;
+            if (position < _TIMES_PER_WORD) {
+                uint256 shift = 32 * position;
+                cursor.times0 = (times0 & ~(_TIME_MASK << shift)) | (time << shift);
+            } else {
+                uint256 shift = 32 * (position - _TIMES_PER_WORD);
+                cursor.times1 = (times1 & ~(_TIME_MASK << shift)) | (time << shift);
+            }
+        }
+    }
+
+    /// @dev The time of best-chain height `height` from the ring (the caller knows it is there).
+    function _ringTime(Cursor memory cursor, uint256 height) private pure returns (uint256) {
+        uint256 position = height % _TIME_RING;
+        return position < _TIMES_PER_WORD
+            ? (cursor.times0 >> (32 * position)) & _TIME_MASK
+            : (cursor.times1 >> (32 * (position - _TIMES_PER_WORD))) & _TIME_MASK;
+    }
+
+    /// @dev The median of the times of the 11 blocks before `height` (Bitcoin Core
+    /// `GetMedianTimePast`: sorted, the middle one). Only on the error path.
+    function _medianTimePast(Cursor memory cursor, uint256 height) private pure returns (uint256) {
+        uint256[] memory times = new uint256[](_MEDIAN_TIME_SPAN);
+        for (uint256 i; i < _MEDIAN_TIME_SPAN; ++i) {
+            uint256 t = _ringTime(cursor, height - _MEDIAN_TIME_SPAN + i);
+            uint256 j = i;
+            for (; j > 0 && times[j - 1] > t; --j) {
+                times[j] = times[j - 1];
+            }
+            times[j] = t;
+        }
+        return times[_MEDIAN_TIME_SPAN / 2];
     }
 
     /// @dev Work of the best-chain blocks `from + 1 ..= to`, from each period's nBits.

@@ -5,6 +5,7 @@ import {IBtcLightClient} from "./interfaces/IBtcLightClient.sol";
 import {IPegIn} from "./interfaces/IPegIn.sol";
 import {BitcoinSpv} from "./lib/BitcoinSpv.sol";
 import {BitcoinTx} from "./lib/BitcoinTx.sol";
+import {PayoutBinding} from "./lib/PayoutBinding.sol";
 import {WrappedBtc} from "./WrappedBtc.sol";
 
 /// @title DevPegIn
@@ -12,7 +13,10 @@ import {WrappedBtc} from "./WrappedBtc.sol";
 /// mints wrapped BTC equal to the coinbase's outputs to the peg-in script and sends it to the
 /// settlement contract, once per coinbase. Devnets thus follow the production flow (funds
 /// arrive per coinbase through a bridge) without a real bridge; nothing is custodied, and no
-/// amount can be minted that a confirmed coinbase did not pay.
+/// amount can be minted that a confirmed coinbase did not pay. It mints only for coinbases the
+/// settlement contract can settle (exactly one commitment, its root below r, a reward), so that
+/// no minted token waits in the pool for a settlement that cannot happen (docs/settlement.md,
+/// "Where the funds go").
 /// @dev The recipient is bound once after deployment, because the settlement contract takes
 /// this contract's token and address in its own constructor.
 contract DevPegIn is IPegIn {
@@ -46,6 +50,10 @@ contract DevPegIn is IPegIn {
 
     /// @notice No coinbase output pays the peg-in script.
     error DevPegInNothingToDeliver(bytes32 coinbaseTxid);
+
+    /// @notice The coinbase could never settle: it has `commitments` window-root commitments
+    /// (exactly one is needed), or its one root `windowRoot` is not below the field order r.
+    error DevPegInNotSettleable(bytes32 coinbaseTxid, uint256 commitments, bytes32 windowRoot);
 
     /// @notice The coinbase was already delivered (`amount` minted).
     error DevPegInAlreadyDelivered(bytes32 coinbaseTxid, uint256 amount);
@@ -121,7 +129,8 @@ contract DevPegIn is IPegIn {
     }
 
     /// @notice Bridges a confirmed coinbase: mints the sum of its outputs to the peg-in script
-    /// to the recipient. Anyone may call it; each coinbase is delivered once.
+    /// to the recipient. Anyone may call it; each coinbase is delivered once, and only a
+    /// coinbase that can settle (exactly one commitment with a root below r).
     /// @param header The block's 80-byte header.
     /// @param coinbaseTx The coinbase in legacy serialisation (with its BIP 34 height).
     /// @param merkleProof The coinbase's Merkle branch (index 0), bottom up.
@@ -147,8 +156,13 @@ contract DevPegIn is IPegIn {
         uint256 already = _delivered[txid];
         if (already != 0) revert DevPegInAlreadyDelivered(txid, already);
 
-        amount = BitcoinTx.parseCoinbaseOutputs(coinbaseTx, _scriptHash, _scriptLength).reward;
+        BitcoinTx.CoinbaseOutputs memory outputs =
+            BitcoinTx.parseCoinbaseOutputs(coinbaseTx, _scriptHash, _scriptLength);
+        amount = outputs.reward;
         if (amount == 0) revert DevPegInNothingToDeliver(txid);
+        if (outputs.commitments != 1 || uint256(outputs.windowRoot) >= PayoutBinding.FIELD_ORDER) {
+            revert DevPegInNotSettleable(txid, outputs.commitments, outputs.windowRoot);
+        }
 
         _delivered[txid] = amount;
         emit Delivered(txid, blockHash, amount);

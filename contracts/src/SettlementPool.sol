@@ -99,6 +99,10 @@ contract SettlementPool is ISettlementPool, ReentrancyGuardTransient {
     /// @notice The coinbase has `count` commitment outputs; exactly one is allowed.
     error SettlementCommitmentDuplicated(bytes32 coinbaseTxid, uint256 count);
 
+    /// @notice The coinbase's one commitment holds `windowRoot`, which is not below the BN254
+    /// scalar field order r: no window has that root.
+    error SettlementCommitmentRootNotInField(bytes32 coinbaseTxid, bytes32 windowRoot);
+
     /// @notice No coinbase output pays the settlement script.
     error SettlementNoReward(bytes32 coinbaseTxid);
 
@@ -141,6 +145,10 @@ contract SettlementPool is ISettlementPool, ReentrancyGuardTransient {
     event BlockSettled(
         bytes32 indexed blockHash, bytes32 windowRoot, uint256 reward, uint256 fee, uint256 dust, bytes32 payoutHash
     );
+
+    /// @notice The bridge delivered `excess` more than the reward for the coinbase
+    /// `coinbaseTxid`; it was credited to the fee recipient with the block's settlement.
+    event ExcessDeliveryCredited(bytes32 indexed coinbaseTxid, address indexed feeRecipient, uint256 excess);
 
     /// @notice `amount` was paid to `account`.
     event Claimed(address indexed account, uint256 amount);
@@ -219,10 +227,13 @@ contract SettlementPool is ISettlementPool, ReentrancyGuardTransient {
     /// @inheritdoc ISettlementPool
     /// @dev Checks, in this order: the input shapes (80-byte header, no 64-byte coinbase, a
     /// coinbase with a BIP 34 height); (1) the block is in the best chain with enough
-    /// confirmations; (2) the coinbase is in the header; (3) exactly one commitment; (4) R > 0;
+    /// confirmations; (2) the coinbase is in the header; (3) exactly one commitment (an output
+    /// whose script is exactly the 39-byte commitment script), its root below r; (4) R > 0;
     /// (5) R delivered by the bridge; (6) not settled before, and the contract's token balance
-    /// covers all it owes with R; (7) payouts sorted, at most M, within the net reward; (8) the
-    /// proof. Then credits and emits `BlockSettled`.
+    /// covers all it owes with what was delivered; (7) payouts sorted, at most M, within the net
+    /// reward; (8) the proof. Then credits and emits `BlockSettled`; a delivery above R is
+    /// credited to the fee recipient (`ExcessDeliveryCredited`), so that every delivered unit of
+    /// a settled coinbase is owed to someone (docs/settlement.md, "Where the funds go").
     function settle(
         bytes calldata header,
         bytes calldata coinbaseTx,
@@ -233,7 +244,7 @@ contract SettlementPool is ISettlementPool, ReentrancyGuardTransient {
         // (1) to (4).
         ProvenCoinbase memory proven = _proveCoinbase(header, coinbaseTx, merkleProof);
         // (5) and (6).
-        uint256 ledger = _checkFunds(proven.txid, proven.reward);
+        (uint256 ledger, uint256 excess) = _checkFunds(proven.txid, proven.reward);
         // (7).
         Payout[] memory list = payouts;
         uint256 currentFeeBps = uint16(ledger);
@@ -244,7 +255,7 @@ contract SettlementPool is ISettlementPool, ReentrancyGuardTransient {
             PayoutBinding.bind(proven.windowRoot, proven.reward, currentFeeBps, list);
         if (!_verifier.verifyProof(proof, input)) revert SettlementInvalidProof(proven.blockHash);
 
-        _record(proven, ledger, fee, paid, list, listHash);
+        _record(proven, ledger, fee, paid, excess, list, listHash);
     }
 
     // ---------------------------------------------------------------------------------------
@@ -390,11 +401,14 @@ contract SettlementPool is ISettlementPool, ReentrancyGuardTransient {
             revert SettlementCoinbaseNotInBlock(blockHash, txid);
         }
 
-        // (3) Exactly one commitment, (4) a reward.
+        // (3) Exactly one commitment, with a root below r; (4) a reward.
         BitcoinTx.CoinbaseOutputs memory outputs =
             BitcoinTx.parseCoinbaseOutputs(coinbaseTx, _scriptHash, _scriptLength);
         if (outputs.commitments == 0) revert SettlementCommitmentMissing(txid);
         if (outputs.commitments > 1) revert SettlementCommitmentDuplicated(txid, outputs.commitments);
+        if (uint256(outputs.windowRoot) >= PayoutBinding.FIELD_ORDER) {
+            revert SettlementCommitmentRootNotInField(txid, outputs.windowRoot);
+        }
         if (outputs.reward == 0) revert SettlementNoReward(txid);
         return ProvenCoinbase(blockHash, txid, outputs.windowRoot, outputs.reward);
     }
@@ -403,17 +417,21 @@ contract SettlementPool is ISettlementPool, ReentrancyGuardTransient {
     // Private
     // ---------------------------------------------------------------------------------------
 
-    /// @dev Steps (5) and (6): the bridge delivered `reward` for the coinbase; the coinbase was
-    /// not settled before; and the contract holds enough tokens for everything it owes once
-    /// `reward` is credited, so a bridge that reports a delivery it did not make cannot create
-    /// credit. Returns the ledger word.
-    function _checkFunds(bytes32 txid, uint256 reward) private view returns (uint256 ledger) {
+    /// @dev Steps (5) and (6): the bridge delivered at least `reward` for the coinbase; the
+    /// coinbase was not settled before; and the contract holds enough tokens for everything it
+    /// owes once the whole delivery is credited, so a bridge that reports a delivery it did not
+    /// make cannot create credit. Returns the ledger word and the delivery above `reward`.
+    function _checkFunds(bytes32 txid, uint256 reward) private view returns (uint256 ledger, uint256 excess) {
         uint256 delivered = _pegIn.delivered(txid);
         if (delivered < reward) revert SettlementFundsNotDelivered(txid, delivered, reward);
         bytes32 settledBlock = _settledBlockOf[txid];
         if (settledBlock != bytes32(0)) revert SettlementAlreadySettled(txid, settledBlock);
+        // Cannot underflow: checked just above.
+        unchecked {
+            excess = delivered - reward;
+        }
         ledger = _ledger;
-        uint256 owed = _credited(ledger) - (ledger >> 136) + reward;
+        uint256 owed = _credited(ledger) - (ledger >> 136) + delivered;
         uint256 balance = _token.balanceOf(address(this));
         if (balance < owed) revert SettlementUnderfunded(balance, owed);
     }
@@ -434,23 +452,26 @@ contract SettlementPool is ISettlementPool, ReentrancyGuardTransient {
     }
 
     /// @dev Credits a verified settlement: the payees, then fee and dust to the fee recipient,
-    /// R in all; marks the coinbase settled and emits `BlockSettled`.
+    /// R in all, and any delivery above R to the fee recipient too; marks the coinbase settled
+    /// and emits `BlockSettled` (and `ExcessDeliveryCredited`).
     function _record(
         ProvenCoinbase memory proven,
         uint256 ledger,
         uint256 fee,
         uint256 paid,
+        uint256 excess,
         Payout[] memory payouts,
         bytes32 listHash
     ) private {
         _settledBlockOf[proven.txid] = proven.blockHash;
         _credit(payouts);
         uint256 dust = proven.reward - fee - paid;
-        _balances[_feeRecipient] += fee + dust;
+        _balances[_feeRecipient] += fee + dust + excess;
         // Cannot overflow the 120-bit field: every credit is backed by delivered tokens (the
         // solvency check), and no token supply reaches 2^120.
-        _ledger = ledger + (proven.reward << 16);
+        _ledger = ledger + ((proven.reward + excess) << 16);
         emit BlockSettled(proven.blockHash, proven.windowRoot, proven.reward, fee, dust, listHash);
+        if (excess != 0) emit ExcessDeliveryCredited(proven.txid, _feeRecipient, excess);
     }
 
     /// @dev Adds each payout to its account's balance (zero amounts write nothing).

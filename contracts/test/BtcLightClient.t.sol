@@ -15,7 +15,11 @@ contract BtcLightClientMainnetTest is Test {
     BtcLightClient internal client;
     bytes[12] internal early;
 
+    /// @dev A `block.timestamp` after every header here (the future-time rule).
+    uint256 internal constant NOW = 1_800_000_000;
+
     function setUp() public {
+        vm.warp(NOW);
         early = MainnetHeaders.early();
         client = _mainnetClient(early[0], 0, 0);
     }
@@ -52,6 +56,57 @@ contract BtcLightClientMainnetTest is Test {
         assertEq(client.confirmations(bytes32(0), 5), 0);
         assertEq(client.confirmations(keccak256("not a block"), 2), 0);
         assertFalse(client.isInBestChain(hash2, 1));
+    }
+
+    function test_AcceptsMainnetHeadersAboveTheMedianTimePast() public {
+        bytes[21] memory dec = MainnetHeaders.dec2023();
+        client = _mainnetClient(dec[0], 822770, MainnetHeaders.TIME_822528);
+        // Blocks 822,771..822,790: the median rule applies from 822,781 on, and block 822,787
+        // is 29 s older than its parent yet above the median of the 11 before it.
+        client.submitHeaders(822770, _concatDec(dec, 1, 20));
+        (uint256 height, bytes32 tipHash,) = client.tip();
+        assertEq(height, 822790);
+        assertEq(tipHash, BlockBuilder.hashOf(dec[20]));
+        assertEq(client.blockHashAt(822787), MainnetHeaders.HASH_822787);
+        assertLt(_time(dec[17]), _time(dec[16]), "822,787 is older than its parent");
+    }
+
+    function test_AcceptsMainnetHeadersWithTheMedianTimePastOneAtATime() public {
+        bytes[21] memory dec = MainnetHeaders.dec2023();
+        client = _mainnetClient(dec[0], 822770, MainnetHeaders.TIME_822528);
+        for (uint256 i = 1; i <= 20; ++i) {
+            client.submitHeaders(822769 + i, dec[i]);
+        }
+        (uint256 height,,) = client.tip();
+        assertEq(height, 822790);
+    }
+
+    function test_AcceptsAMainnetHeaderExactlyTwoHoursAhead() public {
+        vm.warp(_time(early[1]) - 2 hours);
+        client.submitHeaders(0, early[1]);
+        (uint256 height,,) = client.tip();
+        assertEq(height, 1);
+    }
+
+    function test_RevertWhen_MainnetHeaderIsMoreThanTwoHoursAhead() public {
+        uint256 time = _time(early[1]);
+        vm.warp(time - 2 hours - 1);
+        vm.expectRevert(
+            abi.encodeWithSelector(BtcLightClient.LightClientTimeTooNew.selector, 1, time, time - 2 hours - 1)
+        );
+        client.submitHeaders(0, early[1]);
+    }
+
+    function test_RevertWhen_ALaterMainnetHeaderInABatchIsTooFarAhead() public {
+        bytes[21] memory dec = MainnetHeaders.dec2023();
+        client = _mainnetClient(dec[0], 822770, MainnetHeaders.TIME_822528);
+        // The clock stands 2 hours before block 822,790: every header up to 822,789 is fine.
+        uint256 time = _time(dec[20]);
+        vm.warp(time - 2 hours - 1);
+        vm.expectRevert(
+            abi.encodeWithSelector(BtcLightClient.LightClientTimeTooNew.selector, 822790, time, time - 2 hours - 1)
+        );
+        client.submitHeaders(822770, _concatDec(dec, 1, 20));
     }
 
     function test_RetargetAt32256MatchesTheNetwork() public {
@@ -239,6 +294,21 @@ contract BtcLightClientMainnetTest is Test {
         vm.snapshotValue("BtcLightClient", "submitHeaders_per_header_in_batch_of_10_tx", txGas / 10);
     }
 
+    /// @dev A batch in which every header is checked against the median time past (the first
+    /// 11 headers above a checkpoint are not: their predecessors' times are unknown).
+    function test_Gas_SubmitTenMainnetHeadersWithTheMedianTimePast() public {
+        bytes[21] memory dec = MainnetHeaders.dec2023();
+        client = _mainnetClient(dec[0], 822770, MainnetHeaders.TIME_822528);
+        client.submitHeaders(822770, _concatDec(dec, 1, 10));
+        bytes memory batch = _concatDec(dec, 11, 20);
+        client.submitHeaders(822780, batch);
+        uint256 txGas = vm.snapshotGasLastCall("BtcLightClient", "submitHeaders_10_headers_median_checked_tx");
+        uint256 execution = GasMeter.executionGas(txGas, abi.encodeCall(BtcLightClient.submitHeaders, (822780, batch)));
+        vm.snapshotValue(
+            "BtcLightClient", "submitHeaders_per_header_in_batch_of_10_median_checked_execution", execution / 10
+        );
+    }
+
     function test_Gas_SubmitOneMainnetHeader() public {
         client.submitHeaders(0, early[1]);
         uint256 txGas = vm.snapshotGasLastCall("BtcLightClient", "submitHeaders_1_header_tx");
@@ -259,6 +329,18 @@ contract BtcLightClientMainnetTest is Test {
         for (uint256 i = from; i <= to; ++i) {
             out = abi.encodePacked(out, early[i]);
         }
+    }
+
+    function _concatDec(bytes[21] memory dec, uint256 from, uint256 to) internal pure returns (bytes memory out) {
+        for (uint256 i = from; i <= to; ++i) {
+            out = abi.encodePacked(out, dec[i]);
+        }
+    }
+
+    /// @dev A header's time (little-endian at bytes 68..71).
+    function _time(bytes memory header) internal pure returns (uint256) {
+        return uint256(uint8(header[68])) | (uint256(uint8(header[69])) << 8) | (uint256(uint8(header[70])) << 16)
+            | (uint256(uint8(header[71])) << 24);
     }
 
     function _mainnetRules() internal pure returns (BtcLightClient.NetworkRules memory) {
@@ -290,6 +372,7 @@ contract BtcLightClientForkTest is Test {
     bytes32 internal genesisHash;
 
     function setUp() public {
+        vm.warp(GENESIS_TIME + 30 days);
         bytes memory genesis =
             BlockBuilder.mine(bytes32(0), keccak256("genesis"), GENESIS_TIME, BlockBuilder.REGTEST_BITS, 0);
         genesisHash = BlockBuilder.hashOf(genesis);
@@ -382,6 +465,78 @@ contract BtcLightClientForkTest is Test {
         client.submitHeaders(0, header);
     }
 
+    function test_RevertWhen_TimeIsNotAboveTheMedianTimePast() public {
+        // Blocks 1..11 at GENESIS_TIME + 600 * height: the median of 1..11 is block 6's time.
+        (bytes memory chain, bytes32[] memory a) = _chain(genesisHash, 1, 11, 1, 600);
+        client.submitHeaders(0, chain);
+        uint32 median = GENESIS_TIME + 6 * 600;
+        bytes memory atMedian = BlockBuilder.mine(a[10], keccak256("at median"), median, BlockBuilder.REGTEST_BITS, 0);
+        vm.expectRevert(abi.encodeWithSelector(BtcLightClient.LightClientTimeTooOld.selector, 12, median, median));
+        client.submitHeaders(11, atMedian);
+
+        // One second later passes, although it is older than its parent (block 11).
+        bytes memory above =
+            BlockBuilder.mine(a[10], keccak256("above median"), median + 1, BlockBuilder.REGTEST_BITS, 0);
+        client.submitHeaders(11, above);
+        (uint256 height, bytes32 tipHash,) = client.tip();
+        assertEq(height, 12);
+        assertEq(tipHash, BlockBuilder.hashOf(above));
+    }
+
+    function test_RevertWhen_TimeIsNotAboveTheMedianTimePastInsideABatch() public {
+        (bytes memory chain, bytes32[] memory a) = _chain(genesisHash, 1, 13, 1, 600);
+        // Block 14 at block 3's time: the median of blocks 3..13 is block 8's time.
+        bytes memory old =
+            BlockBuilder.mine(a[12], keccak256("old"), GENESIS_TIME + 3 * 600, BlockBuilder.REGTEST_BITS, 0);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                BtcLightClient.LightClientTimeTooOld.selector, 14, GENESIS_TIME + 3 * 600, GENESIS_TIME + 8 * 600
+            )
+        );
+        client.submitHeaders(0, abi.encodePacked(chain, old));
+    }
+
+    function test_MedianTimePastStartsElevenHeadersAboveTheCheckpoint() public {
+        // The checkpoint's predecessors are unknown: blocks 1..11 are only checked against the
+        // clock, so block 1 may be older than the checkpoint (as Bitcoin allows when the
+        // checkpoint's own median is older still).
+        bytes memory first =
+            BlockBuilder.mine(genesisHash, keccak256("older"), GENESIS_TIME - 600, BlockBuilder.REGTEST_BITS, 0);
+        client.submitHeaders(0, first);
+        (uint256 height,,) = client.tip();
+        assertEq(height, 1);
+    }
+
+    function test_RevertWhen_ForkTimeIsNotAboveTheMedianOfItsBestChainAncestors() public {
+        (bytes memory mainChain, bytes32[] memory a) = _chain(genesisHash, 1, 14, 1, 600);
+        client.submitHeaders(0, mainChain);
+        // A fork after block 12, three blocks deep; its first header at block 7's time, the
+        // median of blocks 2..12.
+        uint32 median = GENESIS_TIME + 7 * 600;
+        bytes memory forkStart = BlockBuilder.mine(a[11], keccak256("fork"), median, BlockBuilder.REGTEST_BITS, 0);
+        (bytes memory rest,) = _chain(BlockBuilder.hashOf(forkStart), 14, 2, 2, 600);
+        vm.expectRevert(abi.encodeWithSelector(BtcLightClient.LightClientTimeTooOld.selector, 13, median, median));
+        client.submitHeaders(12, abi.encodePacked(forkStart, rest));
+    }
+
+    function test_RevertWhen_TimeIsNotAboveTheMedianOfTheBranchReorganisedTo() public {
+        (bytes memory mainChain, bytes32[] memory a) = _chain(genesisHash, 1, 14, 1, 600);
+        client.submitHeaders(0, mainChain);
+        // A heavier fork after block 8, six blocks deep, whose blocks 9..15 are much later.
+        (bytes memory fork, bytes32[] memory b) = _chain(a[7], 9, 7, 2, 12_000);
+        client.submitHeaders(8, fork);
+        // Block 16 at GENESIS_TIME + 9,000 is above the old branch's median, not above the new
+        // one's: blocks 5..15 have block 10's time (GENESIS_TIME + 120,000) in the middle.
+        bytes memory next =
+            BlockBuilder.mine(b[6], keccak256("next"), GENESIS_TIME + 9000, BlockBuilder.REGTEST_BITS, 0);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                BtcLightClient.LightClientTimeTooOld.selector, 16, GENESIS_TIME + 9000, GENESIS_TIME + 120_000
+            )
+        );
+        client.submitHeaders(15, next);
+    }
+
     function testFuzz_ExtendingChainsOfAnyLength(uint256 count, uint32 salt) public {
         count = bound(count, 1, 24);
         (bytes memory headers, bytes32[] memory hashes) = _chain(genesisHash, 1, count, salt, 1);
@@ -436,6 +591,7 @@ contract BtcLightClientRetargetTest is Test {
     bytes32 internal genesisHash;
 
     function setUp() public {
+        vm.warp(GENESIS_TIME + 30 days);
         bytes memory genesis = BlockBuilder.mine(bytes32(0), keccak256("genesis"), GENESIS_TIME, START_BITS, 0);
         genesisHash = BlockBuilder.hashOf(genesis);
         client = new BtcLightClient(

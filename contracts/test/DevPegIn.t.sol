@@ -3,11 +3,13 @@ pragma solidity ^0.8.28;
 
 import {DevPegIn} from "../src/DevPegIn.sol";
 import {WrappedBtc} from "../src/WrappedBtc.sol";
+import {PayoutBinding} from "../src/lib/PayoutBinding.sol";
 import {CoinbaseBuilder} from "./builders/CoinbaseBuilder.sol";
 import {PoolScenario} from "./builders/PoolScenario.sol";
 import {RejectingVerifier} from "./mocks/RejectingVerifier.sol";
 
-/// @dev The devnet bridge mints only for confirmed coinbases, once each, to the settlement pool.
+/// @dev The devnet bridge mints only for confirmed coinbases that can settle, once each, to the
+/// settlement pool.
 contract DevPegInTest is PoolScenario {
     uint256 internal constant CONFIRMATIONS = 2;
     uint64 internal constant REWARD = 3_1250_0000;
@@ -28,13 +30,55 @@ contract DevPegInTest is PoolScenario {
     }
 
     function test_DeliversOnlyTheOutputsToThePegInScript() public {
-        CoinbaseBuilder.Output[] memory outputs = new CoinbaseBuilder.Output[](3);
+        CoinbaseBuilder.Output[] memory outputs = new CoinbaseBuilder.Output[](4);
         outputs[0] = CoinbaseBuilder.Output(REWARD, SETTLEMENT_SCRIPT);
         outputs[1] = CoinbaseBuilder.Output(999, hex"51");
         outputs[2] = CoinbaseBuilder.Output(1, SETTLEMENT_SCRIPT);
+        outputs[3] = CoinbaseBuilder.Output(0, CoinbaseBuilder.commitmentScript(bytes32(uint256(1))));
         MinedBlock memory b = _mine(CoinbaseBuilder.coinbase(tipHeight + 1, hex"aabb", outputs), 5);
         _confirm(CONFIRMATIONS);
         assertEq(_deliver(b), REWARD + 1);
+    }
+
+    // A coinbase the settlement pool can never settle gets no tokens: they would wait in the
+    // pool, owed to nobody, forever.
+
+    function test_RevertWhen_CoinbaseHasNoCommitment() public {
+        CoinbaseBuilder.Output[] memory outputs = new CoinbaseBuilder.Output[](1);
+        outputs[0] = CoinbaseBuilder.Output(REWARD, SETTLEMENT_SCRIPT);
+        MinedBlock memory b = _mine(CoinbaseBuilder.coinbase(tipHeight + 1, hex"aabb", outputs), 1);
+        _confirm(CONFIRMATIONS);
+        vm.expectRevert(abi.encodeWithSelector(DevPegIn.DevPegInNotSettleable.selector, b.txid, 0, bytes32(0)));
+        _deliver(b);
+        assertEq(token.totalSupply(), 0);
+    }
+
+    function test_RevertWhen_CoinbaseHasTwoCommitments() public {
+        CoinbaseBuilder.Output[] memory outputs = new CoinbaseBuilder.Output[](3);
+        outputs[0] = CoinbaseBuilder.Output(REWARD, SETTLEMENT_SCRIPT);
+        outputs[1] = CoinbaseBuilder.Output(0, CoinbaseBuilder.commitmentScript(bytes32(uint256(1))));
+        outputs[2] = CoinbaseBuilder.Output(0, CoinbaseBuilder.commitmentScript(bytes32(uint256(2))));
+        MinedBlock memory b = _mine(CoinbaseBuilder.coinbase(tipHeight + 1, hex"aabb", outputs), 1);
+        _confirm(CONFIRMATIONS);
+        vm.expectRevert(abi.encodeWithSelector(DevPegIn.DevPegInNotSettleable.selector, b.txid, 2, bytes32(uint256(1))));
+        _deliver(b);
+    }
+
+    function test_RevertWhen_CommitmentRootIsNotBelowTheFieldOrder() public {
+        bytes32 root = bytes32(PayoutBinding.FIELD_ORDER);
+        MinedBlock memory b = _minePoolBlock(root, REWARD);
+        _confirm(CONFIRMATIONS);
+        vm.expectRevert(abi.encodeWithSelector(DevPegIn.DevPegInNotSettleable.selector, b.txid, 1, root));
+        _deliver(b);
+    }
+
+    function test_DeliversACoinbaseWhoseOnlyCommitmentCarriesValue() public {
+        CoinbaseBuilder.Output[] memory outputs = new CoinbaseBuilder.Output[](2);
+        outputs[0] = CoinbaseBuilder.Output(REWARD, SETTLEMENT_SCRIPT);
+        outputs[1] = CoinbaseBuilder.Output(1, CoinbaseBuilder.commitmentScript(bytes32(uint256(1))));
+        MinedBlock memory b = _mine(CoinbaseBuilder.coinbase(tipHeight + 1, hex"aabb", outputs), 1);
+        _confirm(CONFIRMATIONS);
+        assertEq(_deliver(b), REWARD);
     }
 
     function test_RevertWhen_NotConfirmedEnough() public {

@@ -86,4 +86,8 @@ contract SettlementPoolInvariantTest is Test {
     function invariant_ReplaysNeverSettle() public view {
         assertEq(handler.replaysAccepted(), 0);
     }
+
+    function invariant_CoinbasesThatCannotSettleAreNeverDelivered() public view {
+        assertEq(handler.foreignDeliveries(), 0);
+    }
 }

@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 pragma solidity ^0.8.28;
 
+import {Vm} from "forge-std/Vm.sol";
+
 import {BtcLightClient} from "../src/BtcLightClient.sol";
 import {SettlementPool} from "../src/SettlementPool.sol";
+import {WrappedBtc} from "../src/WrappedBtc.sol";
 import {IBtcLightClient} from "../src/interfaces/IBtcLightClient.sol";
 import {IGroth16Verifier} from "../src/interfaces/IGroth16Verifier.sol";
 import {IPegIn} from "../src/interfaces/IPegIn.sol";
@@ -310,8 +313,57 @@ contract SettlementPoolTest is PoolScenario {
         );
         MinedBlock memory b = _minePoolBlock(windowRoot, REWARD);
         _confirm(CONFIRMATIONS);
-        vm.expectRevert(abi.encodeWithSelector(SettlementPool.SettlementUnderfunded.selector, 0, uint256(REWARD)));
+        vm.expectRevert(
+            abi.encodeWithSelector(SettlementPool.SettlementUnderfunded.selector, 0, uint256(type(uint64).max))
+        );
         lied.settle(b.header, b.coinbase, b.branch, payouts, proof);
+    }
+
+    function test_ExcessDeliveryIsCreditedToTheFeeRecipient() public {
+        (SettlementPool generous, ReportingPegIn bridge, WrappedBtc paid) = _poolWithReportingBridge();
+        MinedBlock memory b = _minePoolBlock(windowRoot, REWARD);
+        _confirm(CONFIRMATIONS);
+        uint256 excess = 1234;
+        bridge.report(b.txid, REWARD + excess);
+        paid.mint(address(generous), REWARD + excess);
+        uint256 fee = _fee(REWARD);
+        uint256 dust = REWARD - fee - _sum(payouts);
+
+        vm.expectEmit(address(generous));
+        emit SettlementPool.BlockSettled(b.blockHash, windowRoot, REWARD, fee, dust, keccak256(abi.encode(payouts)));
+        vm.expectEmit(address(generous));
+        emit SettlementPool.ExcessDeliveryCredited(b.txid, feeRecipient, excess);
+        generous.settle(b.header, b.coinbase, b.branch, payouts, proof);
+
+        assertEq(generous.balanceOf(feeRecipient), fee + dust + excess);
+        // Every delivered unit is owed to someone.
+        assertEq(generous.totalCredited(), REWARD + excess);
+        assertEq(paid.balanceOf(address(generous)), generous.totalCredited());
+        vm.prank(feeRecipient);
+        assertEq(generous.claim(), fee + dust + excess);
+    }
+
+    function test_SettlementWithoutExcessEmitsNoExcessEvent() public {
+        MinedBlock memory b = _readyBlock();
+        vm.recordLogs();
+        _settle(b, payouts, proof);
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        for (uint256 i; i < logs.length; ++i) {
+            assertTrue(logs[i].topics[0] != SettlementPool.ExcessDeliveryCredited.selector);
+        }
+        assertEq(pool.totalCredited(), REWARD);
+    }
+
+    function test_RevertWhen_AnExcessDeliveryIsReportedButNotSent() public {
+        (SettlementPool generous, ReportingPegIn bridge, WrappedBtc paid) = _poolWithReportingBridge();
+        MinedBlock memory b = _minePoolBlock(windowRoot, REWARD);
+        _confirm(CONFIRMATIONS);
+        bridge.report(b.txid, REWARD + 1);
+        paid.mint(address(generous), REWARD);
+        vm.expectRevert(
+            abi.encodeWithSelector(SettlementPool.SettlementUnderfunded.selector, uint256(REWARD), uint256(REWARD) + 1)
+        );
+        generous.settle(b.header, b.coinbase, b.branch, payouts, proof);
     }
 
     // ----- step 6: replay ---------------------------------------------------------------------
@@ -642,6 +694,22 @@ contract SettlementPoolTest is PoolScenario {
         o[0] = CoinbaseBuilder.Output(value, script);
     }
 
+    /// @dev A pool paid in a token this test mints, whose bridge reports what the test says.
+    function _poolWithReportingBridge() internal returns (SettlementPool, ReportingPegIn, WrappedBtc) {
+        WrappedBtc paid = new WrappedBtc(address(this));
+        ReportingPegIn bridge = new ReportingPegIn();
+        SettlementPool.Config memory config = _config();
+        config.token = paid;
+        config.pegIn = bridge;
+        return (new SettlementPool(config), bridge, paid);
+    }
+
+    function _sum(Payout[] memory list) internal pure returns (uint256 total) {
+        for (uint256 i; i < list.length; ++i) {
+            total += list[i].amount;
+        }
+    }
+
     function _config() internal view returns (SettlementPool.Config memory) {
         return SettlementPool.Config({
             lightClient: lightClient,
@@ -662,6 +730,15 @@ contract SettlementPoolTest is PoolScenario {
         for (uint256 i; i < length; ++i) {
             out[i] = data[from + i];
         }
+    }
+}
+
+/// @notice A bridge that reports what it is told (the test mints the tokens, or not).
+contract ReportingPegIn is IPegIn {
+    mapping(bytes32 coinbaseTxid => uint256 amount) public delivered;
+
+    function report(bytes32 coinbaseTxid, uint256 amount) external {
+        delivered[coinbaseTxid] = amount;
     }
 }
 

@@ -117,6 +117,10 @@ pub struct RawSettlement {
     pub insecure_seed: Option<String>,
     /// M for a seeded key, default 4.
     pub max_payouts: Option<usize>,
+    /// Prove with a seeded (insecure) key even when the EVM chain is not a
+    /// local devnet (chain id 31337), default false: anyone who knows the
+    /// seed can forge payouts.
+    pub allow_insecure_key: Option<bool>,
     /// Milliseconds between settlement rounds, default 1000.
     pub poll_ms: Option<u64>,
     /// Most headers per light-client transaction, default 50.
@@ -574,6 +578,7 @@ impl RawConfig {
             poll: Duration::from_millis(s.poll_ms.unwrap_or(1000).max(10)),
             header_batch,
             deliver_peg_in: s.deliver_peg_in.unwrap_or(false),
+            allow_insecure_key: s.allow_insecure_key.unwrap_or(false),
         }))
     }
 
@@ -735,6 +740,21 @@ mod tests {
         assert_eq!(
             c.signer,
             crate::settle::SignerSource::KeyFile(PathBuf::from("/k"))
+        );
+        assert!(
+            !c.allow_insecure_key,
+            "a seeded key stays on devnets by default"
+        );
+        let raw: RawConfig = toml::from_str(
+            "[settlement]\nenabled = true\ninsecure_seed = \"s\"\nallow_insecure_key = true\n",
+        )
+        .unwrap();
+        assert!(
+            raw.validate()
+                .unwrap()
+                .settlement
+                .unwrap()
+                .allow_insecure_key
         );
         assert!(matches!(
             &c.contracts,

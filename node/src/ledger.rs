@@ -10,6 +10,16 @@
 //! of it in one sled batch, flush once, then acknowledge every share of the
 //! round. One flush serves every share that arrived meanwhile (group commit),
 //! and no share is acknowledged before it is durable.
+//!
+//! Nothing of a round leaves the ledger before its batch is durable: shares
+//! are acknowledged, jobs broadcast (or handed to the sessions that asked)
+//! and the API's accounts updated only after the commit. When a commit
+//! fails, the round's shares get an error, and the ledger reloads its window,
+//! counters and blocks from the store ([`Ledger::restore`]), so the next job
+//! commits to exactly the shares in the log; a job minted in the failed
+//! round was never sent, and the current template is minted again. If the
+//! store cannot even be read back, the ledger stops and the node with it
+//! ([`Fatal`]): no further share or job is recorded.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -25,6 +35,7 @@ use share_verifier::{
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::api::metrics::Metrics;
+use crate::node::Fatal;
 use crate::store::{BlockInfo, BlockStatus, LedgerBatch, Store, StoreError};
 use crate::stratum::message;
 use crate::template::{CoinbaseBuilder, Template};
@@ -247,6 +258,74 @@ pub struct Ledger {
     early_status: HashMap<BlockHash, BlockStatus>,
     /// Blocks of this run, to update their status.
     blocks: HashMap<BlockHash, BlockInfo>,
+    /// A failed round minted a job that was never sent: mint the current
+    /// template again in the next round.
+    remint: bool,
+    /// Stops the node when the store can no longer be written or read.
+    fatal: Fatal,
+}
+
+/// What a round hands out once its batch is durable, and drops when the
+/// commit fails.
+#[derive(Default)]
+struct Round {
+    /// Each recorded share's reply and sequence number.
+    acks: Vec<(oneshot::Sender<Result<u64, LedgerError>>, u64)>,
+    /// Sessions waiting for a job newer than theirs.
+    fresh: Vec<(JobId, oneshot::Sender<Arc<JobEntry>>)>,
+    /// The newest job minted from a template, to broadcast.
+    broadcast: Option<Arc<JobEntry>>,
+    /// Whether the round minted any job.
+    minted: bool,
+    /// The accounts' changes, one per recorded share, in order.
+    shares: Vec<RecordedShare>,
+}
+
+/// One recorded share as the accounts see it.
+struct RecordedShare {
+    /// The share it evicted from the window.
+    evicted: Option<WindowEntry>,
+    /// The share itself.
+    entry: WindowEntry,
+    /// Its worker name.
+    worker: Arc<str>,
+    /// The block it found.
+    block: Option<BlockHash>,
+}
+
+/// The ledger's state as the store holds it.
+struct Durable {
+    window: Window,
+    next_index: u64,
+    next_job: u64,
+    blocks: Vec<BlockInfo>,
+}
+
+impl Durable {
+    /// Reads the counters, rebuilds the window from the last N entries and
+    /// reads the blocks.
+    fn load(store: &Store) -> Result<Self, StoreError> {
+        let recovered = store.recover()?;
+        let log2 = store.log_header().log2_slots;
+        let first = recovered
+            .entries
+            .first()
+            .map_or(recovered.next_seq, |e| e.seq);
+        let corrupt = |e: share_verifier::window::WindowError| StoreError::Corrupt {
+            what: "window",
+            reason: e.to_string(),
+        };
+        let mut window = Window::starting_at(log2, first).map_err(corrupt)?;
+        for entry in &recovered.entries {
+            window.push(*entry).map_err(corrupt)?;
+        }
+        Ok(Durable {
+            window,
+            next_index: recovered.next_index,
+            next_job: recovered.next_job,
+            blocks: store.blocks()?,
+        })
+    }
 }
 
 /// What the rest of the node holds of the ledger.
@@ -277,56 +356,12 @@ impl Ledger {
         store: Store,
         coinbase: CoinbaseBuilder,
         metrics: Arc<Metrics>,
+        fatal: Fatal,
     ) -> Result<LedgerParts, StoreError> {
-        let recovered = store.recover()?;
-        let log2 = store.log_header().log2_slots;
-        let first = recovered
-            .entries
-            .first()
-            .map_or(recovered.next_seq, |e| e.seq);
-        let mut window = Window::starting_at(log2, first).map_err(|e| StoreError::Corrupt {
-            what: "window",
-            reason: e.to_string(),
-        })?;
-        let mut accounts = Accounts::default();
-        for entry in &recovered.entries {
-            window.push(*entry).map_err(|e| StoreError::Corrupt {
-                what: "window",
-                reason: e.to_string(),
-            })?;
-            let m = accounts.miners.entry(entry.address).or_default();
-            m.window_weight += entry.weight.get();
-            m.window_shares += 1;
-            accounts.window_weight += entry.weight.get();
-            accounts.window_shares += 1;
-        }
-        accounts.shares_total = recovered.next_seq;
-        let blocks = store.blocks()?;
-        accounts.blocks_total = blocks.len() as u64;
-        tracing::info!(
-            shares = recovered.next_seq,
-            records = recovered.next_index,
-            blocks = blocks.len(),
-            next_job = recovered.next_job,
-            "ledger recovered"
-        );
+        let ledger = Self::recover(store, coinbase, metrics, fatal)?;
+        let jobs = ledger.jobs_tx.subscribe();
+        let accounts = ledger.accounts.clone();
         let (tx, rx) = mpsc::channel(65_536);
-        let (jobs_tx, jobs) = watch::channel(None);
-        let accounts = Arc::new(Mutex::new(accounts));
-        let ledger = Ledger {
-            store,
-            window,
-            next_index: recovered.next_index,
-            next_job: recovered.next_job,
-            coinbase,
-            template: None,
-            latest: None,
-            jobs_tx,
-            accounts: accounts.clone(),
-            metrics,
-            early_status: HashMap::new(),
-            blocks: blocks.into_iter().map(|b| (b.hash, b)).collect(),
-        };
         let thread = std::thread::Builder::new()
             .name("ledger".to_owned())
             .spawn(move || ledger.run(rx))
@@ -339,84 +374,67 @@ impl Ledger {
         })
     }
 
+    /// The ledger as `store` left it (its jobs: `jobs_tx.subscribe()`; its
+    /// accounts for the API: `accounts`).
+    fn recover(
+        store: Store,
+        coinbase: CoinbaseBuilder,
+        metrics: Arc<Metrics>,
+        fatal: Fatal,
+    ) -> Result<Ledger, StoreError> {
+        let durable = Durable::load(&store)?;
+        let mut accounts = Accounts::default();
+        for entry in durable.window.entries() {
+            let m = accounts.miners.entry(entry.address).or_default();
+            m.window_weight += entry.weight.get();
+            m.window_shares += 1;
+            accounts.window_weight += entry.weight.get();
+            accounts.window_shares += 1;
+        }
+        accounts.shares_total = durable.window.next_seq();
+        accounts.blocks_total = durable.blocks.len() as u64;
+        tracing::info!(
+            shares = durable.window.next_seq(),
+            records = durable.next_index,
+            blocks = durable.blocks.len(),
+            next_job = durable.next_job,
+            "ledger recovered"
+        );
+        let (jobs_tx, _) = watch::channel(None);
+        Ok(Ledger {
+            store,
+            window: durable.window,
+            next_index: durable.next_index,
+            next_job: durable.next_job,
+            coinbase,
+            template: None,
+            latest: None,
+            jobs_tx,
+            accounts: Arc::new(Mutex::new(accounts)),
+            metrics,
+            early_status: HashMap::new(),
+            blocks: durable.blocks.into_iter().map(|b| (b.hash, b)).collect(),
+            remint: false,
+            fatal,
+        })
+    }
+
     fn run(mut self, mut rx: mpsc::Receiver<LedgerMsg>) {
-        let mut round = Vec::with_capacity(1024);
-        let mut acks: Vec<(oneshot::Sender<Result<u64, LedgerError>>, u64)> =
-            Vec::with_capacity(1024);
-        let mut fresh: Vec<(JobId, oneshot::Sender<Arc<JobEntry>>)> = Vec::new();
+        let mut msgs = Vec::with_capacity(1024);
         while let Some(first) = rx.blocking_recv() {
-            round.push(first);
-            while round.len() < MAX_ROUND {
+            msgs.push(first);
+            while msgs.len() < MAX_ROUND {
                 match rx.try_recv() {
-                    Ok(m) => round.push(m),
+                    Ok(m) => msgs.push(m),
                     Err(_) => break,
                 }
             }
-            let mut batch = LedgerBatch::default();
-            let now = unix_now();
-            let shared_accounts = self.accounts.clone();
-            let mut accounts = shared_accounts
-                .lock()
-                .expect("accounts lock is never poisoned");
-            for msg in round.drain(..) {
-                match msg {
-                    LedgerMsg::Share(share) => {
-                        let seq = self.record_share(
-                            share.job.as_ref(),
-                            &share,
-                            now,
-                            &mut batch,
-                            &mut accounts,
-                        );
-                        acks.push((share.reply, seq));
-                    }
-                    LedgerMsg::Template(t) => {
-                        let clean = self
-                            .template
-                            .as_ref()
-                            .is_none_or(|old| old.prevhash != t.prevhash);
-                        self.template = Some(t.clone());
-                        if let Some(job) = self.mint(&t, clean, &mut batch) {
-                            accounts.committed = Some((job.job.id, job.window_seq, job.root));
-                            self.latest = Some(job.clone());
-                            self.jobs_tx.send_replace(Some(job));
-                        }
-                    }
-                    LedgerMsg::FreshJob { newer_than, reply } => fresh.push((newer_than, reply)),
-                    LedgerMsg::BlockStatus { hash, status } => match self.blocks.get_mut(&hash) {
-                        Some(info) => {
-                            info.status = status;
-                            batch.block(info);
-                        }
-                        None => {
-                            self.early_status.insert(hash, status);
-                        }
-                    },
-                }
-            }
-            drop(accounts);
-            if !fresh.is_empty() {
-                self.serve_fresh(&mut fresh, &mut batch);
-            }
-            batch.counters(self.next_index, self.window.next_seq(), self.next_job);
-            let started = Instant::now();
-            let result = self.store.commit(batch);
-            self.metrics
-                .flush_seconds
-                .observe(started.elapsed().as_secs_f64());
-            match result {
-                Ok(()) => {
-                    for (reply, seq) in acks.drain(..) {
-                        let _ = reply.send(Ok(seq));
-                    }
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, "share log commit failed");
-                    let e = LedgerError::Store(e.to_string());
-                    for (reply, _) in acks.drain(..) {
-                        let _ = reply.send(Err(e.clone()));
-                    }
-                }
+            if let Err(e) = self.round(&mut msgs) {
+                // Dropping the receiver answers every later share with `Closed`.
+                self.fatal.fail(format!(
+                    "ledger: a share log commit failed and the store cannot be read back: {e}"
+                ));
+                return;
             }
         }
         tracing::info!(
@@ -425,33 +443,175 @@ impl Ledger {
         );
     }
 
-    /// Gives each waiting session a job newer than its own, minting one if needed.
-    fn serve_fresh(
-        &mut self,
-        fresh: &mut Vec<(JobId, oneshot::Sender<Arc<JobEntry>>)>,
-        batch: &mut LedgerBatch,
-    ) {
-        let Some(template) = self.template.clone() else {
-            fresh.clear();
-            return;
+    /// Applies `msgs` in order, commits them in one batch and, once it is
+    /// durable, acknowledges the shares, sends the jobs and updates the
+    /// accounts. When the commit fails, the shares get an error and the
+    /// ledger goes back to what the store holds.
+    ///
+    /// # Errors
+    /// [`StoreError`] when a commit failed and the store cannot be read back:
+    /// the ledger must stop.
+    fn round(&mut self, msgs: &mut Vec<LedgerMsg>) -> Result<(), StoreError> {
+        let mut round = Round {
+            acks: Vec::with_capacity(msgs.len()),
+            shares: Vec::with_capacity(msgs.len()),
+            ..Round::default()
         };
-        let needs_new = fresh
-            .iter()
-            .any(|(newer_than, _)| self.latest.as_ref().is_none_or(|j| j.job.id <= *newer_than));
-        if needs_new {
-            if let Some(job) = self.mint(&template, false, batch) {
-                self.accounts.lock().expect("accounts lock").committed =
-                    Some((job.job.id, job.window_seq, job.root));
-                // Not broadcast: only the sessions that asked switch to it.
-                self.latest = Some(job);
+        let latest_before = self.latest.clone();
+        let mut batch = LedgerBatch::default();
+        let now = unix_now();
+        if std::mem::take(&mut self.remint) {
+            if let Some(template) = self.template.clone() {
+                let clean = latest_before
+                    .as_ref()
+                    .is_none_or(|j| j.job.prevhash != template.prevhash);
+                self.mint_latest(&template, clean, true, &mut batch, &mut round);
             }
         }
+        for msg in msgs.drain(..) {
+            match msg {
+                LedgerMsg::Share(share) => {
+                    let seq = self.record_share(&share, now, &mut batch, &mut round);
+                    round.acks.push((share.reply, seq));
+                }
+                LedgerMsg::Template(t) => {
+                    let clean = self
+                        .template
+                        .as_ref()
+                        .is_none_or(|old| old.prevhash != t.prevhash);
+                    self.template = Some(t.clone());
+                    self.mint_latest(&t, clean, true, &mut batch, &mut round);
+                }
+                LedgerMsg::FreshJob { newer_than, reply } => round.fresh.push((newer_than, reply)),
+                LedgerMsg::BlockStatus { hash, status } => match self.blocks.get_mut(&hash) {
+                    Some(info) => {
+                        info.status = status;
+                        batch.block(info);
+                    }
+                    None => {
+                        self.early_status.insert(hash, status);
+                    }
+                },
+            }
+        }
+        if !round.fresh.is_empty() {
+            self.serve_fresh(&mut batch, &mut round);
+        }
+        batch.counters(self.next_index, self.window.next_seq(), self.next_job);
+        let started = Instant::now();
+        let result = self.store.commit(batch);
+        self.metrics
+            .flush_seconds
+            .observe(started.elapsed().as_secs_f64());
+        match result {
+            Ok(()) => {
+                self.publish(round, now);
+                Ok(())
+            }
+            Err(e) => {
+                tracing::error!(error = %e, shares = round.acks.len(), "share log commit failed; the round's shares are refused");
+                let error = LedgerError::Store(e.to_string());
+                for (reply, _) in round.acks.drain(..) {
+                    let _ = reply.send(Err(error.clone()));
+                }
+                for share in &round.shares {
+                    if let Some(hash) = share.block {
+                        tracing::error!(%hash, "a found block's record was not committed: it is not in the share log and will not be settled");
+                    }
+                }
+                self.latest = latest_before;
+                self.remint = round.minted;
+                self.restore()
+            }
+        }
+    }
+
+    /// Goes back to the state the store holds after a failed commit: the
+    /// window, the record and job counters and the blocks. The accounts and
+    /// the latest job never saw the round; the job counter may go back too,
+    /// as no job of the round was sent.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the store cannot be read.
+    fn restore(&mut self) -> Result<(), StoreError> {
+        let durable = Durable::load(&self.store)?;
+        tracing::warn!(
+            shares = durable.window.next_seq(),
+            records = durable.next_index,
+            next_job = durable.next_job,
+            "ledger rolled back to the store"
+        );
+        self.window = durable.window;
+        self.next_index = durable.next_index;
+        self.next_job = durable.next_job;
+        self.blocks = durable.blocks.into_iter().map(|b| (b.hash, b)).collect();
+        Ok(())
+    }
+
+    /// A durable round's effects: the accounts, the broadcast job, the fresh
+    /// jobs asked for and the shares' acknowledgements.
+    fn publish(&mut self, round: Round, now: u64) {
+        {
+            let mut accounts = self
+                .accounts
+                .lock()
+                .expect("accounts lock is never poisoned");
+            for share in &round.shares {
+                account_share(&mut accounts, share, now);
+            }
+            if round.minted {
+                if let Some(job) = &self.latest {
+                    accounts.committed = Some((job.job.id, job.window_seq, job.root));
+                }
+            }
+        }
+        if let Some(job) = round.broadcast {
+            self.jobs_tx.send_replace(Some(job));
+        }
+        for (reply, seq) in round.acks {
+            let _ = reply.send(Ok(seq));
+        }
         if let Some(job) = &self.latest {
-            for (_, reply) in fresh.drain(..) {
+            for (_, reply) in round.fresh {
                 let _ = reply.send(job.clone());
             }
         }
-        fresh.clear();
+    }
+
+    /// Mints a job from `template` that becomes the latest; `broadcast`
+    /// sends it to every session once the round is durable.
+    fn mint_latest(
+        &mut self,
+        template: &Arc<Template>,
+        clean: bool,
+        broadcast: bool,
+        batch: &mut LedgerBatch,
+        round: &mut Round,
+    ) {
+        if let Some(job) = self.mint(template, clean, batch) {
+            round.minted = true;
+            if broadcast {
+                round.broadcast = Some(job.clone());
+            }
+            self.latest = Some(job);
+        }
+    }
+
+    /// Makes sure a job newer than every waiting session's exists, minting
+    /// one (not broadcast: only the sessions that asked switch to it) if
+    /// needed; the replies go out once the round is durable.
+    fn serve_fresh(&mut self, batch: &mut LedgerBatch, round: &mut Round) {
+        let Some(template) = self.template.clone() else {
+            round.fresh.clear();
+            return;
+        };
+        let needs_new = round
+            .fresh
+            .iter()
+            .any(|(newer_than, _)| self.latest.as_ref().is_none_or(|j| j.job.id <= *newer_than));
+        if needs_new {
+            self.mint_latest(&template, false, false, batch, round);
+        }
     }
 
     /// Mints a job from `template` at the current window position and logs it.
@@ -505,21 +665,15 @@ impl Ledger {
 
     fn record_share(
         &mut self,
-        job: &JobEntry,
         share: &AcceptedShare,
         now: u64,
         batch: &mut LedgerBatch,
-        accounts: &mut Accounts,
+        round: &mut Round,
     ) -> u64 {
+        let job = share.job.as_ref();
         let seq = self.window.next_seq();
         let n = self.window.slots();
-        if let Some(evicted) = self.window.entry(seq % n).copied() {
-            let m = accounts.miners.entry(evicted.address).or_default();
-            m.window_weight -= evicted.weight.get();
-            m.window_shares -= 1;
-            accounts.window_weight -= evicted.weight.get();
-            accounts.window_shares -= 1;
-        }
+        let evicted = self.window.entry(seq % n).copied();
         let entry = WindowEntry {
             seq,
             address: share.record.address,
@@ -532,20 +686,6 @@ impl Ledger {
         batch.record(self.next_index, &Record::Share(record));
         self.next_index += 1;
         batch.entry(&entry);
-
-        let work = share.weight.get() as f64;
-        let m = accounts.miners.entry(entry.address).or_default();
-        m.window_weight += share.weight.get();
-        m.window_shares += 1;
-        m.shares += 1;
-        m.rate.add(now, work);
-        let w = m.workers.entry(share.worker.clone()).or_default();
-        w.0 += 1;
-        w.1.add(now, work);
-        accounts.window_weight += share.weight.get();
-        accounts.window_shares += 1;
-        accounts.pool_rate.add(now, work);
-        accounts.shares_total = seq + 1;
 
         if let Some(found) = &share.block {
             batch.record(
@@ -574,10 +714,255 @@ impl Ledger {
             };
             batch.block(&info);
             tracing::info!(hash = %found.hash, height = found.height, seq, window_seq = job.window_seq, root = %job.root, "block found");
-            accounts.blocks_total += 1;
             self.metrics.blocks_found.inc();
             self.blocks.insert(found.hash, info);
         }
+        round.shares.push(RecordedShare {
+            evicted,
+            entry,
+            worker: share.worker.clone(),
+            block: share.block.as_ref().map(|b| b.hash),
+        });
         seq
+    }
+}
+
+/// Counts a durable share in the accounts: it leaves the evicted share's
+/// miner and enters its own.
+fn account_share(accounts: &mut Accounts, share: &RecordedShare, now: u64) {
+    if let Some(evicted) = &share.evicted {
+        let m = accounts.miners.entry(evicted.address).or_default();
+        m.window_weight -= evicted.weight.get();
+        m.window_shares -= 1;
+        accounts.window_weight -= evicted.weight.get();
+        accounts.window_shares -= 1;
+    }
+    let entry = &share.entry;
+    let work = entry.weight.get() as f64;
+    let m = accounts.miners.entry(entry.address).or_default();
+    m.window_weight += entry.weight.get();
+    m.window_shares += 1;
+    m.shares += 1;
+    m.rate.add(now, work);
+    let w = m.workers.entry(share.worker.clone()).or_default();
+    w.0 += 1;
+    w.1.add(now, work);
+    accounts.window_weight += entry.weight.get();
+    accounts.window_shares += 1;
+    accounts.pool_rate.add(now, work);
+    accounts.shares_total = entry.seq + 1;
+    if share.block.is_some() {
+        accounts.blocks_total += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bitcoin::block::Version;
+    use bitcoin::hashes::Hash;
+    use bitcoin::pow::CompactTarget;
+    use bitcoin::{Amount, ScriptBuf};
+    use share_verifier::log::LogReader;
+    use tokio_util::sync::CancellationToken;
+
+    fn template(prev: u8) -> Arc<Template> {
+        Arc::new(Template {
+            height: 1,
+            prevhash: BlockHash::from_byte_array([prev; 32]),
+            version: Version::from_consensus(0x2000_0000),
+            nbits: CompactTarget::from_consensus(0x207f_ffff),
+            time: 1_700_000_000,
+            min_time: 1_700_000_000,
+            coinbase_value: Amount::from_sat(5_000_000_000),
+            transactions: vec![],
+            witness_commitment: None,
+            merkle_branch: vec![],
+        })
+    }
+
+    fn coinbase() -> CoinbaseBuilder {
+        CoinbaseBuilder {
+            settlement_script: ScriptBuf::from_hex(crate::config::DEVNET_SETTLEMENT_SCRIPT)
+                .unwrap(),
+            pool_tag: b"/shareproof/".to_vec(),
+            extranonce1_size: 4,
+            extranonce2_size: 8,
+        }
+    }
+
+    type Reply = oneshot::Receiver<Result<u64, LedgerError>>;
+
+    /// An accepted share of miner `n` on `job` (the ledger does not look at its proof of work).
+    fn share(job: &Arc<JobEntry>, n: u8) -> (LedgerMsg, Reply) {
+        let (reply, rx) = oneshot::channel();
+        let msg = LedgerMsg::Share(AcceptedShare {
+            job: job.clone(),
+            record: ShareRecord {
+                seq: 0,
+                job_id: job.job.id,
+                extranonce1: vec![0; 4],
+                extranonce2: vec![n; 8],
+                ntime: job.job.ntime,
+                nonce: n.into(),
+                version: job.job.version,
+                address: Address([n; 20]),
+                target: ShareTarget::MAX,
+            },
+            weight: Weight::new(1000 + u128::from(n)).unwrap(),
+            hash: ShareHash::from_byte_array([n; 32]),
+            worker: Arc::from("rig"),
+            block: None,
+            reply,
+        });
+        (msg, rx)
+    }
+
+    fn latest(jobs: &watch::Receiver<Option<Arc<JobEntry>>>) -> Arc<JobEntry> {
+        jobs.borrow().clone().expect("a job was broadcast")
+    }
+
+    /// The store's log, record by record.
+    fn log(store: &Store) -> Vec<Record> {
+        let mut file = Vec::new();
+        store.export_log(&mut file).unwrap();
+        LogReader::new(&file[..])
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn after_a_failed_commit_the_next_job_commits_to_the_shares_in_the_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("db"), 2).unwrap();
+        let fatal = Fatal::new(CancellationToken::new());
+        let mut ledger = Ledger::recover(
+            store.clone(),
+            coinbase(),
+            Arc::new(Metrics::new()),
+            fatal.clone(),
+        )
+        .unwrap();
+        let jobs = ledger.jobs_tx.subscribe();
+        let accounts = ledger.accounts.clone();
+        ledger
+            .round(&mut vec![LedgerMsg::Template(template(1))])
+            .unwrap();
+        let first = latest(&jobs);
+        assert_eq!(first.window_seq, 0);
+
+        // Two shares are durable.
+        let (a, a_reply) = share(&first, 1);
+        let (b, b_reply) = share(&first, 2);
+        ledger.round(&mut vec![a, b]).unwrap();
+        assert_eq!(a_reply.blocking_recv().unwrap().unwrap(), 0);
+        assert_eq!(b_reply.blocking_recv().unwrap().unwrap(), 1);
+
+        // The next commit fails: its three shares and the job of its new template.
+        store.fail_next_commits(1);
+        let (c, c_reply) = share(&first, 3);
+        let (d, d_reply) = share(&first, 4);
+        let (e, e_reply) = share(&first, 5);
+        ledger
+            .round(&mut vec![c, LedgerMsg::Template(template(2)), d, e])
+            .unwrap();
+        for reply in [c_reply, d_reply, e_reply] {
+            assert!(matches!(
+                reply.blocking_recv().unwrap(),
+                Err(LedgerError::Store(_))
+            ));
+        }
+        assert_eq!(
+            latest(&jobs).job.id,
+            first.job.id,
+            "the failed round's job was never sent"
+        );
+        assert_eq!(accounts.lock().unwrap().shares_total, 2);
+
+        // The next round mints the new template at the window the store holds, and the next
+        // share takes the sequence number after the durable ones.
+        let (f, f_reply) = share(&first, 6);
+        ledger.round(&mut vec![f]).unwrap();
+        assert_eq!(f_reply.blocking_recv().unwrap().unwrap(), 2);
+        let second = latest(&jobs);
+        assert_eq!(second.job.prevhash, template(2).prevhash);
+        assert!(second.job.clean_jobs);
+        assert_eq!(second.window_seq, 2);
+        let mut stored = Window::new(2).unwrap();
+        for entry in store.entries(0, 2).unwrap() {
+            stored.push(entry).unwrap();
+        }
+        assert_eq!(second.root, stored.root());
+
+        // The log holds exactly what was acknowledged, and the jobs at their positions.
+        let records = log(&store);
+        let summary: Vec<(&str, u64)> = records
+            .iter()
+            .map(|r| match r {
+                Record::Job(j) => ("job", j.window_seq),
+                Record::Share(s) => ("share", s.seq),
+                Record::Block(b) => ("block", b.seq),
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                ("job", 0),
+                ("share", 0),
+                ("share", 1),
+                ("job", 2),
+                ("share", 2)
+            ]
+        );
+        let Record::Share(last) = &records[4] else {
+            unreachable!()
+        };
+        assert_eq!(last.address, Address([6; 20]));
+
+        let accounts = accounts.lock().unwrap();
+        assert_eq!((accounts.shares_total, accounts.window_shares), (3, 3));
+        assert!(!accounts.miners.contains_key(&Address([3; 20])));
+        assert_eq!(accounts.committed, Some((second.job.id, 2, second.root)));
+        assert_eq!(store.recover().unwrap().next_seq, 3);
+        assert!(fatal.error().is_none());
+    }
+
+    #[test]
+    fn the_ledger_thread_refuses_a_failed_rounds_shares_and_goes_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("db"), 2).unwrap();
+        let fatal = Fatal::new(CancellationToken::new());
+        let parts = Ledger::start(
+            store.clone(),
+            coinbase(),
+            Arc::new(Metrics::new()),
+            fatal.clone(),
+        )
+        .unwrap();
+        let send = |msg| parts.handle.tx.blocking_send(msg).unwrap();
+        send(LedgerMsg::Template(template(1)));
+        let started = Instant::now();
+        while parts.jobs.borrow().is_none() {
+            assert!(started.elapsed().as_secs() < 10, "no job");
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        let job = latest(&parts.jobs);
+
+        store.fail_next_commits(1);
+        let (a, a_reply) = share(&job, 1);
+        send(a);
+        assert!(matches!(
+            a_reply.blocking_recv().unwrap(),
+            Err(LedgerError::Store(_))
+        ));
+        let (b, b_reply) = share(&job, 2);
+        send(b);
+        assert_eq!(b_reply.blocking_recv().unwrap().unwrap(), 0);
+
+        drop(parts.handle);
+        parts.thread.join().unwrap();
+        assert!(fatal.error().is_none());
+        assert_eq!(store.recover().unwrap().next_seq, 1);
     }
 }

@@ -176,6 +176,9 @@ struct DeployArgs {
     /// for `--window-size` and `--max-payouts`.
     #[arg(long)]
     verifier_bytecode: Option<PathBuf>,
+    /// Deploy on an EVM chain that is not a local devnet (chain id 31337) although the light client follows regtest rules and the verifier is the committed INSECURE seeded one (or another devnet key's).
+    #[arg(long, env = "SHAREPROOF_ALLOW_INSECURE_VERIFIER")]
+    allow_insecure_verifier: bool,
 }
 
 /// Settings of `shareproof node`. Each flag also reads the environment
@@ -268,6 +271,9 @@ struct NodeArgs {
     /// Proving key directory from `circuits setup`.
     #[arg(long, env = "SHAREPROOF_PROVING_KEY_DIR")]
     proving_key_dir: Option<PathBuf>,
+    /// Prove with a seeded (INSECURE) key on an EVM chain that is not a local devnet (chain id 31337): anyone who knows the seed can forge payouts.
+    #[arg(long, env = "SHAREPROOF_ALLOW_INSECURE_KEY")]
+    allow_insecure_key: bool,
 }
 
 #[derive(Args)]
@@ -409,6 +415,9 @@ fn raw_config(args: &NodeArgs) -> Result<RawConfig> {
     if args.settle {
         st.enabled = Some(true);
     }
+    if args.allow_insecure_key {
+        st.allow_insecure_key = Some(true);
+    }
     set(&mut st.rpc_url, &args.rpc_url);
     set(&mut st.settlement_pool, &args.settlement_pool);
     for (slot, value) in [
@@ -437,7 +446,10 @@ async fn node(args: NodeArgs) -> Result<()> {
         tracing::info!("shutting down: flushing the share log");
         token.cancel();
     });
-    running.wait().await;
+    running
+        .wait()
+        .await
+        .with_context(|| format!("the node (data dir {})", data_dir.display()))?;
     tracing::info!("stopped");
     Ok(())
 }
@@ -630,7 +642,7 @@ async fn claim(args: ClaimArgs) -> Result<()> {
 }
 
 async fn deploy_devnet(args: DeployArgs) -> Result<()> {
-    use alloy::providers::ProviderBuilder;
+    use alloy::providers::{Provider, ProviderBuilder};
     let signer = args.key.source()?.load()?;
     let deployer = signer.address();
     let tip: serde_json::Value = reqwest::get(format!("{}/api/v1/chain/tip", args.node_api))
@@ -653,6 +665,19 @@ async fn deploy_devnet(args: DeployArgs) -> Result<()> {
     let provider = ProviderBuilder::new()
         .wallet(alloy::network::EthereumWallet::from(signer))
         .connect_http(url);
+    let pow_limit = shareproof_node::settle::contracts::regtest_pow_limit();
+    // Refused before anything is sent, whichever verifier: regtest rules and a devnet key.
+    let chain_id = provider
+        .get_chain_id()
+        .await
+        .with_context(|| format!("reading the chain id from {}", args.rpc_url))?;
+    shareproof_node::settle::contracts::check_deployment(
+        chain_id,
+        args.verifier_bytecode.is_none(),
+        pow_limit,
+        0,
+        args.allow_insecure_verifier,
+    )?;
     let verifier = match &args.verifier_bytecode {
         Some(path) => Some(deploy_bytecode(&provider, path).await?),
         None => None,
@@ -662,7 +687,7 @@ async fn deploy_devnet(args: DeployArgs) -> Result<()> {
         &DeployParams {
             checkpoint_header: header,
             checkpoint_height: height,
-            pow_limit: shareproof_node::settle::contracts::regtest_pow_limit(),
+            pow_limit,
             retarget_interval: 0,
             target_timespan: 0,
             settlement_script: hex::decode(shareproof_node::config::DEVNET_SETTLEMENT_SCRIPT)?,
@@ -672,6 +697,7 @@ async fn deploy_devnet(args: DeployArgs) -> Result<()> {
             window_size: args.window_size,
             max_payouts: args.max_payouts,
             verifier,
+            allow_insecure: args.allow_insecure_verifier,
         },
     )
     .await?;

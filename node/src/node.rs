@@ -1,10 +1,13 @@
 //! Wiring: opens the store, recovers the ledger, starts the template source,
 //! the Stratum server and the HTTP API, and shuts them down in order
 //! (stop accepting, let sessions answer their in-flight shares, let the
-//! ledger commit its last round, then return).
+//! ledger commit its last round, then return). A part that cannot go on
+//! (the ledger's store, settlement with a key it may not use) records a
+//! [`Fatal`] error, which stops the node and is what [`RunningNode::wait`]
+//! returns.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
@@ -53,6 +56,43 @@ pub enum NodeError {
         /// Why.
         source: std::io::Error,
     },
+    /// A part of the running node stopped it.
+    #[error("the node stopped: {0}")]
+    Fatal(String),
+}
+
+/// The first fatal error of a part of the running node. Recording one stops
+/// the node (it cancels the shutdown token); [`RunningNode::wait`] then
+/// returns it. Cheap to clone; later errors are logged, not kept.
+#[derive(Debug, Clone)]
+pub struct Fatal {
+    /// Set once, by the first part that fails.
+    error: Arc<OnceLock<String>>,
+    /// The node's shutdown token.
+    shutdown: CancellationToken,
+}
+
+impl Fatal {
+    /// A recorder that stops the node through `shutdown`.
+    pub fn new(shutdown: CancellationToken) -> Self {
+        Fatal {
+            error: Arc::new(OnceLock::new()),
+            shutdown,
+        }
+    }
+
+    /// Records `error` (the first one wins), logs it and stops the node.
+    pub fn fail(&self, error: impl std::fmt::Display) {
+        let error = error.to_string();
+        tracing::error!(error = %error, "fatal: stopping the node");
+        let _ = self.error.set(error);
+        self.shutdown.cancel();
+    }
+
+    /// The recorded error, if any.
+    pub fn error(&self) -> Option<&str> {
+        self.error.get().map(String::as_str)
+    }
 }
 
 /// A running node.
@@ -66,6 +106,7 @@ pub struct RunningNode {
     /// The embedded chain, when it is the source.
     pub embedded: Option<Arc<EmbeddedSource>>,
     shutdown: CancellationToken,
+    fatal: Fatal,
     tracker: TaskTracker,
     ledger_thread: std::thread::JoinHandle<()>,
 }
@@ -87,9 +128,22 @@ impl RunningNode {
     }
 
     /// Waits until the shutdown token is cancelled, then stops.
-    pub async fn wait(self) {
+    ///
+    /// # Errors
+    /// [`NodeError::Fatal`] when a part of the node stopped it.
+    pub async fn wait(self) -> Result<(), NodeError> {
         self.shutdown.cancelled().await;
+        let fatal = self.fatal.clone();
         self.stop().await;
+        match fatal.error() {
+            Some(error) => Err(NodeError::Fatal(error.to_owned())),
+            None => Ok(()),
+        }
+    }
+
+    /// The fatal error that stopped the node, if one did.
+    pub fn fatal_error(&self) -> Option<String> {
+        self.fatal.error().map(str::to_owned)
     }
 }
 
@@ -118,7 +172,9 @@ pub async fn start(config: Config) -> Result<RunningNode, NodeError> {
         extranonce1_size: EXTRANONCE1_SIZE,
         extranonce2_size: config.stratum.extranonce2_size,
     };
-    let ledger = Ledger::start(store.clone(), coinbase, metrics.clone())?;
+    let shutdown = CancellationToken::new();
+    let fatal = Fatal::new(shutdown.clone());
+    let ledger = Ledger::start(store.clone(), coinbase, metrics.clone(), fatal.clone())?;
 
     let (source, best_chain, embedded): Sources = match &config.source {
         SourceConfig::Embedded(rule) => {
@@ -133,7 +189,6 @@ pub async fn start(config: Config) -> Result<RunningNode, NodeError> {
         }
     };
 
-    let shutdown = CancellationToken::new();
     let tracker = TaskTracker::new();
 
     if let Some(settle) = &config.settlement {
@@ -158,6 +213,7 @@ pub async fn start(config: Config) -> Result<RunningNode, NodeError> {
                 chain: best_chain.clone(),
                 prover: Arc::new(prover),
                 metrics: metrics.clone(),
+                fatal: fatal.clone(),
             },
             shutdown.clone(),
         ));
@@ -231,6 +287,7 @@ pub async fn start(config: Config) -> Result<RunningNode, NodeError> {
         store,
         embedded,
         shutdown,
+        fatal,
         tracker,
         ledger_thread: ledger.thread,
     })

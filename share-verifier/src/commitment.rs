@@ -1,10 +1,20 @@
-//! The coinbase commitment (DESIGN item 7): one zero-value output
-//! `OP_RETURN <"SHPF" || 0x01 || window root (32 bytes, big-endian)>` that
-//! ties a block to the window its reward is split over, and the reward R:
-//! the sum of the outputs paying the pool's settlement script.
+//! The coinbase commitment (DESIGN item 7) that ties a block to the window
+//! its reward is split over, and the reward R: the sum of the outputs paying
+//! the pool's settlement script.
+//!
+//! One rule, shared byte for byte with the contracts' `BitcoinTx` parser
+//! (docs/share-log.md, "The coinbase commitment"): an output is a commitment
+//! iff its scriptPubKey is exactly the 39 bytes
+//! `6a 25 "SHPF" 01 <root, 32 bytes big-endian>` (OP_RETURN,
+//! OP_PUSHBYTES_37, magic, version, root), whatever its value. Any other
+//! script, however close (a PUSHDATA1 or PUSHDATA2 push of the same bytes,
+//! another version, a short root, a trailing byte), is not a commitment. A
+//! coinbase must hold exactly one. The shared vectors in
+//! `contracts/test/fixtures/coinbase_commitment_vectors.json` pin the rule
+//! on both sides.
 
 use bitcoin::blockdata::opcodes::all::OP_RETURN;
-use bitcoin::blockdata::script::{Instruction, PushBytesBuf};
+use bitcoin::blockdata::script::PushBytesBuf;
 use bitcoin::{Amount, Script, ScriptBuf, Transaction, TxOut};
 
 use crate::field::FieldError;
@@ -16,6 +26,11 @@ pub const MAGIC: [u8; 4] = *b"SHPF";
 pub const VERSION: u8 = 0x01;
 /// Bytes pushed after OP_RETURN: magic, version, root.
 pub const PAYLOAD_LEN: usize = 4 + 1 + 32;
+/// Bytes of the commitment's scriptPubKey: OP_RETURN, OP_PUSHBYTES_37, payload.
+pub const SCRIPT_LEN: usize = 2 + PAYLOAD_LEN;
+/// The first 7 bytes of every commitment script: OP_RETURN, OP_PUSHBYTES_37,
+/// the magic and the version.
+pub const SCRIPT_PREFIX: [u8; 7] = [0x6a, 0x25, MAGIC[0], MAGIC[1], MAGIC[2], MAGIC[3], VERSION];
 
 /// Errors of commitment extraction.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -26,15 +41,21 @@ pub enum CommitmentError {
     /// More than one output carries one: ambiguous, refused.
     #[error("the coinbase has {0} SHPF commitment outputs, expected exactly one")]
     Duplicate(usize),
-    /// An output starts like a commitment but is malformed.
-    #[error("SHPF commitment in output {index} is malformed: {reason}")]
-    Malformed { index: usize, reason: String },
-    /// The committed root is not a canonical field element.
+    /// The committed root is not a canonical field element (not below r).
     #[error("SHPF commitment in output {index}: {source}")]
     Root { index: usize, source: FieldError },
-    /// The commitment output carries value.
-    #[error("SHPF commitment in output {index} carries {value}, expected 0")]
-    Value { index: usize, value: Amount },
+}
+
+impl CommitmentError {
+    /// The error's kind as the shared commitment vectors name it:
+    /// `missing`, `duplicate` or `root_not_in_field`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            CommitmentError::Missing => "missing",
+            CommitmentError::Duplicate(_) => "duplicate",
+            CommitmentError::Root { .. } => "root_not_in_field",
+        }
+    }
 }
 
 /// The scriptPubKey of the commitment to `root`.
@@ -58,63 +79,42 @@ pub fn commitment_output(root: &WindowRoot) -> TxOut {
     }
 }
 
-/// Finds the one commitment among a coinbase's outputs and returns its root
-/// and the output's index.
-///
-/// # Errors
-/// [`CommitmentError`] when there is none, more than one, or a malformed one.
-pub fn find_commitment(tx: &Transaction) -> Result<(usize, WindowRoot), CommitmentError> {
-    let mut found = Vec::new();
-    for (index, out) in tx.output.iter().enumerate() {
-        if let Some(parsed) = parse_commitment(index, &out.script_pubkey) {
-            let root = parsed?;
-            if out.value != Amount::ZERO {
-                return Err(CommitmentError::Value {
-                    index,
-                    value: out.value,
-                });
-            }
-            found.push((index, root));
-        }
-    }
-    match found.len() {
-        0 => Err(CommitmentError::Missing),
-        1 => Ok(found[0]),
-        n => Err(CommitmentError::Duplicate(n)),
-    }
-}
-
-/// `None` if the script is not a Shareproof commitment at all (no magic);
-/// otherwise the root or why it is malformed.
-fn parse_commitment(index: usize, script: &Script) -> Option<Result<WindowRoot, CommitmentError>> {
-    let mut instructions = script.instructions();
-    match instructions.next() {
-        Some(Ok(Instruction::Op(op))) if op == OP_RETURN => {}
-        _ => return None,
-    }
-    let data = match instructions.next() {
-        Some(Ok(Instruction::PushBytes(data))) => data.as_bytes(),
-        _ => return None,
-    };
-    if data.len() < MAGIC.len() || data[..4] != MAGIC {
+/// The committed root's 32 bytes (big-endian) if `script` is a commitment:
+/// exactly [`SCRIPT_LEN`] bytes starting with [`SCRIPT_PREFIX`].
+pub fn committed_bytes(script: &Script) -> Option<[u8; 32]> {
+    let bytes = script.as_bytes();
+    if bytes.len() != SCRIPT_LEN || bytes[..SCRIPT_PREFIX.len()] != SCRIPT_PREFIX {
         return None;
     }
-    let malformed = |reason: String| Some(Err(CommitmentError::Malformed { index, reason }));
-    if data.len() != PAYLOAD_LEN {
-        return malformed(format!(
-            "payload is {} bytes, expected {PAYLOAD_LEN}",
-            data.len()
-        ));
-    }
-    if data[4] != VERSION {
-        return malformed(format!("version {:#04x}, expected {VERSION:#04x}", data[4]));
-    }
-    if instructions.next().is_some() {
-        return malformed("extra script after the push".to_owned());
-    }
     let mut root = [0u8; 32];
-    root.copy_from_slice(&data[5..]);
-    Some(WindowRoot::from_be_bytes(root).map_err(|source| CommitmentError::Root { index, source }))
+    root.copy_from_slice(&bytes[SCRIPT_PREFIX.len()..]);
+    Some(root)
+}
+
+/// Finds the one commitment among a coinbase's outputs and returns its root
+/// and the output's index. Outputs are counted first (the value of a
+/// commitment output is not looked at), then the one root is read.
+///
+/// # Errors
+/// [`CommitmentError::Missing`] or [`CommitmentError::Duplicate`] unless
+/// exactly one output is a commitment; [`CommitmentError::Root`] when its
+/// root is not below the field order r.
+pub fn find_commitment(tx: &Transaction) -> Result<(usize, WindowRoot), CommitmentError> {
+    let mut found = None;
+    let mut count = 0;
+    for (index, out) in tx.output.iter().enumerate() {
+        if let Some(root) = committed_bytes(&out.script_pubkey) {
+            count += 1;
+            found.get_or_insert((index, root));
+        }
+    }
+    match (count, found) {
+        (1, Some((index, root))) => WindowRoot::from_be_bytes(root)
+            .map(|root| (index, root))
+            .map_err(|source| CommitmentError::Root { index, source }),
+        (0, _) => Err(CommitmentError::Missing),
+        (n, _) => Err(CommitmentError::Duplicate(n)),
+    }
 }
 
 /// R: the sum of the outputs that pay exactly `settlement_script`.
@@ -181,25 +181,60 @@ mod tests {
     }
 
     #[test]
-    fn missing_duplicate_and_malformed_commitments_are_errors() {
+    fn missing_and_duplicate_commitments_are_errors() {
         let root = WindowRoot(Fr::from(1u64));
         assert_eq!(find_commitment(&tx(vec![])), Err(CommitmentError::Missing));
         let two = tx(vec![commitment_output(&root), commitment_output(&root)]);
         assert_eq!(find_commitment(&two), Err(CommitmentError::Duplicate(2)));
-        let mut bad = commitment_output(&root);
-        let mut bytes = bad.script_pubkey.to_bytes();
-        bytes[6] = 0x02;
-        bad.script_pubkey = ScriptBuf::from_bytes(bytes);
+        // A root at or above r is a commitment (it counts) whose root is refused.
+        let mut high = commitment_output(&root);
+        let mut bytes = high.script_pubkey.to_bytes();
+        bytes[7..].fill(0xff);
+        high.script_pubkey = ScriptBuf::from_bytes(bytes);
         assert!(matches!(
-            find_commitment(&tx(vec![bad])),
-            Err(CommitmentError::Malformed { index: 0, .. })
+            find_commitment(&tx(vec![high.clone()])),
+            Err(CommitmentError::Root { index: 0, .. })
         ));
+        assert_eq!(
+            find_commitment(&tx(vec![high, commitment_output(&root)])),
+            Err(CommitmentError::Duplicate(2))
+        );
+    }
+
+    #[test]
+    fn only_the_exact_canonical_script_is_a_commitment_whatever_its_value() {
+        let root = WindowRoot(Fr::from(1u64));
+        let canonical = commitment_script(&root).to_bytes();
+        let payload = &canonical[2..];
+        let out = |script: Vec<u8>| TxOut {
+            value: Amount::ZERO,
+            script_pubkey: ScriptBuf::from_bytes(script),
+        };
+        let not_commitments = [
+            // OP_PUSHDATA1 and OP_PUSHDATA2 pushes of the same 37 bytes.
+            [&[0x6a, 0x4c, 0x25][..], payload].concat(),
+            [&[0x6a, 0x4d, 0x25, 0x00][..], payload].concat(),
+            // Version 2, one byte short, one byte more.
+            [&canonical[..6], &[0x02], &canonical[7..]].concat(),
+            canonical[..38].to_vec(),
+            [&canonical[..], &[0x00]].concat(),
+        ];
+        for script in not_commitments {
+            assert_eq!(
+                find_commitment(&tx(vec![out(script.clone())])),
+                Err(CommitmentError::Missing),
+                "{}",
+                ScriptBuf::from_bytes(script)
+            );
+            // Beside a canonical commitment it changes nothing.
+            assert_eq!(
+                find_commitment(&tx(vec![out(script), commitment_output(&root)])),
+                Ok((1, root))
+            );
+        }
         let mut valued = commitment_output(&root);
         valued.value = Amount::from_sat(1);
-        assert!(matches!(
-            find_commitment(&tx(vec![valued])),
-            Err(CommitmentError::Value { .. })
-        ));
+        assert_eq!(find_commitment(&tx(vec![valued])), Ok((0, root)));
         // A witness commitment (OP_RETURN aa21a9ed...) is not ours and is ignored.
         let witness = TxOut {
             value: Amount::ZERO,

@@ -265,6 +265,7 @@ async fn blocks_settle_once_across_a_restart_and_balances_match_the_allocation()
             window_size: 16,
             max_payouts: 4,
             verifier: None,
+            allow_insecure: false,
         },
     )
     .await

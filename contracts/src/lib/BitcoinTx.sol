@@ -13,7 +13,11 @@ import {BitcoinSpv} from "./BitcoinSpv.sol";
 ///   output count | { value u64 | scriptPubKey length | scriptPubKey }* | locktime u32
 /// Every function is pure over `bytes calldata` and reverts with a `BitcoinTx*` error on
 /// malformed input; nothing is read beyond the transaction's end. The commitment output is
-/// shared/DESIGN.md item 7: `OP_RETURN OP_PUSHBYTES_37 "SHPF" 0x01 <window root>`.
+/// shared/DESIGN.md item 7: `OP_RETURN OP_PUSHBYTES_37 "SHPF" 0x01 <window root>`. An output
+/// is a commitment iff its scriptPubKey is exactly those 39 bytes, whatever its value; any other
+/// script (a PUSHDATA1/PUSHDATA2 push of the same bytes, another version, a short or longer
+/// script) is not one. The node's parser (share_verifier::commitment) applies the same rule;
+/// test/fixtures/coinbase_commitment_vectors.json pins it on both sides (docs/share-log.md).
 library BitcoinTx {
     // ---------------------------------------------------------------------------------------
     // Constants
@@ -67,7 +71,8 @@ library BitcoinTx {
     // ---------------------------------------------------------------------------------------
 
     /// @notice What settlement needs from a coinbase's outputs.
-    /// @param commitments Number of outputs whose script is a commitment (1 when valid).
+    /// @param commitments Number of outputs whose script is exactly a commitment script, whatever
+    /// their value (1 when valid).
     /// @param windowRoot The root in the first commitment output (0 when there is none).
     /// @param reward Sum of the values of outputs whose script equals the settlement script.
     struct CoinbaseOutputs {

@@ -307,6 +307,17 @@ impl ChainClient {
         })
     }
 
+    /// The chain id of the RPC's chain.
+    ///
+    /// # Errors
+    /// [`ChainError::Rpc`] when the call fails.
+    pub async fn chain_id(&self) -> Result<u64, ChainError> {
+        self.provider
+            .get_chain_id()
+            .await
+            .map_err(rpc("eth_chainId"))
+    }
+
     /// The light client's tip: (height, hash).
     ///
     /// # Errors

@@ -10,6 +10,8 @@ use alloy::primitives::{Address, Bytes, U256};
 use alloy::providers::Provider;
 use serde::{Deserialize, Serialize};
 
+use super::prover::DEVNET_CHAIN_ID;
+
 alloy::sol!(
     #[allow(missing_docs)]
     #[sol(rpc, all_derives)]
@@ -98,6 +100,17 @@ pub enum DeploymentError {
         /// Why (boxed: the contract error is large).
         source: Box<alloy::contract::Error>,
     },
+    /// An insecure deployment on a chain that is not a local devnet.
+    #[error(
+        "refusing to deploy {what} on EVM chain {chain_id}: only a local devnet (chain id \
+         {DEVNET_CHAIN_ID}) may use it (--allow-insecure-verifier takes the risk)"
+    )]
+    Insecure {
+        /// The RPC's chain id.
+        chain_id: u64,
+        /// What is insecure.
+        what: &'static str,
+    },
     /// A transaction or query failed.
     #[error("{what}: {reason}")]
     Rpc {
@@ -169,6 +182,44 @@ pub struct DeployParams {
     /// A verifier already deployed; `None` deploys the committed
     /// `Groth16Verifier` artifact (the insecure N = 16, M = 4 fixture key).
     pub verifier: Option<Address>,
+    /// Deploy the committed verifier or regtest rules on a chain that is not
+    /// a local devnet (see [`check_deployment`]).
+    pub allow_insecure: bool,
+}
+
+/// Mainnet's (and testnet's) proof-of-work limit, `0xffff << 208`; an easier
+/// one is a regtest-like network.
+pub fn mainnet_pow_limit() -> U256 {
+    U256::from(0xffffu64) << 208
+}
+
+/// `Deploy.s.sol`'s `checkSecurity`: off a local devnet (chain id
+/// [`DEVNET_CHAIN_ID`]) neither the committed verifier (`committed_verifier`:
+/// an insecure seeded key whose seed is public, with which anyone proves any
+/// payout list) nor regtest light-client rules (no retargeting, or a PoW
+/// limit above mainnet's: anyone mines headers) are deployed, unless
+/// `allow_insecure`.
+///
+/// # Errors
+/// [`DeploymentError::Insecure`] naming what is insecure.
+pub fn check_deployment(
+    chain_id: u64,
+    committed_verifier: bool,
+    pow_limit: U256,
+    retarget_interval: u64,
+    allow_insecure: bool,
+) -> Result<(), DeploymentError> {
+    if chain_id == DEVNET_CHAIN_ID || allow_insecure {
+        return Ok(());
+    }
+    let what = if committed_verifier {
+        "the committed verifier of the INSECURE seeded N = 16, M = 4 key"
+    } else if retarget_interval == 0 || pow_limit > mainnet_pow_limit() {
+        "regtest light-client rules (no retargeting, or a PoW limit above mainnet's)"
+    } else {
+        return Ok(());
+    };
+    Err(DeploymentError::Insecure { chain_id, what })
 }
 
 fn failed(contract: &'static str) -> impl FnOnce(alloy::contract::Error) -> DeploymentError {
@@ -195,6 +246,13 @@ pub async fn deploy<P: Provider + Clone>(
         }
     };
     let chain_id = provider.get_chain_id().await.map_err(rpc("eth_chainId"))?;
+    check_deployment(
+        chain_id,
+        params.verifier.is_none(),
+        params.pow_limit,
+        params.retarget_interval,
+        params.allow_insecure,
+    )?;
     let deploy_block = provider
         .get_block_number()
         .await
@@ -276,4 +334,37 @@ pub async fn deploy<P: Provider + Clone>(
         settlement_script: script,
         checkpoint_height: params.checkpoint_height,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_insecure_devnet_deploys_only_on_a_local_devnet_unless_allowed() {
+        let regtest = regtest_pow_limit();
+        assert!(check_deployment(DEVNET_CHAIN_ID, true, regtest, 0, false).is_ok());
+        let err = check_deployment(11_155_111, true, regtest, 0, false).unwrap_err();
+        assert!(matches!(
+            err,
+            DeploymentError::Insecure {
+                chain_id: 11_155_111,
+                what
+            } if what.contains("committed verifier")
+        ));
+        assert!(
+            err.to_string().contains("--allow-insecure-verifier"),
+            "{err}"
+        );
+        // Another verifier, still regtest rules; mainnet's limit without retargeting.
+        for (pow_limit, interval) in [(regtest, 0), (regtest, 2016), (mainnet_pow_limit(), 0)] {
+            assert!(matches!(
+                check_deployment(1, false, pow_limit, interval, false),
+                Err(DeploymentError::Insecure { what, .. }) if what.contains("regtest")
+            ));
+        }
+        // Bitcoin's rules and a deployed verifier pass anywhere.
+        assert!(check_deployment(1, false, mainnet_pow_limit(), 2016, false).is_ok());
+        assert!(check_deployment(11_155_111, true, regtest, 0, true).is_ok());
+    }
 }

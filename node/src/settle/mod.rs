@@ -43,6 +43,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::api::metrics::Metrics;
 use crate::ledger::unix_now;
+use crate::node::Fatal;
 use crate::store::{BlockInfo, BlockStatus, SettlementRecord, SettlementStatus, Store};
 
 pub use best_chain::{BestChain, BestChainError};
@@ -73,6 +74,9 @@ pub struct SettleConfig {
     pub header_batch: usize,
     /// Devnet: ask `DevPegIn` to bridge each confirmed coinbase.
     pub deliver_peg_in: bool,
+    /// Prove with a seeded (insecure) key on a chain other than a local
+    /// devnet ([`prover::DEVNET_CHAIN_ID`]); refused otherwise.
+    pub allow_insecure_key: bool,
 }
 
 /// Where the node learns the contracts' addresses.
@@ -122,6 +126,12 @@ pub enum SettleError {
 }
 
 impl SettleError {
+    /// Whether settlement must stop rather than retry: a seeded key on a
+    /// chain where it may not prove.
+    pub fn is_fatal(&self) -> bool {
+        matches!(self, SettleError::Prover(ProverError::InsecureKey { .. }))
+    }
+
     /// Whether no retry can help: the window pays more addresses than the key's M.
     pub fn is_unprovable(&self) -> bool {
         matches!(
@@ -161,6 +171,8 @@ pub struct SettlerParts {
     pub prover: Arc<Prover>,
     /// Metrics.
     pub metrics: Arc<Metrics>,
+    /// Stops the node when settlement cannot go on (an insecure key off a devnet).
+    pub fatal: Fatal,
 }
 
 /// The block hash as the contracts see it (internal byte order).
@@ -170,7 +182,9 @@ pub fn evm_hash(hash: &BlockHash) -> B256 {
 
 impl Settler {
     /// Waits for the deployment file, connects and checks that the
-    /// deployment fits the key, then settles until `shutdown`.
+    /// deployment fits the key (and the key the chain), then settles until
+    /// `shutdown`. A fatal error ([`SettleError::is_fatal`]) stops the node
+    /// through `parts.fatal`.
     pub async fn run(parts: SettlerParts, shutdown: CancellationToken) {
         let SettlerParts {
             config,
@@ -178,6 +192,7 @@ impl Settler {
             chain,
             prover,
             metrics,
+            fatal,
         } = parts;
         let mut waited = false;
         let deployment = loop {
@@ -213,6 +228,10 @@ impl Settler {
             .await
             {
                 Ok(s) => break s,
+                Err(e) if e.is_fatal() => {
+                    fatal.fail(format!("settlement: {e}"));
+                    return;
+                }
                 Err(e) => tracing::warn!(error = %e, "settlement cannot start yet; retrying"),
             }
             tokio::select! {
@@ -233,6 +252,8 @@ impl Settler {
     ) -> Result<Self, SettleError> {
         let signer = config.signer.load()?;
         let client = ChainClient::connect(&config.rpc_url, signer, deployment)?;
+        let chain_id = client.chain_id().await?;
+        prover.check_chain(chain_id, config.allow_insecure_key)?;
         let (_, required, window, max_payouts) = client.parameters().await?;
         if window != prover.header.slots as u64 || max_payouts != prover.header.payouts as u64 {
             return Err(SettleError::Mismatch(format!(
@@ -246,7 +267,9 @@ impl Settler {
             pool = %client.deployment.settlement_pool,
             light_client = %client.deployment.light_client,
             sender = %client.sender,
+            chain_id,
             confirmations = required,
+            insecure_key = prover.header.insecure,
             "settlement connected"
         );
         Ok(Settler {

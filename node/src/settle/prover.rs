@@ -3,6 +3,12 @@
 //! Stratum. The key is either a directory from `circuits setup` (production:
 //! a ceremony's output) or, on devnets, made once by the insecure seeded
 //! setup and cached in the data dir.
+//!
+//! A seeded key (`key.json` says `"insecure": true`) proves only on a local
+//! devnet (EVM chain id [`DEVNET_CHAIN_ID`]) unless the node runner sets
+//! `allow_insecure_key` ([`Prover::check_chain`]): its seed is public, so
+//! anyone can forge a proof that pays them the whole reward, and a pool
+//! proving with it on a public chain would invite exactly that.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -48,7 +54,26 @@ pub enum ProverError {
     /// The circuit parameters are invalid.
     #[error("circuit parameters: {0}")]
     Params(String),
+    /// A seeded key would prove on a chain that is not a local devnet.
+    #[error(
+        "the proving key at {dir} comes from an INSECURE seeded setup: anyone who knows the seed \
+         can forge a proof paying them the whole reward. Refusing to prove on EVM chain {chain_id}; \
+         only a local devnet (chain id {DEVNET_CHAIN_ID}) may use it. Use a ceremony's key \
+         (proving_key_dir), or set allow_insecure_key (--allow-insecure-key, \
+         SHAREPROOF_ALLOW_INSECURE_KEY=true) to take that risk on a test chain"
+    )]
+    InsecureKey {
+        /// The key directory.
+        dir: PathBuf,
+        /// The RPC's chain id.
+        chain_id: u64,
+    },
 }
+
+/// The EVM chain id of a local devnet (anvil's and Hardhat's default): the
+/// only chain where a seeded key proves without `allow_insecure_key`, and
+/// where `Deploy.s.sol` deploys the committed seeded verifier.
+pub const DEVNET_CHAIN_ID: u64 = 31337;
 
 /// A ready key directory and its header.
 #[derive(Debug, Clone)]
@@ -106,6 +131,30 @@ impl Prover {
         Ok(Prover { dir, header })
     }
 
+    /// Whether this key may prove for a pool on EVM chain `chain_id`: a
+    /// ceremony's key anywhere, a seeded (insecure) one only on a local devnet
+    /// or when `allow_insecure` says so (logged as a warning).
+    ///
+    /// # Errors
+    /// [`ProverError::InsecureKey`] for a seeded key on another chain.
+    pub fn check_chain(&self, chain_id: u64, allow_insecure: bool) -> Result<(), ProverError> {
+        if !self.header.insecure || chain_id == DEVNET_CHAIN_ID {
+            return Ok(());
+        }
+        if allow_insecure {
+            tracing::warn!(
+                dir = %self.dir.display(),
+                chain_id,
+                "proving with an INSECURE seeded key off a local devnet (allow_insecure_key): anyone who knows the seed can forge payouts"
+            );
+            return Ok(());
+        }
+        Err(ProverError::InsecureKey {
+            dir: self.dir.clone(),
+            chain_id,
+        })
+    }
+
     /// Proves the allocation of `reward` over `snapshot` (blocking: call it
     /// from `spawn_blocking`).
     ///
@@ -139,4 +188,55 @@ pub fn peak_rss() -> u64 {
                 .and_then(|kb| kb.parse::<u64>().ok())
         })
         .map_or(0, |kb| kb * 1024)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn prover(insecure: bool) -> Prover {
+        Prover {
+            dir: PathBuf::from("/keys/16x4"),
+            header: KeyHeader {
+                format: "shareproof-groth16-key".to_owned(),
+                circuit_version: keys::CIRCUIT_VERSION,
+                log2_slots: 4,
+                slots: 16,
+                payouts: 4,
+                constraints: 0,
+                public_inputs: 4,
+                circuit_hash: String::new(),
+                insecure,
+                note: String::new(),
+            },
+        }
+    }
+
+    #[test]
+    fn a_seeded_key_proves_only_on_a_local_devnet_unless_allowed() {
+        let seeded = prover(true);
+        assert!(seeded.check_chain(DEVNET_CHAIN_ID, false).is_ok());
+        for chain_id in [1, 11_155_111, 8453] {
+            let err = seeded.check_chain(chain_id, false).unwrap_err();
+            assert!(
+                matches!(err, ProverError::InsecureKey { chain_id: c, .. } if c == chain_id),
+                "{err}"
+            );
+            let message = err.to_string();
+            assert!(message.contains("INSECURE") && message.contains("allow_insecure_key"));
+            assert!(
+                message.contains(&format!("EVM chain {chain_id}")),
+                "{message}"
+            );
+            assert!(seeded.check_chain(chain_id, true).is_ok());
+        }
+    }
+
+    #[test]
+    fn a_ceremony_key_proves_on_any_chain() {
+        let ceremony = prover(false);
+        for chain_id in [DEVNET_CHAIN_ID, 1, 11_155_111] {
+            assert!(ceremony.check_chain(chain_id, false).is_ok());
+        }
+    }
 }

@@ -177,6 +177,10 @@ pub struct Store {
     ledger: sled::Tree,
     settlement: sled::Tree,
     log2_slots: u32,
+    /// Tests only: the number of coming commits that fail before writing
+    /// anything, as a failing disk would ([`Store::fail_next_commits`]).
+    #[cfg(test)]
+    failing_commits: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
 
 /// Largest run of records or entries stored under one key: small enough
@@ -364,6 +368,8 @@ impl Store {
             ledger,
             settlement,
             log2_slots,
+            #[cfg(test)]
+            failing_commits: Default::default(),
         })
     }
 
@@ -480,9 +486,30 @@ impl Store {
         if batch.ops == 0 {
             return Ok(());
         }
+        #[cfg(test)]
+        {
+            use std::sync::atomic::Ordering;
+            let failing = &self.failing_commits;
+            if failing
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                .is_ok()
+            {
+                return Err(StoreError::Sled(sled::Error::Io(std::io::Error::other(
+                    "injected commit failure",
+                ))));
+            }
+        }
         self.ledger.apply_batch(batch.finish())?;
         self.db.flush()?;
         Ok(())
+    }
+
+    /// Tests only: the next `count` commits (with something to write) fail
+    /// before anything is written.
+    #[cfg(test)]
+    pub(crate) fn fail_next_commits(&self, count: usize) {
+        self.failing_commits
+            .store(count, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// Writes the share log (header and every record) to `out`; returns the
