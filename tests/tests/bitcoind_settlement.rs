@@ -73,6 +73,7 @@ async fn blocks_mined_on_bitcoind_settle_and_a_reorganised_one_never_does() {
             window_size: 16,
             max_payouts: 4,
             verifier: None,
+            allow_insecure: false,
         },
     )
     .await
