@@ -76,20 +76,22 @@ pub struct LineClient {
 impl LineClient {
     /// Connects.
     pub async fn connect(addr: std::net::SocketAddr) -> Self {
-        let (r, w) = TcpStream::connect(addr)
-            .await
-            .expect("connect")
-            .into_split();
+        let stream = TcpStream::connect(addr).await.expect("connect");
+        stream.set_nodelay(true).expect("TCP_NODELAY");
+        let (r, w) = stream.into_split();
         LineClient {
             read: BufReader::new(r).lines(),
             write: w,
         }
     }
 
-    /// Sends one line (a newline is added).
+    /// Sends one line (a newline is added), in one write: a line split over
+    /// two writes waits for the node's delayed ACK (Nagle), 40 ms here.
     pub async fn send(&mut self, line: &str) {
-        self.write.write_all(line.as_bytes()).await.expect("write");
-        self.write.write_all(b"\n").await.expect("write");
+        let mut bytes = Vec::with_capacity(line.len() + 1);
+        bytes.extend_from_slice(line.as_bytes());
+        bytes.push(b'\n');
+        self.write.write_all(&bytes).await.expect("write");
     }
 
     /// Sends raw bytes.
