@@ -117,3 +117,44 @@ pub fn expected_balances(
     }
     expected
 }
+
+/// Deploys the contracts on `anvil` as a regtest devnet does (regtest
+/// light-client rules checkpointed at `checkpoint`, the committed seeded
+/// verifier for N = 16, M = 4, key 0 as deployer and fee recipient).
+pub async fn deploy_regtest(
+    anvil: &Anvil,
+    checkpoint: &bitcoin::block::Header,
+    checkpoint_height: u32,
+    fee_bps: u16,
+    confirmations: u64,
+) -> shareproof_node::settle::Deployment {
+    use alloy::providers::ProviderBuilder;
+    use shareproof_node::settle::contracts::regtest_pow_limit;
+    use shareproof_node::settle::{deploy, DeployParams};
+    let provider = ProviderBuilder::new()
+        .wallet(alloy::network::EthereumWallet::from(signer(0)))
+        .connect_http(anvil.url.parse().expect("anvil's URL"));
+    deploy(
+        provider,
+        &DeployParams {
+            checkpoint_header: bitcoin::consensus::serialize(checkpoint)
+                .try_into()
+                .expect("80 bytes"),
+            checkpoint_height: u64::from(checkpoint_height),
+            pow_limit: regtest_pow_limit(),
+            retarget_interval: 0,
+            target_timespan: 0,
+            settlement_script: hex::decode(shareproof_node::config::DEVNET_SETTLEMENT_SCRIPT)
+                .expect("hex"),
+            fee_recipient: signer(0).address(),
+            fee_bps,
+            confirmations,
+            window_size: 16,
+            max_payouts: 4,
+            verifier: None,
+            allow_insecure: false,
+        },
+    )
+    .await
+    .expect("deployment")
+}

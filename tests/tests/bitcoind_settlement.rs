@@ -7,14 +7,13 @@
 //! allocation, a miner claims, and the settlement auditor is clean.
 
 use alloy::primitives::B256;
-use alloy::providers::ProviderBuilder;
-use shareproof_node::config::DEVNET_SETTLEMENT_SCRIPT;
 use shareproof_node::settle::audit::audit_settlements;
-use shareproof_node::settle::contracts::regtest_pow_limit;
-use shareproof_node::settle::{deploy, BlockProof, ChainClient, DeployParams};
+use shareproof_node::settle::{BlockProof, ChainClient};
 use shareproof_node::store::{BlockStatus, SettlementStatus};
 use shareproof_tests::bitcoind::{Bitcoind, RPC_PASSWORD, RPC_USER};
-use shareproof_tests::evm::{expected_balances, signer, start_anvil, wait_for, KEYS, SEED};
+use shareproof_tests::evm::{
+    deploy_regtest, expected_balances, signer, start_anvil, wait_for, KEYS, SEED,
+};
 use shareproof_tests::{subscribe, test_config};
 
 const FEE_BPS: u16 = 100;
@@ -53,31 +52,14 @@ async fn blocks_mined_on_bitcoind_settle_and_a_reorganised_one_never_does() {
     // The light client starts at bitcoind's tip.
     let checkpoint = btc.height();
     let checkpoint_header = btc.block_at(checkpoint).header;
-    let provider = ProviderBuilder::new()
-        .wallet(alloy::network::EthereumWallet::from(signer(0)))
-        .connect_http(anvil.url.parse().unwrap());
-    let deployment = deploy(
-        provider,
-        &DeployParams {
-            checkpoint_header: bitcoin::consensus::serialize(&checkpoint_header)
-                .try_into()
-                .unwrap(),
-            checkpoint_height: u64::from(checkpoint),
-            pow_limit: regtest_pow_limit(),
-            retarget_interval: 0,
-            target_timespan: 0,
-            settlement_script: hex::decode(DEVNET_SETTLEMENT_SCRIPT).unwrap(),
-            fee_recipient: signer(0).address(),
-            fee_bps: FEE_BPS,
-            confirmations: CONFIRMATIONS,
-            window_size: 16,
-            max_payouts: 4,
-            verifier: None,
-            allow_insecure: false,
-        },
+    let deployment = deploy_regtest(
+        &anvil,
+        &checkpoint_header,
+        checkpoint,
+        FEE_BPS,
+        CONFIRMATIONS,
     )
-    .await
-    .expect("deployment");
+    .await;
     deployment.write(&deployment_path).unwrap();
     let client = ChainClient::connect(&anvil.url, signer(0), deployment.clone()).unwrap();
 

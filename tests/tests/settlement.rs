@@ -17,7 +17,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use alloy::primitives::{Address, B256};
-use alloy::providers::ProviderBuilder;
 use bitcoin::absolute::LockTime;
 use bitcoin::block::Header;
 use bitcoin::hashes::Hash;
@@ -26,18 +25,18 @@ use bitcoin::{
     Transaction, TxIn, TxOut, Witness,
 };
 use share_verifier::allocation::FeeBps;
-use shareproof_node::config::{RawConfig, DEVNET_SETTLEMENT_SCRIPT};
+use shareproof_node::config::RawConfig;
 use shareproof_node::miner::{self, MinerConfig};
 use shareproof_node::settle::audit::audit_settlements;
-use shareproof_node::settle::contracts::regtest_pow_limit;
 use shareproof_node::settle::{
-    deploy, evm_hash, BlockProof, ChainClient, ChainError, DeployParams, Deployment, KeySource,
-    Prover, SettleArgs,
+    evm_hash, BlockProof, ChainClient, ChainError, Deployment, KeySource, Prover, SettleArgs,
 };
 use shareproof_node::store::{SettlementStatus, Store};
 use shareproof_node::template::{SubmitOutcome, TemplateSource};
 use shareproof_node::RunningNode;
-use shareproof_tests::evm::{expected_balances, signer, start_anvil, wait_for, KEYS, SEED};
+use shareproof_tests::evm::{
+    deploy_regtest, expected_balances, signer, start_anvil, wait_for, KEYS, SEED,
+};
 use shareproof_tests::test_config;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -245,31 +244,14 @@ async fn blocks_settle_once_across_a_restart_and_balances_match_the_allocation()
         .as_ref()
         .unwrap()
         .with_chain(|c| (c.height(), *c.header(c.height()).unwrap()));
-    let provider = ProviderBuilder::new()
-        .wallet(alloy::network::EthereumWallet::from(signer(0)))
-        .connect_http(anvil.url.parse().unwrap());
-    let deployment = deploy(
-        provider,
-        &DeployParams {
-            checkpoint_header: bitcoin::consensus::serialize(&checkpoint_header)
-                .try_into()
-                .unwrap(),
-            checkpoint_height: u64::from(checkpoint_height),
-            pow_limit: regtest_pow_limit(),
-            retarget_interval: 0,
-            target_timespan: 0,
-            settlement_script: hex::decode(DEVNET_SETTLEMENT_SCRIPT).unwrap(),
-            fee_recipient: signer(0).address(),
-            fee_bps: FEE_BPS,
-            confirmations: CONFIRMATIONS,
-            window_size: 16,
-            max_payouts: 4,
-            verifier: None,
-            allow_insecure: false,
-        },
+    let deployment = deploy_regtest(
+        &anvil,
+        &checkpoint_header,
+        checkpoint_height,
+        FEE_BPS,
+        CONFIRMATIONS,
     )
-    .await
-    .expect("deployment");
+    .await;
     deployment.write(&deployment_path).unwrap();
     let checkpoint = deployment.checkpoint_height;
     let client = ChainClient::connect(&anvil.url, signer(0), deployment.clone()).unwrap();
