@@ -15,7 +15,7 @@
 //! thousands of stale shares.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use bitcoin::block::Version;
@@ -97,6 +97,9 @@ pub struct Found {
 pub struct WorkBoard {
     /// A std mutex: threads take a clone of the Arc between chunks.
     work: Mutex<Option<Arc<Work>>>,
+    /// Wakes idle threads when work is published (after a found block the
+    /// next job is hashed at once, not at the next poll).
+    ready: Condvar,
     generation: AtomicU64,
     stop: AtomicBool,
     hashes: AtomicU64,
@@ -112,6 +115,18 @@ impl WorkBoard {
             w.generation = g;
             Arc::new(w)
         });
+        drop(slot);
+        self.ready.notify_all();
+    }
+
+    /// The current work, waiting up to `timeout` for some when there is none.
+    fn wait_for_work(&self, timeout: Duration) -> Option<Arc<Work>> {
+        let slot = self.work.lock().expect("work lock");
+        let (slot, _) = self
+            .ready
+            .wait_timeout_while(slot, timeout, |w| w.is_none())
+            .expect("work lock");
+        slot.clone()
     }
 
     /// Drops the work of `generation` (a block was found on it) unless a
@@ -124,6 +139,7 @@ impl WorkBoard {
         }
     }
 
+    #[cfg(test)]
     fn current(&self) -> Option<Arc<Work>> {
         self.work.lock().expect("work lock").clone()
     }
@@ -194,8 +210,8 @@ fn header_prefix(work: &Work, extranonce2: &[u8], version: Version) -> [u8; 76] 
 fn hash_thread(index: usize, board: Arc<WorkBoard>, found: mpsc::UnboundedSender<Found>) {
     let mut counter: u64 = 0;
     while !board.stop.load(Ordering::Relaxed) {
-        let Some(work) = board.current() else {
-            std::thread::sleep(Duration::from_millis(20));
+        // The timeout only bounds how late a thread sees `stop`.
+        let Some(work) = board.wait_for_work(Duration::from_millis(100)) else {
             continue;
         };
         // extranonce2: the thread's index in the top byte, a counter below.
