@@ -1,8 +1,10 @@
-//! The bitcoind client against a fake JSON-RPC server (real bitcoind cannot
-//! be installed here; production runs against real bitcoind): templates
-//! from captured regtest GBT results, failover past a dead node, basic and
-//! cookie auth, long polling for a new tip, `submitblock`, and the best
-//! chain as settlement reads it (heights, raw headers and blocks).
+//! The bitcoind client against a fake JSON-RPC server, for what a real
+//! node does not produce on demand (the real Bitcoin Core runs in
+//! `bitcoind_core.rs` and `bitcoind_settlement.rs`): templates from captured
+//! regtest GBT results, failover past a dead node, basic and cookie auth,
+//! long polling for a new tip, `submitblock`, and the best chain as
+//! settlement reads it (heights, raw headers and blocks), including a node
+//! that answers with the wrong header.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
