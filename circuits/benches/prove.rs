@@ -1,45 +1,39 @@
 //! Proving benchmarks: witness, full proof and verification for small
-//! windows by default; set `CIRCUITS_BENCH_SIZES` (e.g. `10:256,12:256`,
-//! log2 N : M) for larger ones. Prints the constraint counts per share and
-//! per payout entry of each size.
+//! windows by default; set `CIRCUITS_BENCH_SIZES` (e.g. `10,12`, log2 N)
+//! for larger ones. Every window holds N distinct addresses (the most a
+//! window can hold; the circuit is the same for any number). Prints the
+//! constraint count per share of each size.
 
-use bitcoin::Amount;
 use circuits::pplns::{assign, ConstraintCount, PplnsCircuit, PplnsParams};
 use circuits::{fixture, groth16, keys, proof};
 use criterion::{criterion_group, criterion_main, Criterion};
-use share_verifier::allocation::FeeBps;
+use share_verifier::binding::DEFAULT_PAGE_RECORDS;
 
-fn sizes() -> Vec<(u32, usize)> {
+fn sizes() -> Vec<u32> {
     match std::env::var("CIRCUITS_BENCH_SIZES") {
         Ok(list) => list
             .split(',')
-            .filter_map(|pair| {
-                let (k, m) = pair.split_once(':')?;
-                Some((k.trim().parse().ok()?, m.trim().parse().ok()?))
-            })
+            .filter_map(|k| k.trim().parse().ok())
             .collect(),
-        Err(_) => vec![(4, 4), (6, 8)],
+        Err(_) => vec![4, 6],
     }
 }
 
 fn bench(c: &mut Criterion) {
-    for (k, m) in sizes() {
-        let params = PplnsParams::new(k, m).expect("benchmark sizes are valid");
+    for k in sizes() {
+        let params = PplnsParams::new(k).expect("benchmark sizes are valid");
         let count = ConstraintCount::of(&params);
         println!(
-            "N = 2^{k}, M = {m}: {} constraints (domain {}), {:.1} per share, {:.1} per payout entry",
-            count.total, count.domain, count.per_share, count.per_payout
+            "N = 2^{k}: {} constraints (domain {}), {:.1} per share",
+            count.total, count.domain, count.per_share
         );
         let matrices = keys::build_matrices(params).expect("the circuit synthesizes");
         let pk = groth16::generate_parameters(&matrices, &mut keys::seeded_rng("bench"))
             .expect("setup succeeds");
-        let snapshot =
-            fixture::sample_window(k, (1 << k) + 7, (m as u64).min(1 << k).max(1), 60, 1);
-        let fee = FeeBps::new(200).expect("valid fee");
-        let a = assign(&params, &snapshot, Amount::from_sat(625_000_000), fee, None)
-            .expect("assignable");
+        let snapshot = fixture::fixture_window_with(k, 1 << k);
+        let a = assign(&params, &snapshot, DEFAULT_PAGE_RECORDS).expect("assignable");
         let circuit = PplnsCircuit::new(params).expect("parameters exist");
-        let mut group = c.benchmark_group(format!("N=2^{k},M={m}"));
+        let mut group = c.benchmark_group(format!("N=2^{k}"));
         group.sample_size(10);
         group.bench_function("witness", |b| {
             b.iter(|| proof::witness(&circuit, &a, &matrices).expect("witness"))

@@ -86,7 +86,44 @@ pub fn sample_window(
 /// The fixture's window: 2^`log2_slots` slots, full and then some, from
 /// three miners, weights up to 2^40.
 pub fn fixture_window(log2_slots: u32) -> WindowSnapshot {
-    sample_window(log2_slots, (1u64 << log2_slots) + 3, 3, 40, 0x5348_5046)
+    fixture_window_with(log2_slots, 3)
+}
+
+/// A full window of 2^`log2_slots` slots (and then some) in which exactly
+/// `payees` distinct addresses hold weight (at most N; 0 gives an empty
+/// window): the first `payees` shares of the last N go one to each
+/// address, the rest to addresses drawn among them. Weights up to 2^40.
+pub fn fixture_window_with(log2_slots: u32, payees: u64) -> WindowSnapshot {
+    let n = 1u64 << log2_slots;
+    let mut window = Window::new(log2_slots).expect("the caller passes a supported window size");
+    if payees == 0 {
+        return window.snapshot();
+    }
+    let seed = 0x5348_5046;
+    let mut rng = SplitMix64::new(seed ^ payees);
+    let shares = n + 3;
+    for seq in 0..shares {
+        // Slot order: the window keeps seq >= 3; give each address one of those first.
+        let in_window = seq.checked_sub(shares - n);
+        let miner = match in_window {
+            Some(i) if i < payees => i,
+            _ => rng.next_u64() % payees,
+        };
+        let raw = rng.next_u64() >> 24;
+        let mut hash = [0u8; 32];
+        for chunk in hash.chunks_mut(8) {
+            chunk.copy_from_slice(&rng.next_u64().to_le_bytes());
+        }
+        window
+            .push(WindowEntry {
+                seq,
+                address: sample_address(seed, miner),
+                weight: Weight::new(u128::from(raw.max(1))).expect("weights are below 2^40"),
+                share_hash: ShareHash::from_byte_array(hash),
+            })
+            .expect("shares are appended in sequence");
+    }
+    window.snapshot()
 }
 
 /// The fixture's reward: 3.125 BTC plus fees.

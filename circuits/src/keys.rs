@@ -38,7 +38,7 @@ use crate::r1cs::Synthesize;
 
 /// Bumped whenever the circuit's constraints change: keys of another
 /// version are refused.
-pub const CIRCUIT_VERSION: u32 = 1;
+pub const CIRCUIT_VERSION: u32 = 2;
 
 const HEADER: &str = "key.json";
 const MATRICES: &str = "matrices.bin";
@@ -70,14 +70,12 @@ pub enum KeyError {
         format: String,
         version: u32,
     },
-    /// The key proves another (N, M).
-    #[error("the key in {path} is for N = {key_slots} slots and M = {key_payouts} payouts, not N = {slots}, M = {payouts}")]
+    /// The key proves another window size N.
+    #[error("the key in {path} is for N = {key_slots} slots, not N = {slots}")]
     Shape {
         path: PathBuf,
         key_slots: usize,
-        key_payouts: usize,
         slots: usize,
-        payouts: usize,
     },
     /// The matrices do not hash to the header's circuit hash.
     #[error("{path}: circuit hash {found} does not match the header's {expected}")]
@@ -123,8 +121,6 @@ pub struct KeyHeader {
     pub log2_slots: u32,
     /// N.
     pub slots: usize,
-    /// M.
-    pub payouts: usize,
     /// Constraints of the circuit.
     pub constraints: usize,
     /// Public inputs (4).
@@ -143,7 +139,7 @@ impl KeyHeader {
     /// # Errors
     /// [`PplnsError`] if the header holds invalid values.
     pub fn params(&self) -> Result<PplnsParams, PplnsError> {
-        PplnsParams::new(self.log2_slots, self.payouts)
+        PplnsParams::new(self.log2_slots)
     }
 }
 
@@ -168,12 +164,7 @@ impl std::fmt::Debug for Key {
 /// # Errors
 /// [`KeyError::Synthesis`] or [`KeyError::Count`].
 pub fn build_matrices(params: PplnsParams) -> Result<R1csMatrices, KeyError> {
-    let _span = info_span!(
-        "matrices",
-        slots = params.slots(),
-        payouts = params.payouts()
-    )
-    .entered();
+    let _span = info_span!("matrices", slots = params.slots()).entered();
     let circuit = PplnsCircuit::new(params)?;
     let mut builder = MatrixBuilder::new();
     circuit.synthesize(&mut builder)?;
@@ -218,7 +209,6 @@ pub fn setup(
         circuit_version: CIRCUIT_VERSION,
         log2_slots: params.log2_slots(),
         slots: params.slots(),
-        payouts: params.payouts(),
         constraints: matrices.num_constraints(),
         public_inputs: matrices.num_instance - 1,
         circuit_hash: hex::encode(matrices.digest()),
@@ -311,18 +301,16 @@ pub fn read_header(dir: &Path) -> Result<KeyHeader, KeyError> {
     Ok(header)
 }
 
-/// Refuses a header for another (N, M) than `params`.
+/// Refuses a header for another N than `params`.
 ///
 /// # Errors
 /// [`KeyError::Shape`].
 pub fn check_shape(dir: &Path, header: &KeyHeader, params: &PplnsParams) -> Result<(), KeyError> {
-    if header.log2_slots != params.log2_slots() || header.payouts != params.payouts() {
+    if header.log2_slots != params.log2_slots() {
         return Err(KeyError::Shape {
             path: dir.to_owned(),
             key_slots: header.slots,
-            key_payouts: header.payouts,
             slots: params.slots(),
-            payouts: params.payouts(),
         });
     }
     Ok(())

@@ -1,9 +1,10 @@
-//! Shareproof's circuits: the Groth16 proof that a payout list is the PPLNS
-//! allocation of a committed share window (DESIGN items 9 to 11), its keys,
-//! its prover and its Solidity verifier.
+//! Shareproof's circuits: the Groth16 proof that a payee list of (address,
+//! weight) pairs is the exact grouping of a committed share window by
+//! address (docs/circuit.md; DESIGN items 9 to 11 as changed there), its
+//! keys, its prover and its Solidity verifier.
 //!
-//! The node calls [`prove`] (window snapshot, reward, fee rate, the
-//! contract's challenge c → proof and payout list); the CLI (`circuits`)
+//! The node calls [`prove`] (window snapshot, page size → proof and the
+//! paged payee list; the contract computes the amounts); the CLI (`circuits`)
 //! wraps setup, proving, verification, fixtures and the verifier export.
 //!
 //! Modules, in data-flow order:

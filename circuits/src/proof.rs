@@ -2,9 +2,8 @@
 //! form of its result (also the Foundry fixture's schema, see
 //! `circuits/fixtures/README.md`).
 //!
-//! [`prove`] takes a window snapshot, the reward, the fee rate and the
-//! contract's challenge c, and returns the proof with the payout list it
-//! attests. The witness comes from the values-only back end, the proof from
+//! [`prove`] takes a window snapshot and the page size of its payee list,
+//! and returns the proof with the paged list it attests. The witness comes from the values-only back end, the proof from
 //! the stored matrices and proving key ([`crate::groth16`]); every proof is
 //! verified before it is returned.
 
@@ -16,11 +15,10 @@ use ark_ff::{PrimeField, Zero};
 use ark_groth16::{Proof, ProvingKey, VerifyingKey};
 use ark_relations::gr1cs::SynthesisError;
 use ark_std::rand::{CryptoRng, RngCore};
-use bitcoin::Amount;
 use serde::{Deserialize, Serialize};
 use share_verifier::address::Address;
-use share_verifier::allocation::{Allocation, FeeBps, Payout};
-use share_verifier::binding;
+use share_verifier::allocation::Payee;
+use share_verifier::binding::{self, PagedList};
 use share_verifier::field;
 use share_verifier::window::WindowSnapshot;
 use share_verifier::WindowRoot;
@@ -58,7 +56,7 @@ pub enum ProveError {
     Json { field: &'static str, reason: String },
 }
 
-/// A proven settlement: the statement, its payouts and the proof.
+/// A proven settlement: the statement, its paged payee list and the proof.
 #[derive(Debug, Clone)]
 pub struct Settlement {
     /// The statement's shape.
@@ -67,8 +65,12 @@ pub struct Settlement {
     pub root: WindowRoot,
     /// The four public inputs.
     pub public: PublicInputs,
-    /// The allocation the proof attests (payouts, fee, dust).
-    pub allocation: Allocation,
+    /// Every address with weight in the window, ascending, with its weight.
+    pub payees: Vec<Payee>,
+    /// The payee records in pages and their hash chain.
+    pub list: PagedList,
+    /// Records per page.
+    pub page_records: usize,
     /// The Groth16 proof.
     pub proof: Proof<Bn254>,
 }
@@ -107,16 +109,20 @@ pub fn quotient(matrices: &R1csMatrices, z: &[Fr]) -> Result<Vec<Fr>, ProveError
     Ok(groth16::quotient(matrices, z)?)
 }
 
-#[allow(clippy::too_many_arguments)]
 fn finish<R: RngCore + CryptoRng>(
     params: PplnsParams,
     assignment: Assignment,
+    page_records: usize,
     pk: &ProvingKey<Bn254>,
-    h: &[Fr],
-    z: &[Fr],
-    num_instance: usize,
+    (h, z, num_instance): (&[Fr], &[Fr], usize),
     rng: &mut R,
 ) -> Result<Settlement, ProveError> {
+    let _span = info_span!(
+        "prove",
+        slots = params.slots(),
+        payees = assignment.payees.len()
+    )
+    .entered();
     let (r, s) = groth16::blinding(rng);
     let proof = groth16::create_proof(pk, h, z, num_instance, r, s)?;
     if !groth16::verify(&pk.vk, &assignment.public.to_array(), &proof)? {
@@ -126,37 +132,35 @@ fn finish<R: RngCore + CryptoRng>(
         params,
         root: WindowRoot(assignment.public.root),
         public: assignment.public,
-        allocation: assignment.allocation,
+        payees: assignment.payees,
+        list: assignment.list,
+        page_records,
         proof,
     })
 }
 
-/// Proves the PPLNS allocation of `snapshot` with a loaded key. `c` is the
-/// contract's challenge (`share_verifier::binding::challenge` of the payout
-/// list); `None` computes it.
+/// Proves the grouping of `snapshot` with a loaded key, for its payee list
+/// cut into pages of `page_records` records (the contract's challenge is
+/// drawn from the list hash of exactly those pages).
 ///
 /// # Errors
-/// [`ProveError`] for a snapshot the key cannot prove (size, too many
-/// addresses) or a broken key.
+/// [`ProveError`] for a snapshot the key cannot prove (size) or a broken key.
 pub fn prove(
     key: &Key,
     snapshot: &WindowSnapshot,
-    reward: Amount,
-    fee_bps: FeeBps,
-    c: Option<Fr>,
+    page_records: usize,
 ) -> Result<Settlement, ProveError> {
     let params = key.header.params()?;
-    let assignment = assign(&params, snapshot, reward, fee_bps, c)?;
+    let assignment = assign(&params, snapshot, page_records)?;
     let circuit = PplnsCircuit::new(params)?;
     let z = witness(&circuit, &assignment, &key.matrices)?;
     let h = quotient(&key.matrices, &z)?;
     finish(
         params,
         assignment,
+        page_records,
         &key.pk,
-        &h,
-        &z,
-        key.matrices.num_instance,
+        (&h, &z, key.matrices.num_instance),
         &mut rand::rngs::OsRng,
     )
 }
@@ -165,15 +169,13 @@ pub fn prove(
 /// freed before the proving key is read (lower peak memory).
 ///
 /// # Errors
-/// As [`prove`], and [`KeyError`] for a key of another (N, M).
+/// As [`prove`], and [`KeyError`] for a key of another N.
 pub fn prove_from_dir(
     dir: &Path,
     snapshot: &WindowSnapshot,
-    reward: Amount,
-    fee_bps: FeeBps,
-    c: Option<Fr>,
+    page_records: usize,
 ) -> Result<Settlement, ProveError> {
-    prove_from_dir_with_rng(dir, snapshot, reward, fee_bps, c, &mut rand::rngs::OsRng)
+    prove_from_dir_with_rng(dir, snapshot, page_records, &mut rand::rngs::OsRng)
 }
 
 /// As [`prove_from_dir`] with the proof's blinding drawn from `rng` (a
@@ -185,9 +187,7 @@ pub fn prove_from_dir(
 pub fn prove_from_dir_with_rng<R: RngCore + CryptoRng>(
     dir: &Path,
     snapshot: &WindowSnapshot,
-    reward: Amount,
-    fee_bps: FeeBps,
-    c: Option<Fr>,
+    page_records: usize,
     rng: &mut R,
 ) -> Result<Settlement, ProveError> {
     let header = keys::read_header(dir)?;
@@ -199,7 +199,7 @@ pub fn prove_from_dir_with_rng<R: RngCore + CryptoRng>(
         }
         .into());
     }
-    let assignment = assign(&params, snapshot, reward, fee_bps, c)?;
+    let assignment = assign(&params, snapshot, page_records)?;
     let (z, h, num_instance) = {
         let matrices = keys::load_matrices(dir, &header)?;
         let circuit = PplnsCircuit::new(params)?;
@@ -208,42 +208,61 @@ pub fn prove_from_dir_with_rng<R: RngCore + CryptoRng>(
         (z, h, matrices.num_instance)
     };
     let pk = keys::load_proving_key(dir)?;
-    finish(params, assignment, &pk, &h, &z, num_instance, rng)
+    finish(
+        params,
+        assignment,
+        page_records,
+        &pk,
+        (&h, &z, num_instance),
+        rng,
+    )
 }
 
-/// One payout as the contract's `Payout` struct carries it.
+/// One payee record as the fixture lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PayoutJson {
+pub struct PayeeJson {
     /// EIP-55 address.
     pub account: String,
-    /// Sats.
-    pub amount: u64,
+    /// `W_a`, decimal.
+    pub weight: String,
 }
 
-/// The JSON of a settlement proof (and of the Foundry fixture).
+/// The JSON of a settlement proof (and of the Foundry fixture,
+/// `contracts/test/fixtures/README.md`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SettlementJson {
+    /// Free text: the key, the window, the command that wrote it.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
     /// N.
     pub slots: usize,
-    /// M.
-    pub payout_entries: usize,
     /// `0x` + 64 hex digits.
     pub window_root: String,
-    /// Sats.
-    pub reward: u64,
-    /// Basis points.
-    pub fee_bps: u32,
-    /// `floor(reward * feeBps / 10000)`.
-    pub fee: u64,
-    /// `net - sum(amounts)`, credited to the fee recipient with the fee.
-    pub dust: u64,
-    /// Ascending by address, every address with weight in the window.
-    pub payouts: Vec<PayoutJson>,
+    /// Records per page the list hash was built with.
+    pub page_size: usize,
+    /// Every address with weight in the window, ascending, with its weight.
+    pub payees: Vec<PayeeJson>,
+    /// X, `0x` + 64 hex digits.
+    pub weight_commitment: String,
+    /// The pages' hash chain `h_0`, `0x` + 64 hex digits.
+    pub list_hash: String,
+    /// The block reward in sats the amounts below are for (fixtures only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reward: Option<u64>,
+    /// The fee rate in basis points the amounts are for (fixtures only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fee_bps: Option<u32>,
+    /// `share_verifier::allocate`'s amount per payee, decimal (fixtures only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub amounts: Vec<String>,
+    /// `net - sum(amounts)` (fixtures only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dust: Option<String>,
     /// `uint256[8]` as decimal strings:
     /// `[A.x, A.y, B.x.c1, B.x.c0, B.y.c1, B.y.c0, C.x, C.y]`.
     pub proof: Vec<String>,
-    /// `uint256[4]` as decimal strings: `[windowRoot, reward + feeBps * 2^64, c, S]`.
+    /// `uint256[4]` as decimal strings: `[windowRoot, X, beta, T]`.
     pub public_inputs: Vec<String>,
 }
 
@@ -340,64 +359,89 @@ pub fn proof_from_words(words: &[String]) -> Result<Proof<Bn254>, ProveError> {
 }
 
 impl Settlement {
-    /// The JSON form.
+    /// The JSON form (without the fixture-only allocation fields).
     pub fn to_json(&self) -> SettlementJson {
-        let a = &self.allocation;
         SettlementJson {
+            description: String::new(),
             slots: self.params.slots(),
-            payout_entries: self.params.payouts(),
             window_root: field::to_hex(&self.root.0),
-            reward: a.reward.to_sat(),
-            fee_bps: u32::from(a.fee_bps.get()),
-            fee: a.fee.to_sat(),
-            dust: a.dust.to_sat(),
-            payouts: a
-                .payouts
+            page_size: self.page_records,
+            payees: self
+                .payees
                 .iter()
-                .map(|p| PayoutJson {
+                .map(|p| PayeeJson {
                     account: p.address.to_checksum(),
-                    amount: p.amount.to_sat(),
+                    weight: p.weight.to_string(),
                 })
                 .collect(),
+            weight_commitment: field::to_hex(&self.public.weight_commitment),
+            list_hash: format!("0x{}", hex::encode(self.list.list_hash)),
+            reward: None,
+            fee_bps: None,
+            amounts: Vec::new(),
+            dust: None,
             proof: proof_words(&self.proof).to_vec(),
             public_inputs: self.public.to_array().iter().map(dec).collect(),
         }
     }
 }
 
-/// Checks a settlement JSON the way the contract does: c and S recomputed
-/// from the payout list, then the proof against `vk`.
+fn json_error(field: &'static str, reason: impl Into<String>) -> ProveError {
+    ProveError::Json {
+        field,
+        reason: reason.into(),
+    }
+}
+
+/// Checks a settlement JSON the way the contract does: the list hash, beta
+/// and T recomputed from the payee list and its pages, then the proof
+/// against `vk`.
 ///
 /// # Errors
 /// [`ProveError::Json`] for a malformed file or inputs that do not match
-/// the payout list.
+/// the payee list.
 pub fn verify_json(vk: &VerifyingKey<Bn254>, json: &SettlementJson) -> Result<bool, ProveError> {
-    let root = WindowRoot::from_hex(&json.window_root).map_err(|e| ProveError::Json {
-        field: "windowRoot",
-        reason: e.to_string(),
-    })?;
-    let fee_bps = FeeBps::new(json.fee_bps).map_err(|e| ProveError::Json {
-        field: "feeBps",
-        reason: e.to_string(),
-    })?;
-    let payouts = json
-        .payouts
+    let root = WindowRoot::from_hex(&json.window_root)
+        .map_err(|e| json_error("windowRoot", e.to_string()))?;
+    let x = field::from_hex(&json.weight_commitment)
+        .map_err(|e| json_error("weightCommitment", e.to_string()))?;
+    if json.page_size == 0 {
+        return Err(json_error("pageSize", "a page holds at least one record"));
+    }
+    let payees = json
+        .payees
         .iter()
         .map(|p| {
-            let address = parse_address(&p.account)?;
-            Ok(Payout {
-                address,
-                amount: Amount::from_sat(p.amount),
-                weight: 0,
+            Ok(Payee {
+                address: parse_address(&p.account)?,
+                weight: p.weight.parse().map_err(|_| {
+                    json_error("payees.weight", format!("{:?} is not a u128", p.weight))
+                })?,
             })
         })
         .collect::<Result<Vec<_>, ProveError>>()?;
-    let expected = binding::public_inputs(&root, json.reward, fee_bps, &payouts);
+    if payees.windows(2).any(|w| w[0].address >= w[1].address)
+        || payees.iter().any(|p| p.weight == 0 || p.address.is_zero())
+    {
+        return Err(json_error(
+            "payees",
+            "accounts must be non-zero and strictly ascending, weights at least 1",
+        ));
+    }
+    let list = binding::paged_list(&payees, json.page_size);
+    if format!("0x{}", hex::encode(list.list_hash)) != json.list_hash.to_lowercase() {
+        return Err(json_error(
+            "listHash",
+            "it differs from the pages' hash chain",
+        ));
+    }
+    let expected = binding::public_inputs(&root, &x, &list.list_hash, &payees)
+        .ok_or_else(|| json_error("payees", "the challenge equals a payee's address"))?;
     if json.public_inputs.len() != 4 {
-        return Err(ProveError::Json {
-            field: "publicInputs",
-            reason: format!("{} inputs, expected 4", json.public_inputs.len()),
-        });
+        return Err(json_error(
+            "publicInputs",
+            format!("{} inputs, expected 4", json.public_inputs.len()),
+        ));
     }
     let inputs = json
         .public_inputs
@@ -405,11 +449,10 @@ pub fn verify_json(vk: &VerifyingKey<Bn254>, json: &SettlementJson) -> Result<bo
         .map(|s| parse_fr(s, "publicInputs"))
         .collect::<Result<Vec<_>, _>>()?;
     if inputs != expected {
-        return Err(ProveError::Json {
-            field: "publicInputs",
-            reason: "they differ from the values the contract computes from the payout list"
-                .to_owned(),
-        });
+        return Err(json_error(
+            "publicInputs",
+            "they differ from the values the contract computes from the payee list",
+        ));
     }
     let proof = proof_from_words(&json.proof)?;
     Ok(groth16::verify(vk, &inputs, &proof)?)
@@ -418,9 +461,11 @@ pub fn verify_json(vk: &VerifyingKey<Bn254>, json: &SettlementJson) -> Result<bo
 fn parse_address(s: &str) -> Result<Address, ProveError> {
     let digits = s.strip_prefix("0x").unwrap_or(s);
     let mut bytes = [0u8; 20];
-    hex::decode_to_slice(digits, &mut bytes).map_err(|_| ProveError::Json {
-        field: "payouts.account",
-        reason: format!("{s:?} is not a 20-byte hex address"),
+    hex::decode_to_slice(digits, &mut bytes).map_err(|_| {
+        json_error(
+            "payees.account",
+            format!("{s:?} is not a 20-byte hex address"),
+        )
     })?;
     Ok(Address(bytes))
 }

@@ -1,23 +1,24 @@
-//! Keys, proofs and the verifier export end to end on N = 16, M = 4: a
-//! seeded setup, a proof of the sample window that verifies natively and
-//! against ark-groth16's own prover, refusal of a key for another (N, M),
-//! and deterministic outputs.
+//! Keys, proofs and the verifier export end to end on N = 16: a seeded
+//! setup, proofs of windows with 0 to N distinct addresses that verify
+//! natively and against ark-groth16's own prover, refusal of a key for
+//! another N, and deterministic outputs.
 
 use ark_bn254::{Bn254, Fr};
 use ark_relations::gr1cs::{ConstraintSystem, SynthesisMode, R1CS_PREDICATE_LABEL};
-use bitcoin::Amount;
 use circuits::keys::{self, KeyError};
 use circuits::pplns::{assign, PplnsCircuit, PplnsParams};
 use circuits::proof::{self, ProveError};
 use circuits::r1cs::{ArkR1cs, Synthesize};
 use circuits::{export, fixture, groth16};
-use share_verifier::allocation::FeeBps;
+use share_verifier::allocation::group;
+
+const PAGE: usize = 512;
 
 fn setup_16_4(dir: &std::path::Path) -> keys::KeyHeader {
-    keys::setup(PplnsParams::new(4, 4).unwrap(), Some("test"), dir).unwrap()
+    keys::setup(PplnsParams::new(4).unwrap(), Some("test"), dir).unwrap()
 }
 
-/// One seeded (16, 4) key shared by the tests of this binary (setups are
+/// One seeded N = 16 key shared by the tests of this binary (setups are
 /// the slow part of the suite).
 fn shared_key() -> &'static (tempfile::TempDir, keys::KeyHeader) {
     static KEY: std::sync::OnceLock<(tempfile::TempDir, keys::KeyHeader)> =
@@ -37,22 +38,15 @@ fn seeded_keys_prove_verify_and_refuse_other_shapes() {
     let params = header.params().unwrap();
     let key = keys::load(dir.path(), &params).unwrap();
 
-    // The sample window: proof, payouts equal to the native allocation.
+    // The sample window: proof, payees equal to the native grouping.
     let snapshot = fixture::fixture_window(4);
-    let fee = FeeBps::new(fixture::FIXTURE_FEE_BPS).unwrap();
-    let reward = Amount::from_sat(fixture::FIXTURE_REWARD);
-    let settlement = proof::prove(&key, &snapshot, reward, fee, None).unwrap();
-    let native = share_verifier::allocate(
-        snapshot.entries.iter().map(|e| (e.address, e.weight)),
-        reward,
-        fee,
-    )
-    .unwrap();
-    assert_eq!(settlement.allocation, native);
+    let settlement = proof::prove(&key, &snapshot, PAGE).unwrap();
+    let (native, _) = group(snapshot.entries.iter().map(|e| (e.address, e.weight))).unwrap();
+    assert_eq!(settlement.payees, native);
     let json = settlement.to_json();
     assert!(proof::verify_json(&key.pk.vk, &json).unwrap());
     // The staged loader proves the same statement.
-    let again = proof::prove_from_dir(dir.path(), &snapshot, reward, fee, None).unwrap();
+    let again = proof::prove_from_dir(dir.path(), &snapshot, PAGE).unwrap();
     assert_eq!(again.public, settlement.public);
 
     // Tampered proof word, tampered input, a point off the curve.
@@ -60,12 +54,29 @@ fn seeded_keys_prove_verify_and_refuse_other_shapes() {
     bad.proof[6] = json.proof[0].clone();
     bad.proof[7] = json.proof[1].clone();
     assert!(!proof::verify_json(&key.pk.vk, &bad).unwrap());
+    // A weight changed in the list: the list hash no longer matches; with
+    // the list hash and the inputs recomputed, the proof fails.
     let mut bad = json.clone();
-    bad.payouts[0].amount += 1;
+    bad.payees[0].weight = (bad.payees[0].weight.parse::<u128>().unwrap() + 1).to_string();
     assert!(matches!(
         proof::verify_json(&key.pk.vk, &bad),
-        Err(ProveError::Json { .. })
+        Err(ProveError::Json {
+            field: "listHash",
+            ..
+        })
     ));
+    let mut payees = settlement.payees.clone();
+    payees[0].weight += 1;
+    let list = share_verifier::binding::paged_list(&payees, PAGE);
+    bad.list_hash = format!("0x{}", hex::encode(list.list_hash));
+    let x = settlement.public.weight_commitment;
+    bad.public_inputs =
+        share_verifier::binding::public_inputs(&settlement.root, &x, &list.list_hash, &payees)
+            .unwrap()
+            .iter()
+            .map(share_verifier::binding::to_decimal)
+            .collect();
+    assert!(!proof::verify_json(&key.pk.vk, &bad).unwrap());
     let mut bad = json.clone();
     bad.proof[1] = "1".into();
     assert!(matches!(
@@ -73,26 +84,24 @@ fn seeded_keys_prove_verify_and_refuse_other_shapes() {
         Err(ProveError::Json { .. })
     ));
 
-    // A key for (16, 4) refuses a 64-slot window and (64, 8) parameters.
+    // A key for N = 16 refuses a 64-slot window and N = 64 parameters.
     let big = fixture::fixture_window(6);
-    let err = proof::prove(&key, &big, reward, fee, None).unwrap_err();
+    let err = proof::prove(&key, &big, PAGE).unwrap_err();
     assert!(matches!(err, ProveError::Assign(_)), "{err}");
-    let err = keys::load(dir.path(), &PplnsParams::new(6, 8).unwrap()).unwrap_err();
+    let err = keys::load(dir.path(), &PplnsParams::new(6).unwrap()).unwrap_err();
     assert!(
         matches!(
             err,
             KeyError::Shape {
                 key_slots: 16,
-                key_payouts: 4,
                 slots: 64,
-                payouts: 8,
                 ..
             }
         ),
         "{err}"
     );
     assert!(err.to_string().contains("N = 16"));
-    let err = proof::prove_from_dir(dir.path(), &big, reward, fee, None).unwrap_err();
+    let err = proof::prove_from_dir(dir.path(), &big, PAGE).unwrap_err();
     assert!(err.to_string().contains("2^6"), "{err}");
 
     // Corrupt matrices are refused by the circuit hash.
@@ -104,16 +113,23 @@ fn seeded_keys_prove_verify_and_refuse_other_shapes() {
     ));
 }
 
+/// Every number of distinct addresses from 0 to N proves with the one key,
+/// in one page or in pages of 3 records.
 #[test]
-fn empty_and_single_miner_windows_prove_and_verify() {
+fn every_address_count_from_zero_to_n_proves_and_verifies() {
     let (dir, header) = shared_key();
     let key = keys::load(dir.path(), &header.params().unwrap()).unwrap();
-    let fee = FeeBps::new(150).unwrap();
-    for (shares, miners) in [(0u64, 1u64), (21, 1)] {
-        let snapshot = fixture::sample_window(4, shares, miners, 92, 3);
-        let s = proof::prove(&key, &snapshot, Amount::from_sat(625_000_000), fee, None).unwrap();
-        assert_eq!(s.allocation.payouts.len(), miners.min(shares) as usize);
-        assert!(proof::verify_json(&key.pk.vk, &s.to_json()).unwrap());
+    for payees in 0..=16u64 {
+        for page in [PAGE, 3] {
+            let snapshot = fixture::fixture_window_with(4, payees);
+            let s = proof::prove(&key, &snapshot, page).unwrap();
+            assert_eq!(s.payees.len() as u64, payees);
+            assert_eq!(s.list.pages.len(), (payees as usize).div_ceil(page).max(1));
+            assert!(
+                proof::verify_json(&key.pk.vk, &s.to_json()).unwrap(),
+                "D = {payees}"
+            );
+        }
     }
 }
 
@@ -145,16 +161,9 @@ fn seeded_setups_and_exports_are_deterministic() {
 #[test]
 fn ark_groth16s_prover_agrees_with_our_key() {
     let (dir, _) = shared_key();
-    let params = PplnsParams::new(4, 4).unwrap();
+    let params = PplnsParams::new(4).unwrap();
     let key = keys::load(dir.path(), &params).unwrap();
-    let a = assign(
-        &params,
-        &fixture::fixture_window(4),
-        Amount::from_sat(fixture::FIXTURE_REWARD),
-        FeeBps::new(fixture::FIXTURE_FEE_BPS).unwrap(),
-        None,
-    )
-    .unwrap();
+    let a = assign(&params, &fixture::fixture_window(4), PAGE).unwrap();
     let circuit = PplnsCircuit::new(params)
         .unwrap()
         .with_assignment(a.public, a.witness.clone());

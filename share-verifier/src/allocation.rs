@@ -92,6 +92,17 @@ pub struct Payout {
     pub weight: u128,
 }
 
+/// One address of the window and its total weight: what the settlement
+/// contract is handed (docs/circuit.md); it computes the amount itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Payee {
+    /// The payout address.
+    pub address: Address,
+    /// `W_a`, the address's total weight in the window (at least 1).
+    #[serde(with = "u128_string")]
+    pub weight: u128,
+}
+
 /// The allocation of one block reward over one window.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Allocation {
@@ -114,6 +125,17 @@ pub struct Allocation {
 }
 
 impl Allocation {
+    /// The payee list the contract is handed: every paid address with its weight.
+    pub fn payees(&self) -> Vec<Payee> {
+        self.payouts
+            .iter()
+            .map(|p| Payee {
+                address: p.address,
+                weight: p.weight,
+            })
+            .collect()
+    }
+
     /// What the fee recipient is credited: fee and dust.
     pub fn fee_recipient_amount(&self) -> Amount {
         self.fee + self.dust
@@ -138,26 +160,15 @@ pub fn allocate(
     if reward > Amount::MAX_MONEY {
         return Err(AllocationError::Reward(reward.to_sat()));
     }
-    let mut per_address: BTreeMap<Address, u128> = BTreeMap::new();
-    let mut total_weight: u128 = 0;
-    for (address, weight) in shares {
-        if address.is_zero() {
-            return Err(AllocationError::ZeroAddress);
-        }
-        total_weight = total_weight
-            .checked_add(weight.get())
-            .ok_or(AllocationError::WeightOverflow)?;
-        *per_address.entry(address).or_default() += weight.get();
-    }
+    let (payees, total_weight) = group(shares)?;
     // R < 2^51 and bps <= 10^4: the product needs up to 65 bits, the quotient fits 64.
     let fee =
         Amount::from_sat((u128::from(reward.to_sat()) * u128::from(fee_bps.get()) / 10_000) as u64);
     let net = reward - fee;
     let mut paid = Amount::ZERO;
-    let payouts: Vec<Payout> = per_address
+    let payouts: Vec<Payout> = payees
         .into_iter()
-        .filter(|&(_, weight)| weight > 0)
-        .map(|(address, weight)| {
+        .map(|Payee { address, weight }| {
             let amount = share_of(net, weight, total_weight);
             paid += amount;
             Payout {
@@ -175,6 +186,34 @@ pub fn allocate(
         total_weight,
         payouts,
     })
+}
+
+/// Groups the window's shares (address, weight) by address: every address
+/// with weight, strictly ascending, with its total; and the window's total W.
+///
+/// # Errors
+/// [`AllocationError::ZeroAddress`] for the zero address in the window,
+/// [`AllocationError::WeightOverflow`] for a total beyond 128 bits.
+pub fn group(
+    shares: impl IntoIterator<Item = (Address, Weight)>,
+) -> Result<(Vec<Payee>, u128), AllocationError> {
+    let mut per_address: BTreeMap<Address, u128> = BTreeMap::new();
+    let mut total_weight: u128 = 0;
+    for (address, weight) in shares {
+        if address.is_zero() {
+            return Err(AllocationError::ZeroAddress);
+        }
+        total_weight = total_weight
+            .checked_add(weight.get())
+            .ok_or(AllocationError::WeightOverflow)?;
+        *per_address.entry(address).or_default() += weight.get();
+    }
+    let payees = per_address
+        .into_iter()
+        .filter(|&(_, weight)| weight > 0)
+        .map(|(address, weight)| Payee { address, weight })
+        .collect();
+    Ok((payees, total_weight))
 }
 
 /// `floor(net * weight / total)` without overflow (the product needs up to 179 bits).

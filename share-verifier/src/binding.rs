@@ -1,58 +1,91 @@
-//! Binding a payout list to a proof (DESIGN item 9): the values the
-//! settlement contract computes from the payout list it is handed, and the
-//! four public inputs of the Groth16 statement.
+//! Binding a payee list to a proof (docs/circuit.md, "Statement"): the
+//! values the settlement contract computes from the (address, weight) list
+//! it is handed, and the four public inputs of the Groth16 statement.
 //!
-//! `c = uint256(keccak256(abi.encode(windowRoot, reward, feeBps, payouts))) mod r`
-//! and `S = sum_j c^j * (addr_j + amount_j * 2^160) mod r`, j counting from 0.
-//! The contract recomputes both; the circuit recomputes S from its own
-//! payout list, so a proof for one list cannot settle another.
+//! The list travels as packed records (20-byte address, 16-byte big-endian
+//! weight), cut into pages for settlements too long for one transaction and
+//! hashed as a chain from the back: `h_P = 0`, `h_k = keccak(page_k || h_{k+1})`,
+//! `listHash = h_0`. The contract then draws
+//! `beta = keccak(windowRoot || X || listHash) mod r` (X is the circuit's
+//! weight commitment) and evaluates the table side of the log-derivative
+//! identity, `T = sum_j W_j / (beta - A_j)`. The proof shows that the
+//! window's slots give the same sum at `beta`; since the list and the
+//! weights are fixed before `beta` is drawn, the list is then the window's
+//! exact grouping by address.
+
+use std::ops::Range;
 
 use ark_bn254::Fr;
 use ark_ff::{AdditiveGroup, Field, PrimeField};
 use tiny_keccak::{Hasher, Keccak};
 
-use crate::allocation::{FeeBps, Payout};
+use crate::allocation::Payee;
 use crate::window::WindowRoot;
 
-/// The Solidity ABI encoding of `abi.encode(bytes32, uint256, uint256, Payout[])`
-/// with `struct Payout { address account; uint64 amount; }`.
-pub fn abi_encode_settlement(
-    root: &WindowRoot,
-    reward: u64,
-    fee_bps: FeeBps,
-    payouts: &[Payout],
-) -> Vec<u8> {
-    let mut out = Vec::with_capacity(32 * (5 + 2 * payouts.len()));
-    out.extend_from_slice(&root.to_be_bytes());
-    out.extend_from_slice(&word(u128::from(reward)));
-    out.extend_from_slice(&word(u128::from(fee_bps.get())));
-    out.extend_from_slice(&word(4 * 32)); // offset of the array's tail
-    encode_payout_array(&mut out, payouts);
-    out
-}
+/// Bytes of one payee record: the address, then the weight as 16 big-endian bytes.
+pub const RECORD_LEN: usize = 36;
 
-/// `abi.encode(payouts)`.
-pub fn abi_encode_payouts(payouts: &[Payout]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(32 * (2 + 2 * payouts.len()));
-    out.extend_from_slice(&word(32));
-    encode_payout_array(&mut out, payouts);
-    out
-}
+/// Records per page when a node pages a settlement: a crediting page of
+/// first-time payees stays near 12M gas, under the 15M a transaction may use.
+pub const DEFAULT_PAGE_RECORDS: usize = 512;
 
-fn encode_payout_array(out: &mut Vec<u8>, payouts: &[Payout]) {
-    out.extend_from_slice(&word(payouts.len() as u128));
-    for p in payouts {
-        let mut address = [0u8; 32];
-        address[12..].copy_from_slice(&p.address.0);
-        out.extend_from_slice(&address);
-        out.extend_from_slice(&word(u128::from(p.amount.to_sat())));
+/// The payee records of `payees`, in list order.
+pub fn encode_records(payees: &[Payee]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(RECORD_LEN * payees.len());
+    for p in payees {
+        out.extend_from_slice(&p.address.0);
+        out.extend_from_slice(&p.weight.to_be_bytes());
     }
+    out
 }
 
-fn word(value: u128) -> [u8; 32] {
-    let mut w = [0u8; 32];
-    w[16..].copy_from_slice(&value.to_be_bytes());
-    w
+/// The record ranges of each page for `records` records, `page_records`
+/// per page (the last page shorter; one empty page for an empty list).
+///
+/// # Panics
+/// For `page_records == 0`.
+pub fn page_ranges(records: usize, page_records: usize) -> Vec<Range<usize>> {
+    assert!(page_records > 0, "a page holds at least one record");
+    if records == 0 {
+        return vec![0..0];
+    }
+    (0..records)
+        .step_by(page_records)
+        .map(|start| start..(start + page_records).min(records))
+        .collect()
+}
+
+/// The pages of a list: each page's bytes and the hash of the pages after
+/// it (`next`, zero for the last), and the list hash `h_0`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PagedList {
+    /// `(page bytes, next)` in submission order.
+    pub pages: Vec<(Vec<u8>, [u8; 32])>,
+    /// `h_0`, the hash the contract's challenge is drawn from.
+    pub list_hash: [u8; 32],
+}
+
+/// Cuts `payees` into pages of `page_records` and chains their hashes.
+///
+/// # Panics
+/// For `page_records == 0`.
+pub fn paged_list(payees: &[Payee], page_records: usize) -> PagedList {
+    let ranges = page_ranges(payees.len(), page_records);
+    let mut pages = Vec::with_capacity(ranges.len());
+    let mut next = [0u8; 32];
+    for range in ranges.into_iter().rev() {
+        let bytes = encode_records(&payees[range]);
+        let mut preimage = bytes.clone();
+        preimage.extend_from_slice(&next);
+        let hash = keccak256(&preimage);
+        pages.push((bytes, next));
+        next = hash;
+    }
+    pages.reverse();
+    PagedList {
+        pages,
+        list_hash: next,
+    }
 }
 
 /// keccak256 of `bytes`.
@@ -64,53 +97,39 @@ pub fn keccak256(bytes: &[u8]) -> [u8; 32] {
     out
 }
 
-/// The payout list's hash as the `BlockSettled` event carries it:
-/// `keccak256(abi.encode(payouts))`.
-pub fn payout_hash(payouts: &[Payout]) -> [u8; 32] {
-    keccak256(&abi_encode_payouts(payouts))
+/// The challenge beta: `keccak256(windowRoot || X || listHash)` read as a
+/// big-endian integer, mod r.
+pub fn challenge(root: &WindowRoot, weight_commitment: &Fr, list_hash: &[u8; 32]) -> Fr {
+    let mut preimage = Vec::with_capacity(96);
+    preimage.extend_from_slice(&root.to_be_bytes());
+    preimage.extend_from_slice(&crate::field::to_be_bytes(weight_commitment));
+    preimage.extend_from_slice(list_hash);
+    Fr::from_be_bytes_mod_order(&keccak256(&preimage))
 }
 
-/// The challenge c: the settlement's keccak read as a big-endian integer, mod r.
-pub fn challenge(root: &WindowRoot, reward: u64, fee_bps: FeeBps, payouts: &[Payout]) -> Fr {
-    Fr::from_be_bytes_mod_order(&keccak256(&abi_encode_settlement(
-        root, reward, fee_bps, payouts,
-    )))
+/// The table side of the identity, `T = sum_j W_j / (beta - A_j)`, or `None`
+/// when beta equals an address (then no proof exists for this list hash;
+/// the node pages differently).
+pub fn table_sum(beta: Fr, payees: &[Payee]) -> Option<Fr> {
+    let mut sum = Fr::ZERO;
+    for p in payees {
+        let inverse = (beta - p.address.to_field()).inverse()?;
+        sum += Fr::from(p.weight) * inverse;
+    }
+    Some(sum)
 }
 
-/// One payout as a field element: `addr + amount * 2^160`.
-pub fn payout_element(payout: &Payout) -> Fr {
-    payout.address.to_field() + Fr::from(payout.amount.to_sat()) * Fr::from(2u64).pow([160])
-}
-
-/// `S = sum_j c^j * (addr_j + amount_j * 2^160)`, j from 0.
-pub fn payout_polynomial(c: Fr, payouts: &[Payout]) -> Fr {
-    // Horner from the last entry down: S = e_0 + c(e_1 + c(e_2 + ...)).
-    payouts
-        .iter()
-        .rev()
-        .fold(Fr::ZERO, |acc, p| acc * c + payout_element(p))
-}
-
-/// The packed public input `reward + feeBps * 2^64`.
-pub fn reward_and_fee(reward: u64, fee_bps: FeeBps) -> Fr {
-    Fr::from(reward) + Fr::from(u64::from(fee_bps.get())) * Fr::from(2u64).pow([64])
-}
-
-/// The four public inputs in the verifier's order:
-/// `[windowRoot, reward + feeBps * 2^64, c, S]`.
+/// The four public inputs in the verifier's order `[windowRoot, X, beta, T]`,
+/// or `None` when beta equals an address.
 pub fn public_inputs(
     root: &WindowRoot,
-    reward: u64,
-    fee_bps: FeeBps,
-    payouts: &[Payout],
-) -> [Fr; 4] {
-    let c = challenge(root, reward, fee_bps, payouts);
-    [
-        root.0,
-        reward_and_fee(reward, fee_bps),
-        c,
-        payout_polynomial(c, payouts),
-    ]
+    weight_commitment: &Fr,
+    list_hash: &[u8; 32],
+    payees: &[Payee],
+) -> Option<[Fr; 4]> {
+    let beta = challenge(root, weight_commitment, list_hash);
+    let t = table_sum(beta, payees)?;
+    Some([root.0, *weight_commitment, beta, t])
 }
 
 /// The field element as a decimal string of its canonical integer.
@@ -122,31 +141,23 @@ pub fn to_decimal(value: &Fr) -> String {
 mod tests {
     use super::*;
     use crate::address::Address;
-    use bitcoin::Amount;
 
-    fn payout(a: u8, amount: u64) -> Payout {
-        Payout {
+    fn payee(a: u8, weight: u128) -> Payee {
+        Payee {
             address: Address([a; 20]),
-            amount: Amount::from_sat(amount),
-            weight: 1,
+            weight,
         }
     }
 
     #[test]
-    fn abi_encoding_has_solidity_layout() {
-        let root = WindowRoot(Fr::from(5u64));
-        let enc = abi_encode_settlement(&root, 7, FeeBps::new(200).unwrap(), &[payout(0x11, 9)]);
-        assert_eq!(enc.len(), 32 * 7);
-        assert_eq!(enc[31], 5);
-        assert_eq!(enc[63], 7);
-        assert_eq!(&enc[94..96], &[0, 200]);
-        assert_eq!(enc[127], 0x80);
-        assert_eq!(enc[159], 1);
-        assert_eq!(&enc[172..192], &[0x11; 20]);
-        assert_eq!(enc[223], 9);
-        let only = abi_encode_payouts(&[payout(0x11, 9)]);
-        assert_eq!(only.len(), 32 * 4);
-        assert_eq!(only[31], 0x20);
+    fn records_are_address_then_big_endian_weight() {
+        let enc = encode_records(&[payee(0x11, 0x0102), payee(0x22, 7)]);
+        assert_eq!(enc.len(), 2 * RECORD_LEN);
+        assert_eq!(&enc[..20], &[0x11; 20]);
+        assert_eq!(&enc[20..34], &[0; 14]);
+        assert_eq!(&enc[34..36], &[1, 2]);
+        assert_eq!(&enc[36..56], &[0x22; 20]);
+        assert_eq!(enc[71], 7);
     }
 
     #[test]
@@ -158,26 +169,56 @@ mod tests {
     }
 
     #[test]
-    fn s_is_the_polynomial_in_c() {
-        let ps = [payout(1, 2), payout(3, 4), payout(5, 6)];
-        let c = Fr::from(10u64);
-        let expected =
-            payout_element(&ps[0]) + c * payout_element(&ps[1]) + c * c * payout_element(&ps[2]);
-        assert_eq!(payout_polynomial(c, &ps), expected);
-        assert_eq!(payout_polynomial(c, &[]), Fr::ZERO);
+    fn pages_chain_from_the_back() {
+        let payees: Vec<Payee> = (1..=5).map(|a| payee(a, u128::from(a))).collect();
+        assert_eq!(page_ranges(5, 2), vec![0..2, 2..4, 4..5]);
+        assert_eq!(page_ranges(0, 2), vec![0..0]);
+        let list = paged_list(&payees, 2);
+        assert_eq!(list.pages.len(), 3);
+        assert_eq!(list.pages[2].1, [0; 32]);
+        // Walk the chain the way the contract does.
+        let mut cursor = list.list_hash;
+        for (bytes, next) in &list.pages {
+            let mut preimage = bytes.clone();
+            preimage.extend_from_slice(next);
+            assert_eq!(keccak256(&preimage), cursor);
+            cursor = *next;
+        }
+        // One page: keccak(records || 32 zero bytes).
+        let single = paged_list(&payees, 512);
+        let mut preimage = encode_records(&payees);
+        preimage.extend_from_slice(&[0; 32]);
+        assert_eq!(single.list_hash, keccak256(&preimage));
+        // The empty list is one empty page.
+        assert_eq!(paged_list(&[], 512).list_hash, keccak256(&[0; 32]));
+        // Another cut of the same list is another list hash.
+        assert_ne!(list.list_hash, single.list_hash);
     }
 
     #[test]
-    fn any_change_of_the_list_changes_c_and_s() {
+    fn table_sum_is_the_sum_of_weights_over_beta_minus_address() {
+        let payees = [payee(1, 3), payee(2, 5)];
+        let beta = Fr::from(1_000_000u64);
+        let expected = Fr::from(3u64) / (beta - payees[0].address.to_field())
+            + Fr::from(5u64) / (beta - payees[1].address.to_field());
+        assert_eq!(table_sum(beta, &payees), Some(expected));
+        assert_eq!(table_sum(payees[1].address.to_field(), &payees), None);
+        assert_eq!(table_sum(beta, &[]), Some(Fr::ZERO));
+    }
+
+    #[test]
+    fn any_change_of_the_list_changes_beta() {
         let root = WindowRoot(Fr::from(5u64));
-        let fee = FeeBps::new(100).unwrap();
-        let a = public_inputs(&root, 1000, fee, &[payout(1, 500), payout(2, 490)]);
-        let b = public_inputs(&root, 1000, fee, &[payout(1, 501), payout(2, 489)]);
-        assert_ne!(a[2], b[2]);
-        assert_ne!(a[3], b[3]);
-        assert_eq!(
-            a[1],
-            Fr::from(1000u64) + Fr::from(100u64) * Fr::from(2u64).pow([64])
+        let x = Fr::from(9u64);
+        let a = paged_list(&[payee(1, 500), payee(2, 490)], 512);
+        let b = paged_list(&[payee(1, 501), payee(2, 489)], 512);
+        assert_ne!(
+            challenge(&root, &x, &a.list_hash),
+            challenge(&root, &x, &b.list_hash)
+        );
+        assert_ne!(
+            challenge(&root, &x, &a.list_hash),
+            challenge(&root, &Fr::from(10u64), &a.list_hash)
         );
     }
 }

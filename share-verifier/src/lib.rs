@@ -18,7 +18,7 @@
 //! - [`poseidon`], [`field`]: circomlib Poseidon over BN254 and scalar encodings.
 //! - [`window`]: the PPLNS window, its 8-ary Poseidon tree and share receipts.
 //! - [`allocation`]: PPLNS allocation of a block reward.
-//! - [`binding`]: the payout list's binding to a proof (c, S, public inputs).
+//! - [`binding`]: the payee list's binding to a proof (pages, list hash, beta, T, public inputs).
 //! - [`log`]: the share log format, reader and writer.
 //! - [`audit`]: replaying a share log and checking every record.
 
@@ -37,7 +37,7 @@ pub mod target;
 pub mod window;
 
 pub use address::{Address, Username};
-pub use allocation::{allocate, Allocation, FeeBps, Payout};
+pub use allocation::{allocate, group, Allocation, FeeBps, Payee, Payout};
 pub use audit::{AuditError, Auditor};
 pub use header::{PreparedJob, ShareHash};
 pub use job::{Job, JobId, Submission, VersionMask};

@@ -14,8 +14,8 @@ use circuits::fixture;
 use circuits::keys;
 use circuits::proof::{self, SettlementJson};
 use clap::{Parser, Subcommand};
-use share_verifier::allocation::FeeBps;
-use share_verifier::field;
+use share_verifier::allocation::{allocate, FeeBps};
+use share_verifier::binding;
 use share_verifier::window::WindowSnapshot;
 use tracing_subscriber::fmt::format::FmtSpan;
 
@@ -23,7 +23,7 @@ use tracing_subscriber::fmt::format::FmtSpan;
 #[command(
     name = "circuits",
     version,
-    about = "Groth16 keys, proofs and Solidity verifier for Shareproof's PPLNS settlements"
+    about = "Groth16 keys, proofs and Solidity verifier for Shareproof's settlements"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -32,7 +32,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Generate proving and verifying keys for N slots and M payout entries.
+    /// Generate proving and verifying keys for N slots (any number of
+    /// distinct addresses, 0 to N, settles with the same key).
     ///
     /// Without --insecure-seed the randomness comes from the OS and is
     /// dropped; production keys still need a multi-party ceremony.
@@ -40,9 +41,6 @@ enum Command {
         /// N, the window's slots (a power of two, 2 to 2^24).
         #[arg(long)]
         slots: u64,
-        /// M, the payout list's entries.
-        #[arg(long)]
-        payouts: usize,
         /// The key directory to write.
         #[arg(long)]
         out: PathBuf,
@@ -51,7 +49,7 @@ enum Command {
         #[arg(long)]
         insecure_seed: Option<String>,
     },
-    /// Prove the allocation of a window snapshot (JSON, as the node and
+    /// Prove the grouping of a window snapshot (JSON, as the node and
     /// `share-verifier` write it); prints the settlement proof JSON.
     Prove {
         /// The key directory.
@@ -60,16 +58,10 @@ enum Command {
         /// The window snapshot JSON file.
         #[arg(long)]
         window: PathBuf,
-        /// The block reward R in sats.
-        #[arg(long)]
-        reward: u64,
-        /// The pool fee in basis points (0 to 10000).
-        #[arg(long)]
-        fee_bps: u32,
-        /// The contract's challenge c (0x + 64 hex); computed from the payout
-        /// list as the contract does when omitted.
-        #[arg(long)]
-        c: Option<String>,
+        /// Payee records per settlement page (the contract's challenge is
+        /// drawn from the pages' hash chain).
+        #[arg(long, default_value_t = binding::DEFAULT_PAGE_RECORDS)]
+        page_size: usize,
         /// Write the JSON here instead of stdout.
         #[arg(long)]
         out: Option<PathBuf>,
@@ -104,22 +96,25 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
-    /// Print the circuit's constraint count for N and M, per share and per
-    /// payout entry (without synthesizing).
+    /// Print the circuit's constraint count for N and per share (without
+    /// synthesizing).
     Count {
         /// N, the window's slots (a power of two).
         #[arg(long)]
         slots: u64,
-        /// M, the payout list's entries.
-        #[arg(long)]
-        payouts: usize,
     },
-    /// Prove the deterministic sample window and write the settlement JSON
-    /// (the contracts' Foundry fixture).
+    /// Prove a deterministic sample window and write the settlement JSON
+    /// with its allocation (the contracts' Foundry fixtures).
     Fixture {
         /// The key directory.
         #[arg(long)]
         key: PathBuf,
+        /// Distinct payee addresses the window holds (at most N).
+        #[arg(long, default_value_t = 3)]
+        payees: u64,
+        /// Payee records per page.
+        #[arg(long, default_value_t = binding::DEFAULT_PAGE_RECORDS)]
+        page_size: usize,
         /// The fixture file to write.
         #[arg(long)]
         out: PathBuf,
@@ -135,32 +130,24 @@ fn main() -> Result<()> {
     match Cli::parse().command {
         Command::Setup {
             slots,
-            payouts,
             out,
             insecure_seed,
-        } => setup(slots, payouts, &out, insecure_seed.as_deref()),
+        } => setup(slots, &out, insecure_seed.as_deref()),
         Command::Prove {
             key,
             window,
-            reward,
-            fee_bps,
-            c,
+            page_size,
             out,
         } => {
             let snapshot: WindowSnapshot = read_json(&window)?;
-            let fee = FeeBps::new(fee_bps).with_context(|| format!("--fee-bps {fee_bps}"))?;
-            let c = c
-                .map(|c| field::from_hex(&c).with_context(|| format!("--c {c}")))
-                .transpose()?;
             let settlement =
-                proof::prove_from_dir(&key, &snapshot, Amount::from_sat(reward), fee, c)
-                    .with_context(|| {
-                        format!(
-                            "proving {} with the key in {}",
-                            window.display(),
-                            key.display()
-                        )
-                    })?;
+                proof::prove_from_dir(&key, &snapshot, page_size).with_context(|| {
+                    format!(
+                        "proving {} with the key in {}",
+                        window.display(),
+                        key.display()
+                    )
+                })?;
             write_json(out.as_deref(), &settlement.to_json())
         }
         Command::Verify { key, proof } => {
@@ -177,8 +164,8 @@ fn main() -> Result<()> {
                 );
             }
             eprintln!(
-                "valid: {} payouts, root {}",
-                json.payouts.len(),
+                "valid: {} payees, root {}",
+                json.payees.len(),
                 json.window_root
             );
             Ok(())
@@ -210,57 +197,81 @@ fn main() -> Result<()> {
             );
             write_json(Some(&out), &snapshot)
         }
-        Command::Count { slots, payouts } => {
+        Command::Count { slots } => {
             if !slots.is_power_of_two() || slots < 2 {
                 bail!("--slots {slots}: N must be a power of two from 2 to 2^24");
             }
-            let params = circuits::PplnsParams::new(slots.trailing_zeros(), payouts)
-                .with_context(|| format!("--slots {slots} --payouts {payouts}"))?;
+            let params = circuits::PplnsParams::new(slots.trailing_zeros())
+                .with_context(|| format!("--slots {slots}"))?;
             let c = circuits::pplns::ConstraintCount::of(&params);
             println!("{}", serde_json::to_string_pretty(&c)?);
             Ok(())
         }
-        Command::Fixture { key, out } => {
+        Command::Fixture {
+            key,
+            payees,
+            page_size,
+            out,
+        } => {
             let header =
                 keys::read_header(&key).with_context(|| format!("--key {}", key.display()))?;
-            let snapshot = fixture::fixture_window(header.log2_slots);
-            let fee = FeeBps::new(fixture::FIXTURE_FEE_BPS)?;
+            if payees > header.slots as u64 {
+                bail!(
+                    "--payees {payees}: the key's window holds {} slots",
+                    header.slots
+                );
+            }
+            let snapshot = fixture::fixture_window_with(header.log2_slots, payees);
             // Seeded blinding: the same key gives the same fixture file.
             let mut rng = keys::seeded_rng(&format!("fixture {}", header.circuit_hash));
-            let settlement = proof::prove_from_dir_with_rng(
-                &key,
-                &snapshot,
-                Amount::from_sat(fixture::FIXTURE_REWARD),
-                fee,
-                None,
-                &mut rng,
-            )
-            .with_context(|| {
+            let settlement = proof::prove_from_dir_with_rng(&key, &snapshot, page_size, &mut rng)
+                .with_context(|| {
                 format!(
                     "proving the sample window with the key in {}",
                     key.display()
                 )
             })?;
-            write_json(Some(&out), &settlement.to_json())
+            let fee = FeeBps::new(fixture::FIXTURE_FEE_BPS)?;
+            let allocation = allocate(
+                snapshot.entries.iter().map(|e| (e.address, e.weight)),
+                Amount::from_sat(fixture::FIXTURE_REWARD),
+                fee,
+            )?;
+            let mut json = settlement.to_json();
+            json.description = format!(
+                "{} key N = {}, circuit hash {}; sample window of {} payees; written by `circuits fixture --payees {payees} --page-size {page_size}`",
+                if header.insecure { "INSECURE seeded" } else { "single-party" },
+                header.slots,
+                header.circuit_hash,
+                settlement.payees.len(),
+            );
+            json.reward = Some(fixture::FIXTURE_REWARD);
+            json.fee_bps = Some(fixture::FIXTURE_FEE_BPS);
+            json.amounts = allocation
+                .payouts
+                .iter()
+                .map(|p| p.amount.to_sat().to_string())
+                .collect();
+            json.dust = Some(allocation.dust.to_sat().to_string());
+            write_json(Some(&out), &json)
         }
     }
 }
 
-fn setup(slots: u64, payouts: usize, out: &Path, seed: Option<&str>) -> Result<()> {
+fn setup(slots: u64, out: &Path, seed: Option<&str>) -> Result<()> {
     if !slots.is_power_of_two() || slots < 2 {
         bail!("--slots {slots}: N must be a power of two from 2 to 2^24");
     }
-    let params = circuits::PplnsParams::new(slots.trailing_zeros(), payouts)
-        .with_context(|| format!("--slots {slots} --payouts {payouts}"))?;
+    let params = circuits::PplnsParams::new(slots.trailing_zeros())
+        .with_context(|| format!("--slots {slots}"))?;
     if seed.is_some() {
         eprintln!("WARNING: --insecure-seed makes a deterministic key; anyone who knows the seed can forge proofs. Devnets and tests only.");
     }
     let header =
         keys::setup(params, seed, out).with_context(|| format!("setup into {}", out.display()))?;
     eprintln!(
-        "key for N = {}, M = {}: {} constraints, circuit hash {}, written to {}",
+        "key for N = {}: {} constraints, circuit hash {}, written to {}",
         header.slots,
-        header.payouts,
         header.constraints,
         header.circuit_hash,
         out.display()

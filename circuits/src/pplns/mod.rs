@@ -1,7 +1,7 @@
-//! The PPLNS statement's parameters and native data (DESIGN items 8 to 10):
-//! what the prover feeds the circuit, built from a window snapshot with
-//! `share_verifier`'s allocation, and the native value of the in-circuit
-//! log-derivative challenge.
+//! The settlement statement's parameters and native data (docs/circuit.md):
+//! what the prover feeds the circuit, built from a window snapshot, and the
+//! native values of its public inputs — the weight commitment X, the
+//! contract's challenge beta and the table sum T.
 //!
 //! The circuit itself is [`constraints::PplnsCircuit`]; `docs/circuit.md`
 //! states what it proves and why each check is there.
@@ -10,12 +10,10 @@ pub mod constraints;
 
 use ark_bn254::Fr;
 use ark_ff::{AdditiveGroup, Field, PrimeField};
-use bitcoin::Amount;
-use share_verifier::allocation::{allocate, Allocation, AllocationError, FeeBps};
-use share_verifier::binding;
+use share_verifier::allocation::{group, AllocationError, Payee};
+use share_verifier::binding::{self, PagedList};
 use share_verifier::target::WEIGHT_BITS;
 use share_verifier::window::{Slot, WindowError, WindowSnapshot, MAX_LOG2_SLOTS};
-use share_verifier::WindowRoot;
 
 use crate::poseidon::PoseidonParams;
 
@@ -23,18 +21,10 @@ pub use constraints::PplnsCircuit;
 
 /// Bits of a slot weight (DESIGN item 2): every weight is below 2^92.
 pub const WEIGHT_BITS_USIZE: usize = WEIGHT_BITS as usize;
-/// Bits of an EVM address.
-pub const ADDRESS_BITS: usize = 160;
-/// Bits of a reward in sats: Bitcoin's supply is below 2^51.
-pub const REWARD_BITS: usize = 51;
-/// Bits that hold a fee rate of at most 10,000 basis points.
-pub const FEE_BITS: usize = 14;
-/// The largest fee rate, 100%.
-pub const MAX_FEE_BPS: u64 = 10_000;
-/// Weight bits packed into one field element of the challenge hash
+/// Weight bits packed into one field element of the weight commitment
 /// (2^253 < r, so the packing is injective).
 pub const PACK_BITS: usize = 253;
-/// Rate of the sponge that absorbs the challenge transcript: circomlib's
+/// Rate of the sponge that absorbs the weight commitment: circomlib's
 /// width-13 Poseidon permutation, 12 elements per call.
 pub const SPONGE_RATE: usize = 12;
 
@@ -44,49 +34,43 @@ pub enum PplnsError {
     /// N must be 2^k with 1 <= k <= 24.
     #[error("window size 2^{0} is outside 2^1..=2^{max}", max = MAX_LOG2_SLOTS)]
     Slots(u32),
-    /// The payout list needs at least one entry.
-    #[error("the payout list must have at least one entry, got {0}")]
-    Payouts(usize),
     /// The snapshot is for another window size than the key.
     #[error("the window has 2^{got} slots, the key proves 2^{expected}")]
     WindowSize { expected: u32, got: u32 },
-    /// More distinct addresses than the key's payout entries.
-    #[error("the window pays {got} addresses, the key holds at most {max} payout entries")]
-    TooManyPayouts { max: usize, got: usize },
     /// The snapshot does not hash to its recorded root, or is inconsistent.
     #[error("invalid window snapshot: {0}")]
     Window(#[from] WindowError),
-    /// The allocation refused its inputs.
-    #[error("allocation failed: {0}")]
-    Allocation(#[from] AllocationError),
-    /// The reward does not fit the circuit's 51 bits.
-    #[error("reward {0} sats does not fit 51 bits")]
-    Reward(u64),
+    /// The window's shares cannot be grouped (zero address, weight overflow).
+    #[error("the window cannot be grouped by address: {0}")]
+    Grouping(#[from] AllocationError),
+    /// A page holds at least one record.
+    #[error("a page must hold at least one payee record")]
+    PageSize,
+    /// The contract's challenge equals a payee's address or a slot's split
+    /// address: no proof exists for this list hash (probability about
+    /// 2^-94); another page size gives another challenge.
+    #[error("the challenge equals an address of the window; page the list differently")]
+    ChallengeHitsAddress,
 }
 
-/// The shape of one statement: N = 2^k slots and M payout entries.
+/// The shape of one statement: N = 2^k slots. There is no payout capacity:
+/// the contract evaluates the payee list itself, so any number of distinct
+/// addresses from 0 to N settles with the same key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PplnsParams {
     log2_slots: u32,
-    payouts: usize,
 }
 
 impl PplnsParams {
-    /// N = 2^`log2_slots` slots, `payouts` entries.
+    /// N = 2^`log2_slots` slots.
     ///
     /// # Errors
-    /// [`PplnsError::Slots`] outside 2^1..=2^24, [`PplnsError::Payouts`] for 0.
-    pub fn new(log2_slots: u32, payouts: usize) -> Result<Self, PplnsError> {
+    /// [`PplnsError::Slots`] outside 2^1..=2^24.
+    pub fn new(log2_slots: u32) -> Result<Self, PplnsError> {
         if !(1..=MAX_LOG2_SLOTS).contains(&log2_slots) {
             return Err(PplnsError::Slots(log2_slots));
         }
-        if payouts == 0 {
-            return Err(PplnsError::Payouts(payouts));
-        }
-        Ok(PplnsParams {
-            log2_slots,
-            payouts,
-        })
+        Ok(PplnsParams { log2_slots })
     }
 
     /// log2 N.
@@ -99,34 +83,18 @@ impl PplnsParams {
         1 << self.log2_slots
     }
 
-    /// M, the payout list's entries.
-    pub fn payouts(&self) -> usize {
-        self.payouts
-    }
-
-    /// Bits that hold any total weight: W <= N * (2^92 - 1) < 2^(92 + k).
-    pub fn total_weight_bits(&self) -> usize {
-        WEIGHT_BITS_USIZE + self.log2_slots as usize
-    }
-
-    /// Slots whose weight rides in a payout row's address element: the
-    /// first min(M, N).
-    pub fn weights_with_addresses(&self) -> usize {
-        self.payouts.min(self.slots())
-    }
-
-    /// Field elements the other slot weights pack into, 253 bits each.
+    /// Field elements the slot weights pack into, 253 bits each.
     pub fn weight_elements(&self) -> usize {
-        ((self.slots() - self.weights_with_addresses()) * WEIGHT_BITS_USIZE).div_ceil(PACK_BITS)
+        (self.slots() * WEIGHT_BITS_USIZE).div_ceil(PACK_BITS)
     }
 
-    /// Elements of the challenge transcript (see [`transcript`]).
+    /// Elements the weight commitment absorbs: the root, then the packed weights.
     pub fn transcript_len(&self) -> usize {
-        1 + 2 * self.payouts + self.weight_elements()
+        1 + self.weight_elements()
     }
 }
 
-/// Where slot `s`'s weight goes in the packed transcript elements: bits
+/// Where slot `s`'s weight goes in the packed elements: bits
 /// `[92 s, 92 s + 92)` of the concatenated weights, 253 bits per element.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WeightPlacement {
@@ -184,112 +152,80 @@ pub fn sponge_hash(params: &PoseidonParams, elements: &[Fr]) -> Fr {
     state[0]
 }
 
-/// The challenge transcript, element by element:
-/// 1. the window root;
-/// 2. per payout row j, `A_j + w_j 2^160` (the weight of slot j rides in the
-///    free bits above the address; just `A_j` for j >= N);
-/// 3. the remaining slot weights (slots min(M, N)..N) packed 253 bits per
-///    element;
-/// 4. per payout row j, its weight sum `W_j`.
-pub fn transcript(params: &PplnsParams, root: Fr, witness: &PplnsWitness) -> Vec<Fr> {
-    let head = params.weights_with_addresses();
-    let mut out = vec![root];
-    for (j, row) in witness.payouts.iter().enumerate() {
-        let w = if j < head {
-            Fr::from(witness.weights[j])
-        } else {
-            Fr::ZERO
-        };
-        out.push(row.address + w * Fr::from(2u64).pow([ADDRESS_BITS as u64]));
-    }
-    out.extend(pack_weights(
-        &witness.weights[head..],
-        params.weight_elements(),
-    ));
-    out.extend(witness.payouts.iter().map(|r| Fr::from(r.weight)));
-    out
+/// The weight commitment X: the sponge over the root and the N slot weights
+/// packed 253 bits per element. It fixes every slot's split before the
+/// contract draws its challenge.
+pub fn weight_commitment(params: &PplnsParams, root: Fr, weights: &[u128]) -> Fr {
+    let poseidon = PoseidonParams::circom(SPONGE_RATE).expect("12-input parameters exist");
+    let mut transcript = vec![root];
+    transcript.extend(pack_weights(weights, params.weight_elements()));
+    sponge_hash(&poseidon, &transcript)
 }
 
-/// One row of the circuit's payout list (active or zero padding).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct PayoutRow {
-    /// The address as a field element (0 for padding).
-    pub address: Fr,
-    /// The amount in sats.
-    pub amount: u64,
-    /// The address's weight sum W_a in the window (0 for padding).
-    pub weight: u128,
-}
-
-/// The prover's private input: the slots, their split, the payout list.
+/// The prover's private input: the slots and their split.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PplnsWitness {
     /// The N slots (packed, share hash) in slot order.
     pub slots: Vec<Slot>,
     /// Each slot's weight: the low 92 bits of its packed element.
     pub weights: Vec<u128>,
-    /// M rows: the allocation's payouts ascending by address, then zeros.
-    pub payouts: Vec<PayoutRow>,
-    /// The block reward in sats.
-    pub reward: u64,
-    /// The fee rate in basis points.
-    pub fee_bps: u64,
 }
 
-/// The four public inputs (DESIGN item 9).
+/// The four public inputs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PublicInputs {
     /// The window root.
     pub root: Fr,
-    /// `reward + feeBps * 2^64`.
-    pub reward_and_fee: Fr,
-    /// The contract's challenge c.
-    pub c: Fr,
-    /// `S = sum_j c^j * (addr_j + amount_j * 2^160)`.
-    pub s: Fr,
+    /// X, the weight commitment.
+    pub weight_commitment: Fr,
+    /// The contract's challenge beta.
+    pub beta: Fr,
+    /// T, the contract's table sum at beta.
+    pub table_sum: Fr,
 }
 
 impl PublicInputs {
-    /// In the verifier's order `[root, reward + feeBps * 2^64, c, S]`.
+    /// In the verifier's order `[root, X, beta, T]`.
     pub fn to_array(&self) -> [Fr; 4] {
-        [self.root, self.reward_and_fee, self.c, self.s]
+        [self.root, self.weight_commitment, self.beta, self.table_sum]
     }
 
     /// From the verifier's order.
     pub fn from_array(a: [Fr; 4]) -> Self {
         PublicInputs {
             root: a[0],
-            reward_and_fee: a[1],
-            c: a[2],
-            s: a[3],
+            weight_commitment: a[1],
+            beta: a[2],
+            table_sum: a[3],
         }
     }
 }
 
-/// An honest assignment: the witness, the public inputs and the allocation
-/// the proof will attest.
+/// An honest assignment: the witness, the public inputs, and the payee
+/// list (paged) that the contract will be handed.
 #[derive(Debug, Clone)]
 pub struct Assignment {
     /// The prover's private input.
     pub witness: PplnsWitness,
     /// The public inputs.
     pub public: PublicInputs,
-    /// The native allocation (`share_verifier::allocate`).
-    pub allocation: Allocation,
+    /// Every address with weight in the window, ascending, with its weight.
+    pub payees: Vec<Payee>,
+    /// The payee records cut into pages and their hash chain.
+    pub list: PagedList,
 }
 
-/// Builds the witness and public inputs for a snapshot, a reward and a fee.
-/// `c` defaults to the contract's `binding::challenge` of the payout list.
+/// Builds the witness and public inputs for a snapshot whose payee list is
+/// cut into pages of `page_records` records.
 ///
 /// # Errors
 /// [`PplnsError`] for a snapshot of another size, a snapshot that does not
-/// hash to its root, more addresses than M, or inputs the allocation refuses.
+/// hash to its root, a window that cannot be grouped, a zero page size, or
+/// a challenge that hits an address.
 pub fn assign(
     params: &PplnsParams,
     snapshot: &WindowSnapshot,
-    reward: Amount,
-    fee_bps: FeeBps,
-    c: Option<Fr>,
+    page_records: usize,
 ) -> Result<Assignment, PplnsError> {
     if snapshot.log2_slots != params.log2_slots {
         return Err(PplnsError::WindowSize {
@@ -297,114 +233,75 @@ pub fn assign(
             got: snapshot.log2_slots,
         });
     }
-    if reward.to_sat() >> REWARD_BITS != 0 {
-        return Err(PplnsError::Reward(reward.to_sat()));
+    if page_records == 0 {
+        return Err(PplnsError::PageSize);
     }
     snapshot.to_window()?;
-    let allocation = allocate(
-        snapshot.entries.iter().map(|e| (e.address, e.weight)),
-        reward,
-        fee_bps,
-    )?;
-    if allocation.payouts.len() > params.payouts {
-        return Err(PplnsError::TooManyPayouts {
-            max: params.payouts,
-            got: allocation.payouts.len(),
-        });
-    }
+    let (payees, _) = group(snapshot.entries.iter().map(|e| (e.address, e.weight)))?;
     let n = params.slots();
     let mut weights = vec![0u128; n];
     for e in &snapshot.entries {
         weights[(e.seq % n as u64) as usize] = e.weight.get();
     }
-    let mut payouts: Vec<PayoutRow> = allocation
-        .payouts
-        .iter()
-        .map(|p| PayoutRow {
-            address: p.address.to_field(),
-            amount: p.amount.to_sat(),
-            weight: p.weight,
-        })
-        .collect();
-    payouts.resize(params.payouts, PayoutRow::default());
+    let slots = snapshot.slots();
     let root = snapshot.root;
-    let c = c.unwrap_or_else(|| {
-        binding::challenge(&root, reward.to_sat(), fee_bps, &allocation.payouts)
-    });
-    let public = PublicInputs {
-        root: root.0,
-        reward_and_fee: binding::reward_and_fee(reward.to_sat(), fee_bps),
-        c,
-        s: binding::payout_polynomial(c, &allocation.payouts),
-    };
+    let x = weight_commitment(params, root.0, &weights);
+    let list = binding::paged_list(&payees, page_records);
+    let beta = binding::challenge(&root, &x, &list.list_hash);
+    let table_sum = binding::table_sum(beta, &payees).ok_or(PplnsError::ChallengeHitsAddress)?;
+    let witness = PplnsWitness { slots, weights };
+    // The circuit divides by beta - a_s for every slot, empty ones (a_s = 0) too.
+    slot_sum(&witness, beta).ok_or(PplnsError::ChallengeHitsAddress)?;
     Ok(Assignment {
-        witness: PplnsWitness {
-            slots: snapshot.slots(),
-            weights,
-            payouts,
-            reward: reward.to_sat(),
-            fee_bps: u64::from(fee_bps.get()),
+        witness,
+        public: PublicInputs {
+            root: root.0,
+            weight_commitment: x,
+            beta,
+            table_sum,
         },
-        public,
-        allocation,
+        payees,
+        list,
     })
 }
 
-/// The payout element `addr + amount * 2^160` of a row.
-pub fn payout_element(row: &PayoutRow) -> Fr {
-    row.address + Fr::from(row.amount) * Fr::from(2u64).pow([ADDRESS_BITS as u64])
+/// The native value of the slot side of the identity,
+/// `sum_s w_s / (beta - a_s)` with `a_s = (packed_s - w_s) / 2^92`, or
+/// `None` when beta equals a slot's address.
+pub fn slot_sum(witness: &PplnsWitness, beta: Fr) -> Option<Fr> {
+    let inv = Fr::from(2u64).pow([u64::from(WEIGHT_BITS)]).inverse()?;
+    let mut sum = Fr::ZERO;
+    for (slot, &w) in witness.slots.iter().zip(&witness.weights) {
+        let w = Fr::from(w);
+        sum += w * (beta - (slot.packed - w) * inv).inverse()?;
+    }
+    Some(sum)
 }
 
-/// The native log-derivative challenge: the sponge over [`transcript`].
-pub fn logup_challenge(params: &PplnsParams, root: &WindowRoot, witness: &PplnsWitness) -> Fr {
-    let poseidon = PoseidonParams::circom(SPONGE_RATE).expect("12-input parameters exist");
-    sponge_hash(&poseidon, &transcript(params, root.0, witness))
-}
-
-/// The constraint count of a statement and its split per share and per
-/// payout entry (from [`PplnsCircuit::constraint_count`] at N and 2N, M
-/// and 2M).
+/// The constraint count of a statement and its cost per share.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ConstraintCount {
     /// N.
     pub slots: usize,
-    /// M.
-    pub payouts: usize,
     /// All constraints.
     pub total: usize,
     /// The FFT domain (next power of two of constraints + inputs).
     pub domain: usize,
-    /// Marginal constraints of one more share (averaged over doubling N).
+    /// Constraints per share, `total / N` (every address count from 0 to N
+    /// uses this same circuit).
     pub per_share: f64,
-    /// Marginal constraints of one more payout entry (averaged over doubling M).
-    pub per_payout: f64,
 }
 
 impl ConstraintCount {
     /// The counts for `params`.
     pub fn of(params: &PplnsParams) -> Self {
-        let count = |k: u32, m: usize| -> usize {
-            PplnsParams::new(k, m)
-                .ok()
-                .and_then(|p| PplnsCircuit::new(p).ok())
-                .map_or(0, |c| c.constraint_count())
-        };
-        let k = params.log2_slots();
-        let m = params.payouts();
-        let total = count(k, m);
-        let per_share = if k < MAX_LOG2_SLOTS {
-            (count(k + 1, m) - total) as f64 / params.slots() as f64
-        } else {
-            (total - count(k - 1, m)) as f64 / (params.slots() / 2) as f64
-        };
+        let total = PplnsCircuit::new(*params).map_or(0, |c| c.constraint_count());
         ConstraintCount {
             slots: params.slots(),
-            payouts: m,
             total,
             domain: (total + 5).next_power_of_two(),
-            per_share,
-            per_payout: (count(k, 2 * m) - total) as f64 / m as f64,
+            per_share: total as f64 / params.slots() as f64,
         }
     }
 }
@@ -458,15 +355,14 @@ mod tests {
         let packed = pack_weights(&[max, max, max], 2);
         assert_eq!(packed[0], Fr::from(2u64).pow([253]) - Fr::ONE);
         assert_eq!(packed[1], Fr::from(2u64).pow([23]) - Fr::ONE);
-        let params = PplnsParams::new(4, 4).unwrap();
-        assert_eq!(params.weight_elements(), 5);
-        assert_eq!(params.total_weight_bits(), 96);
+        let params = PplnsParams::new(4).unwrap();
+        assert_eq!(params.weight_elements(), 6);
+        assert_eq!(params.transcript_len(), 7);
     }
 
     #[test]
     fn bad_parameters_are_refused() {
-        assert_eq!(PplnsParams::new(0, 4), Err(PplnsError::Slots(0)));
-        assert_eq!(PplnsParams::new(25, 4), Err(PplnsError::Slots(25)));
-        assert_eq!(PplnsParams::new(4, 0), Err(PplnsError::Payouts(0)));
+        assert_eq!(PplnsParams::new(0), Err(PplnsError::Slots(0)));
+        assert_eq!(PplnsParams::new(25), Err(PplnsError::Slots(25)));
     }
 }
