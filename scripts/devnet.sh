@@ -74,12 +74,12 @@ done
 log "node key $node_addr; miners ${miners[*]}"
 
 if [ "$log2" = 4 ]; then
-  key_setting='insecure_seed = "shareproof-fixture-16x4"'
+  key_setting='insecure_seed = "shareproof-devnet-16"'
   verifier_args=()
 else
-  log "making an INSECURE seeded proving key for N = $slots, M = 4 (devnets only)"
-  "$root/target/$profile/circuits" setup --slots "$slots" --payouts 4 \
-    --insecure-seed "shareproof-devnet-${slots}x4" --out "$dir/keys"
+  log "making an INSECURE seeded proving key for N = $slots (devnets only)"
+  "$root/target/$profile/circuits" setup --slots "$slots" \
+    --insecure-seed "shareproof-devnet-${slots}" --out "$dir/keys"
   "$root/target/$profile/circuits" export-solidity --key "$dir/keys" >"$dir/Groth16Verifier.sol"
   node scripts/compile-verifier.js "$dir/Groth16Verifier.sol" "$dir/Groth16Verifier.bin"
   key_setting="proving_key_dir = \"$dir/keys\""
@@ -105,7 +105,6 @@ rpc_url = "$rpc"
 deployment = "$dir/deployment.json"
 key_file = "$dir/node.key"
 $key_setting
-max_payouts = 4
 deliver_peg_in = true
 TOML
 

@@ -113,10 +113,8 @@ pub struct RawSettlement {
     /// A proving key directory from `circuits setup`.
     pub proving_key_dir: Option<PathBuf>,
     /// Devnets only: make an INSECURE seeded proving key with this seed
-    /// (`shareproof-fixture-16x4` matches the committed verifier for N = 16, M = 4).
+    /// (`shareproof-devnet-16` matches the committed verifier for N = 16).
     pub insecure_seed: Option<String>,
-    /// M for a seeded key, default 4.
-    pub max_payouts: Option<usize>,
     /// Prove with a seeded (insecure) key even when the EVM chain is not a
     /// local devnet (chain id 31337), default false: anyone who knows the
     /// seed can forge payouts.
@@ -537,10 +535,7 @@ impl RawConfig {
                     ))
                 }
                 (Some(d), None) => KeySource::Dir(d.clone()),
-                (None, Some(seed)) => KeySource::InsecureSeed {
-                    seed: seed.clone(),
-                    payouts: s.max_payouts.unwrap_or(4),
-                },
+                (None, Some(seed)) => KeySource::InsecureSeed { seed: seed.clone() },
                 (None, None) => return Err(invalid(
                     "settlement.proving_key_dir",
                     "",

@@ -167,13 +167,10 @@ struct DeployArgs {
     /// N of the verifier's key (the committed verifier: 16).
     #[arg(long, default_value_t = 16)]
     window_size: u64,
-    /// M of the verifier's key (the committed verifier: 4).
-    #[arg(long, default_value_t = 4)]
-    max_payouts: u64,
     /// Deploy this verifier instead of the committed one: a file holding the
     /// hex creation bytecode of a verifier compiled from `circuits
     /// export-solidity` (see `scripts/compile-verifier.js`). Its key must be
-    /// for `--window-size` and `--max-payouts`.
+    /// for `--window-size`.
     #[arg(long)]
     verifier_bytecode: Option<PathBuf>,
     /// Deploy on an EVM chain that is not a local devnet (chain id 31337) although the light client follows regtest rules and the verifier is the committed INSECURE seeded one (or another devnet key's).
@@ -695,7 +692,6 @@ async fn deploy_devnet(args: DeployArgs) -> Result<()> {
             fee_bps: args.fee_bps,
             confirmations: args.confirmations,
             window_size: args.window_size,
-            max_payouts: args.max_payouts,
             verifier,
             allow_insecure: args.allow_insecure_verifier,
         },

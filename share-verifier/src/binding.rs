@@ -3,9 +3,12 @@
 //! it is handed, and the four public inputs of the Groth16 statement.
 //!
 //! The list travels as packed records (20-byte address, 16-byte big-endian
-//! weight), cut into pages for settlements too long for one transaction and
-//! hashed as a chain from the back: `h_P = 0`, `h_k = keccak(page_k || h_{k+1})`,
-//! `listHash = h_0`. The contract then draws
+//! weight), hashed record by record as a chain from the back:
+//! `h_D = 0`, `h_j = keccak(record_j || h_{j+1})`, `listHash = h_0`. A
+//! settlement too long for one transaction is cut into pages; a page of
+//! records `[s, e)` travels with `h_e`, so the contract checks each page
+//! against the list hash as it arrives, and the list hash does not depend
+//! on how the list was cut. The contract then draws
 //! `beta = keccak(windowRoot || X || listHash) mod r` (X is the circuit's
 //! weight commitment) and evaluates the table side of the log-derivative
 //! identity, `T = sum_j W_j / (beta - A_j)`. The proof shows that the
@@ -55,8 +58,8 @@ pub fn page_ranges(records: usize, page_records: usize) -> Vec<Range<usize>> {
         .collect()
 }
 
-/// The pages of a list: each page's bytes and the hash of the pages after
-/// it (`next`, zero for the last), and the list hash `h_0`.
+/// The pages of a list: each page's bytes and the chain hash of the records
+/// after it (`next`, zero after the last record), and the list hash `h_0`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PagedList {
     /// `(page bytes, next)` in submission order.
@@ -65,7 +68,27 @@ pub struct PagedList {
     pub list_hash: [u8; 32],
 }
 
-/// Cuts `payees` into pages of `page_records` and chains their hashes.
+/// `keccak(record || next)`: one step of the chain.
+pub fn chain_step(record: &[u8], next: &[u8; 32]) -> [u8; 32] {
+    let mut preimage = [0u8; RECORD_LEN + 32];
+    preimage[..RECORD_LEN].copy_from_slice(record);
+    preimage[RECORD_LEN..].copy_from_slice(next);
+    keccak256(&preimage)
+}
+
+/// The chain hash of `records` (whole records) followed by `next`.
+pub fn fold_records(records: &[u8], next: [u8; 32]) -> [u8; 32] {
+    records
+        .rchunks(RECORD_LEN)
+        .fold(next, |h, record| chain_step(record, &h))
+}
+
+/// The list hash of `payees` (independent of paging).
+pub fn list_hash(payees: &[Payee]) -> [u8; 32] {
+    fold_records(&encode_records(payees), [0u8; 32])
+}
+
+/// Cuts `payees` into pages of `page_records` and gives each its `next`.
 ///
 /// # Panics
 /// For `page_records == 0`.
@@ -75,9 +98,7 @@ pub fn paged_list(payees: &[Payee], page_records: usize) -> PagedList {
     let mut next = [0u8; 32];
     for range in ranges.into_iter().rev() {
         let bytes = encode_records(&payees[range]);
-        let mut preimage = bytes.clone();
-        preimage.extend_from_slice(&next);
-        let hash = keccak256(&preimage);
+        let hash = fold_records(&bytes, next);
         pages.push((bytes, next));
         next = hash;
     }
@@ -108,8 +129,8 @@ pub fn challenge(root: &WindowRoot, weight_commitment: &Fr, list_hash: &[u8; 32]
 }
 
 /// The table side of the identity, `T = sum_j W_j / (beta - A_j)`, or `None`
-/// when beta equals an address (then no proof exists for this list hash;
-/// the node pages differently).
+/// when beta equals an address (then no proof exists for this window's
+/// statement; the probability is about D / 2^254 per block).
 pub fn table_sum(beta: Fr, payees: &[Payee]) -> Option<Fr> {
     let mut sum = Fr::ZERO;
     for p in payees {
@@ -169,30 +190,34 @@ mod tests {
     }
 
     #[test]
-    fn pages_chain_from_the_back() {
+    fn the_chain_runs_record_by_record_from_the_back() {
         let payees: Vec<Payee> = (1..=5).map(|a| payee(a, u128::from(a))).collect();
         assert_eq!(page_ranges(5, 2), vec![0..2, 2..4, 4..5]);
         assert_eq!(page_ranges(0, 2), vec![0..0]);
-        let list = paged_list(&payees, 2);
-        assert_eq!(list.pages.len(), 3);
-        assert_eq!(list.pages[2].1, [0; 32]);
-        // Walk the chain the way the contract does.
-        let mut cursor = list.list_hash;
-        for (bytes, next) in &list.pages {
-            let mut preimage = bytes.clone();
-            preimage.extend_from_slice(next);
-            assert_eq!(keccak256(&preimage), cursor);
-            cursor = *next;
+        // h_0 by hand: keccak(r0 || keccak(r1 || ... keccak(r4 || 0))).
+        let records = encode_records(&payees);
+        let mut h = [0u8; 32];
+        for j in (0..5).rev() {
+            let mut preimage = records[j * RECORD_LEN..(j + 1) * RECORD_LEN].to_vec();
+            preimage.extend_from_slice(&h);
+            h = keccak256(&preimage);
         }
-        // One page: keccak(records || 32 zero bytes).
-        let single = paged_list(&payees, 512);
-        let mut preimage = encode_records(&payees);
-        preimage.extend_from_slice(&[0; 32]);
-        assert_eq!(single.list_hash, keccak256(&preimage));
-        // The empty list is one empty page.
-        assert_eq!(paged_list(&[], 512).list_hash, keccak256(&[0; 32]));
-        // Another cut of the same list is another list hash.
-        assert_ne!(list.list_hash, single.list_hash);
+        assert_eq!(list_hash(&payees), h);
+        // Any paging gives the same list hash; each page checks against it.
+        for size in [1, 2, 3, 5, 512] {
+            let list = paged_list(&payees, size);
+            assert_eq!(list.list_hash, h, "pages of {size}");
+            assert_eq!(list.pages.last().unwrap().1, [0; 32]);
+            let mut cursor = list.list_hash;
+            for (bytes, next) in &list.pages {
+                assert_eq!(fold_records(bytes, *next), cursor);
+                cursor = *next;
+            }
+        }
+        // The empty list is one empty page with list hash 0.
+        let empty = paged_list(&[], 512);
+        assert_eq!(empty.list_hash, [0; 32]);
+        assert_eq!(empty.pages, vec![(Vec::new(), [0; 32])]);
     }
 
     #[test]
@@ -210,7 +235,7 @@ mod tests {
     fn any_change_of_the_list_changes_beta() {
         let root = WindowRoot(Fr::from(5u64));
         let x = Fr::from(9u64);
-        let a = paged_list(&[payee(1, 500), payee(2, 490)], 512);
+        let a = paged_list(&[payee(1, 500), payee(2, 490)], 1);
         let b = paged_list(&[payee(1, 501), payee(2, 489)], 512);
         assert_ne!(
             challenge(&root, &x, &a.list_hash),

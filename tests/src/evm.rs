@@ -18,7 +18,7 @@ pub const KEYS: [&str; 4] = [
 ];
 
 /// The seed of the committed verifier's key (N = 16, M = 4).
-pub const SEED: &str = "shareproof-fixture-16x4";
+pub const SEED: &str = "shareproof-devnet-16";
 
 /// Anvil's development key `i` as a signer.
 pub fn signer(i: usize) -> PrivateKeySigner {
@@ -119,14 +119,16 @@ pub fn expected_balances(
 }
 
 /// Deploys the contracts on `anvil` as a regtest devnet does (regtest
-/// light-client rules checkpointed at `checkpoint`, the committed seeded
-/// verifier for N = 16, M = 4, key 0 as deployer and fee recipient).
+/// light-client rules checkpointed at `checkpoint`, key 0 as deployer and
+/// fee recipient) with the committed seeded verifier for N = 16, or with
+/// `verifier` (already deployed) for a key of another N.
 pub async fn deploy_regtest(
     anvil: &Anvil,
     checkpoint: &bitcoin::block::Header,
     checkpoint_height: u32,
     fee_bps: u16,
     confirmations: u64,
+    verifier: Option<(alloy::primitives::Address, u64)>,
 ) -> shareproof_node::settle::Deployment {
     use alloy::providers::ProviderBuilder;
     use shareproof_node::settle::contracts::regtest_pow_limit;
@@ -149,9 +151,8 @@ pub async fn deploy_regtest(
             fee_recipient: signer(0).address(),
             fee_bps,
             confirmations,
-            window_size: 16,
-            max_payouts: 4,
-            verifier: None,
+            window_size: verifier.map_or(16, |(_, n)| n),
+            verifier: verifier.map(|(a, _)| a),
             allow_insecure: false,
         },
     )

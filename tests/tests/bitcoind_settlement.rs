@@ -41,7 +41,6 @@ async fn blocks_mined_on_bitcoind_settle_and_a_reorganised_one_never_does() {
     s.deployment = Some(deployment_path.clone());
     s.key_file = Some(key);
     s.insecure_seed = Some(SEED.into());
-    s.max_payouts = Some(4);
     s.poll_ms = Some(200);
     s.deliver_peg_in = Some(true);
     let node = shareproof_node::start(raw.validate().unwrap())
@@ -58,6 +57,7 @@ async fn blocks_mined_on_bitcoind_settle_and_a_reorganised_one_never_does() {
         checkpoint,
         FEE_BPS,
         CONFIRMATIONS,
+        None,
     )
     .await;
     deployment.write(&deployment_path).unwrap();

@@ -101,7 +101,6 @@ fn node_config(dir: &Path, anvil: &str, deployment: &Path, pool: Option<Address>
     }
     s.key_file = Some(key);
     s.insecure_seed = Some(SEED.into());
-    s.max_payouts = Some(4);
     s.poll_ms = Some(200);
     s.deliver_peg_in = Some(true);
     raw
@@ -250,6 +249,7 @@ async fn blocks_settle_once_across_a_restart_and_balances_match_the_allocation()
         checkpoint_height,
         FEE_BPS,
         CONFIRMATIONS,
+        None,
     )
     .await;
     deployment.write(&deployment_path).unwrap();

@@ -47,9 +47,9 @@ pub enum PplnsError {
     #[error("a page must hold at least one payee record")]
     PageSize,
     /// The contract's challenge equals a payee's address or a slot's split
-    /// address: no proof exists for this list hash (probability about
-    /// 2^-94); another page size gives another challenge.
-    #[error("the challenge equals an address of the window; page the list differently")]
+    /// address: no proof exists for this statement (probability below
+    /// 2N / 2^253 for an honest window; never seen in practice).
+    #[error("the challenge equals an address of the window: no proof exists for this statement")]
     ChallengeHitsAddress,
 }
 

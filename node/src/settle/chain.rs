@@ -9,9 +9,12 @@ use alloy::primitives::{Address, Bytes, B256, U256};
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use alloy::rpc::types::TransactionReceipt;
 use alloy::signers::local::PrivateKeySigner;
+use alloy::sol_types::SolValue;
 use bitcoin::hashes::Hash;
 use bitcoin::{Block, Transaction};
 use circuits::Settlement;
+use share_verifier::allocation::Payee;
+use share_verifier::binding;
 
 use super::contracts::{BtcLightClient, Deployment, DevPegIn, SettlementPool, WrappedBtc};
 
@@ -61,8 +64,11 @@ pub struct SettleArgs {
     pub coinbase: Bytes,
     /// The coinbase's Merkle branch, bottom up, internal byte order.
     pub merkle_proof: Vec<B256>,
-    /// The payout list, ascending.
-    pub payouts: Vec<SettlementPool::Payout>,
+    /// Every address with weight in the window, ascending, with its weight
+    /// (sent as packed records, `share_verifier::binding`).
+    pub payees: Vec<Payee>,
+    /// X, the proof's weight commitment.
+    pub weight_commitment: U256,
     /// The Groth16 proof words.
     pub proof: [U256; 8],
 }
@@ -101,28 +107,31 @@ impl BlockProof {
     }
 }
 
+/// A field element as a `uint256`.
+pub fn field_word(x: &ark_bn254::Fr) -> U256 {
+    U256::from_be_bytes(share_verifier::field::to_be_bytes(x))
+}
+
+/// The proof as the verifier's `uint256[8]`.
+pub fn proof_words(settlement: &Settlement) -> [U256; 8] {
+    let words = circuits::proof::proof_words(&settlement.proof);
+    let mut proof = [U256::ZERO; 8];
+    for (slot, word) in proof.iter_mut().zip(words.iter()) {
+        *slot = U256::from_str_radix(word, 10).expect("proof words are decimal field elements");
+    }
+    proof
+}
+
 impl SettleArgs {
     /// The call for `block` with a proven settlement.
     pub fn new(block: &BlockProof, settlement: &Settlement) -> Self {
-        let words = circuits::proof::proof_words(&settlement.proof);
-        let mut proof = [U256::ZERO; 8];
-        for (slot, word) in proof.iter_mut().zip(words.iter()) {
-            *slot = U256::from_str_radix(word, 10).expect("proof words are decimal field elements");
-        }
         SettleArgs {
             header: block.header.clone(),
             coinbase: block.coinbase.clone(),
             merkle_proof: block.merkle_proof.clone(),
-            payouts: settlement
-                .allocation
-                .payouts
-                .iter()
-                .map(|p| SettlementPool::Payout {
-                    account: Address::from(p.address.0),
-                    amount: p.amount.to_sat(),
-                })
-                .collect(),
-            proof,
+            payees: settlement.payees.clone(),
+            weight_commitment: field_word(&settlement.public.weight_commitment),
+            proof: proof_words(settlement),
         }
     }
 }
@@ -377,11 +386,11 @@ impl ChainClient {
         Ok(c.saturating_to())
     }
 
-    /// The pool's parameters: (fee recipient, confirmations, N, M).
+    /// The pool's parameters: (fee recipient, confirmations, N).
     ///
     /// # Errors
     /// [`ChainError`] when the call fails.
-    pub async fn parameters(&self) -> Result<(Address, u64, u64, u64), ChainError> {
+    pub async fn parameters(&self) -> Result<(Address, u64, u64), ChainError> {
         let p = self
             .pool()
             .parameters()
@@ -392,7 +401,6 @@ impl ChainClient {
             p.feeRecipient,
             p.confirmations.saturating_to(),
             p.windowSize.saturating_to(),
-            p.maxPayouts.saturating_to(),
         ))
     }
 
@@ -473,12 +481,102 @@ impl ChainClient {
                 args.header.clone(),
                 args.coinbase.clone(),
                 args.merkle_proof.clone(),
-                args.payouts.clone(),
+                Bytes::from(binding::encode_records(&args.payees)),
+                args.weight_commitment,
                 args.proof,
             )
             .send()
             .await
             .map_err(contract("SettlementPool.settle"))
+    }
+
+    /// Settles a payee list longer than one page: `openSettlement` with the
+    /// proof, then `checkPayees` for every page, then `creditPayees` for
+    /// every page, each waited for. Resumes from the contract's state: an
+    /// opening that exists is not opened again, and each pass starts at the
+    /// page its cursor names. Returns the last transaction with the gas of
+    /// all of them.
+    ///
+    /// # Errors
+    /// [`ChainError`] for a refused or failed step (the next call resumes).
+    pub async fn settle_paged(
+        &self,
+        block: &BlockProof,
+        settlement: &Settlement,
+    ) -> Result<Mined, ChainError> {
+        let list = &settlement.list;
+        let list_hash = B256::from(list.list_hash);
+        let x = field_word(&settlement.public.weight_commitment);
+        let id = alloy::primitives::keccak256(
+            (block.txid, list_hash, x).abi_encode(),
+        );
+        // The hash chain at each page's first record: what the cursor holds
+        // when that page is next.
+        let starts: Vec<B256> = list
+            .pages
+            .iter()
+            .map(|(bytes, next)| B256::from(binding::fold_records(bytes, *next)))
+            .collect();
+        let mut total = Mined {
+            tx: B256::ZERO,
+            gas_used: 0,
+        };
+        let mut add = |m: Mined| {
+            total.tx = m.tx;
+            total.gas_used += m.gas_used;
+        };
+        let pool = self.pool();
+        let opening = pool
+            .openingOf(id)
+            .call()
+            .await
+            .map_err(contract("SettlementPool.openingOf"))?;
+        if opening.stage == 0 {
+            let what = "SettlementPool.openSettlement";
+            let pending = pool
+                .openSettlement(
+                    block.header.clone(),
+                    block.coinbase.clone(),
+                    block.merkle_proof.clone(),
+                    list_hash,
+                    x,
+                    field_word(&settlement.public.table_sum),
+                    proof_words(settlement),
+                )
+                .send()
+                .await
+                .map_err(contract(what))?;
+            add(self.mined(what, pending).await?);
+        }
+        for pass in [1u8, 2] {
+            loop {
+                let opening = pool
+                    .openingOf(id)
+                    .call()
+                    .await
+                    .map_err(contract("SettlementPool.openingOf"))?;
+                if opening.stage != pass {
+                    break;
+                }
+                let Some(k) = starts.iter().position(|h| *h == opening.cursor) else {
+                    return Err(ChainError::Reverted {
+                        what: "SettlementPool.openingOf",
+                        reason: format!("the opening's cursor {} is no page of this list", opening.cursor),
+                    });
+                };
+                let (bytes, next) = &list.pages[k];
+                let (page, next) = (Bytes::from(bytes.clone()), B256::from(*next));
+                let (what, pending) = if pass == 1 {
+                    let what = "SettlementPool.checkPayees";
+                    (what, pool.checkPayees(id, page, next).send().await.map_err(contract(what))?)
+                } else {
+                    let what = "SettlementPool.creditPayees";
+                    (what, pool.creditPayees(id, page, next).send().await.map_err(contract(what))?)
+                };
+                add(self.mined(what, pending).await?);
+            }
+        }
+        Ok(total)
     }
 
     /// Waits for a sent transaction's receipt.

@@ -177,10 +177,8 @@ pub struct DeployParams {
     pub confirmations: u64,
     /// N of the verifier's key.
     pub window_size: u64,
-    /// M of the verifier's key.
-    pub max_payouts: u64,
     /// A verifier already deployed; `None` deploys the committed
-    /// `Groth16Verifier` artifact (the insecure N = 16, M = 4 fixture key).
+    /// `Groth16Verifier` artifact (the insecure N = 16 devnet key).
     pub verifier: Option<Address>,
     /// Deploy the committed verifier or regtest rules on a chain that is not
     /// a local devnet (see [`check_deployment`]).
@@ -307,7 +305,6 @@ pub async fn deploy<P: Provider + Clone>(
             feeBps: U256::from(params.fee_bps),
             confirmations: U256::from(params.confirmations),
             windowSize: U256::from(params.window_size),
-            maxPayouts: U256::from(params.max_payouts),
         },
     )
     .await

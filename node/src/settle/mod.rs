@@ -8,9 +8,12 @@
 //! 2. walks the found blocks in the [`Store`]: a block whose hash is no
 //!    longer the chain's at its height is orphaned and never settled; at the
 //!    pool's confirmations it has the dev peg-in bridge the coinbase (devnet),
-//!    proves the PPLNS allocation of the committed window in a blocking task
-//!    ([`prover`]), records the `settle` transaction's hash before waiting
-//!    for it, and records gas and time once it is mined.
+//!    proves the committed window's grouping by address in a blocking task
+//!    ([`prover`]; the contract computes the amounts), records the `settle`
+//!    transaction's hash before waiting for it, and records gas and time
+//!    once it is mined. A payee list longer than one page (512 records) is
+//!    settled in steps instead: `openSettlement`, then `checkPayees` and
+//!    `creditPayees` per page, each resumed from the contract's state.
 //!
 //! Every step reads the on-chain state first (`settledBlockOf`, the
 //! recorded transaction's receipt, `delivered`), so a restart or an RPC
@@ -37,8 +40,7 @@ use std::time::{Duration, Instant};
 
 use alloy::primitives::B256;
 use bitcoin::hashes::Hash;
-use bitcoin::{Amount, BlockHash};
-use share_verifier::allocation::FeeBps;
+use bitcoin::BlockHash;
 use tokio_util::sync::CancellationToken;
 
 use crate::api::metrics::Metrics;
@@ -102,7 +104,7 @@ pub enum SettleError {
     /// The key does not fit the pool.
     #[error(transparent)]
     Prover(#[from] ProverError),
-    /// Proving failed (e.g. more addresses in the window than the key's M).
+    /// Proving failed.
     #[error("proving: {0}")]
     Prove(#[from] circuits::ProveError),
     /// The signer could not be loaded.
@@ -132,12 +134,15 @@ impl SettleError {
         matches!(self, SettleError::Prover(ProverError::InsecureKey { .. }))
     }
 
-    /// Whether no retry can help: the window pays more addresses than the key's M.
+    /// Whether no retry can help: the contract's challenge for this window
+    /// equals one of its addresses (probability below 2N / 2^253; the
+    /// statement is deterministic, so proving again gives the same). Every
+    /// other window proves, whatever its number of addresses.
     pub fn is_unprovable(&self) -> bool {
         matches!(
             self,
             SettleError::Prove(circuits::ProveError::Assign(
-                circuits::pplns::PplnsError::TooManyPayouts { .. }
+                circuits::pplns::PplnsError::ChallengeHitsAddress
             ))
         )
     }
@@ -254,13 +259,12 @@ impl Settler {
         let client = ChainClient::connect(&config.rpc_url, signer, deployment)?;
         let chain_id = client.chain_id().await?;
         prover.check_chain(chain_id, config.allow_insecure_key)?;
-        let (_, required, window, max_payouts) = client.parameters().await?;
-        if window != prover.header.slots as u64 || max_payouts != prover.header.payouts as u64 {
+        let (_, required, window) = client.parameters().await?;
+        if window != prover.header.slots as u64 {
             return Err(SettleError::Mismatch(format!(
-                "the pool is for N = {window}, M = {max_payouts}; the key at {} for N = {}, M = {}",
+                "the pool is for N = {window}; the key at {} for N = {}",
                 prover.dir.display(),
                 prover.header.slots,
-                prover.header.payouts
             )));
         }
         tracing::info!(
@@ -530,17 +534,13 @@ impl Settler {
         rec.status = SettlementStatus::Proving;
         rec.error = None;
         self.store.put_settlement(&info.hash, rec)?;
-        let fee_bps = self.client.fee_bps().await?;
-        let fee_bps = FeeBps::new(fee_bps)
-            .map_err(|e| SettleError::Mismatch(format!("the pool's fee: {e}")))?;
         let snapshot = self
             .store
             .block_snapshot(&info.hash)?
             .ok_or(SettleError::MissingSnapshot(info.hash, info.height))?;
         let prover = self.prover.clone();
-        let reward = Amount::from_sat(info.reward_sats);
         tracing::info!(block = %info.hash, height = info.height, "proving");
-        let proven = tokio::task::spawn_blocking(move || prover.prove(&snapshot, reward, fee_bps))
+        let proven = tokio::task::spawn_blocking(move || prover.prove(&snapshot))
             .await
             .map_err(|e| SettleError::Join(e.to_string()))??;
         self.metrics
@@ -548,16 +548,29 @@ impl Settler {
             .observe(proven.elapsed.as_secs_f64());
         self.metrics.prove_peak_rss.set(proven.peak_rss as i64);
         rec.prove_ms = Some(proven.elapsed.as_millis() as u64);
+        let settlement = &proven.settlement;
         tracing::info!(
             block = %info.hash,
             ms = proven.elapsed.as_millis() as u64,
             peak_rss_mib = proven.peak_rss / (1 << 20),
-            payouts = proven.settlement.allocation.payouts.len(),
+            payees = settlement.payees.len(),
+            pages = settlement.list.pages.len(),
             "proven"
         );
 
+        if settlement.list.pages.len() > 1 {
+            // Too long for one transaction: open, check and credit page by
+            // page. Each step is idempotent on the contract's state, so a
+            // retry resumes where the last attempt stopped.
+            rec.status = SettlementStatus::Sent;
+            rec.tx_hash = None;
+            rec.sent_at = Some(unix_now());
+            self.store.put_settlement(&info.hash, rec)?;
+            let mined = self.client.settle_paged(&proof, settlement).await?;
+            return self.mark_settled(info, rec, Some(mined)).await;
+        }
         // Send, record the hash, then wait.
-        let args = SettleArgs::new(&proof, &proven.settlement);
+        let args = SettleArgs::new(&proof, settlement);
         let pending = self.client.send_settle(&args).await?;
         let tx = *pending.tx_hash();
         rec.status = SettlementStatus::Sent;
@@ -626,16 +639,17 @@ mod tests {
     use circuits::pplns::PplnsError;
 
     #[test]
-    fn only_a_window_with_too_many_addresses_is_unprovable() {
-        let too_many =
-            SettleError::Prove(circuits::ProveError::Assign(PplnsError::TooManyPayouts {
-                max: 4,
-                got: 5,
-            }));
-        assert!(too_many.is_unprovable());
+    fn only_a_challenge_that_hits_an_address_is_unprovable() {
+        let hit = SettleError::Prove(circuits::ProveError::Assign(
+            PplnsError::ChallengeHitsAddress,
+        ));
+        assert!(hit.is_unprovable());
         for retry in [
             SettleError::Prove(circuits::ProveError::SelfCheck),
-            SettleError::Prove(circuits::ProveError::Assign(PplnsError::Reward(1 << 52))),
+            SettleError::Prove(circuits::ProveError::Assign(PplnsError::WindowSize {
+                expected: 4,
+                got: 5,
+            })),
             SettleError::Chain(ChainError::Reverted {
                 what: "SettlementPool.settle",
                 reason: "SettlementNotConfirmed".into(),

@@ -13,10 +13,9 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use bitcoin::Amount;
 use circuits::keys::{self, KeyError, KeyHeader};
 use circuits::{PplnsParams, ProveError, Settlement};
-use share_verifier::allocation::FeeBps;
+use share_verifier::binding::DEFAULT_PAGE_RECORDS;
 use share_verifier::WindowSnapshot;
 
 /// Where the proving key comes from.
@@ -24,14 +23,12 @@ use share_verifier::WindowSnapshot;
 pub enum KeySource {
     /// A key directory written by `circuits setup`.
     Dir(PathBuf),
-    /// The INSECURE seeded setup for `payouts` entries (and the window's N),
-    /// made on first use under `<data dir>/keys/`. Devnets and tests only:
-    /// anyone who knows the seed can forge payouts.
+    /// The INSECURE seeded setup for the window's N, made on first use
+    /// under `<data dir>/keys/`. Devnets and tests only: anyone who knows
+    /// the seed can forge payouts.
     InsecureSeed {
-        /// The seed (`shareproof-fixture-16x4` gives the committed verifier's key).
+        /// The seed (`shareproof-devnet-16` gives the committed verifier's key).
         seed: String,
-        /// M.
-        payouts: usize,
     },
 }
 
@@ -80,14 +77,14 @@ pub const DEVNET_CHAIN_ID: u64 = 31337;
 pub struct Prover {
     /// The key directory.
     pub dir: PathBuf,
-    /// Its header (N, M, circuit hash).
+    /// Its header (N, circuit hash).
     pub header: KeyHeader,
 }
 
 /// What one proof cost.
 #[derive(Debug, Clone)]
 pub struct Proven {
-    /// The proof with its allocation and public inputs.
+    /// The proof with its paged payee list and public inputs.
     pub settlement: Settlement,
     /// Wall time of proving.
     pub elapsed: Duration,
@@ -107,12 +104,16 @@ impl Prover {
     ) -> Result<Self, ProverError> {
         let dir = match source {
             KeySource::Dir(dir) => dir.clone(),
-            KeySource::InsecureSeed { seed, payouts } => {
-                let dir = data_dir
-                    .join("keys")
-                    .join(format!("{}x{payouts}-insecure-{seed}", 1u64 << log2_slots));
+            KeySource::InsecureSeed { seed } => {
+                // The circuit version in the name: a key cached by an older
+                // build is never picked up for a newer circuit.
+                let dir = data_dir.join("keys").join(format!(
+                    "{}-v{}-insecure-{seed}",
+                    1u64 << log2_slots,
+                    keys::CIRCUIT_VERSION
+                ));
                 if !dir.join("key.json").exists() {
-                    let params = PplnsParams::new(log2_slots, *payouts)
+                    let params = PplnsParams::new(log2_slots)
                         .map_err(|e| ProverError::Params(e.to_string()))?;
                     tracing::warn!(dir = %dir.display(), seed, "making an INSECURE seeded proving key (devnets only)");
                     keys::setup(params, Some(seed), &dir)?;
@@ -155,20 +156,16 @@ impl Prover {
         })
     }
 
-    /// Proves the allocation of `reward` over `snapshot` (blocking: call it
-    /// from `spawn_blocking`).
+    /// Proves the grouping of `snapshot` by address, its payee list cut in
+    /// pages of [`DEFAULT_PAGE_RECORDS`] (blocking: call it from
+    /// `spawn_blocking`). Every window of the key's N proves, whatever the
+    /// number of distinct addresses.
     ///
     /// # Errors
-    /// [`ProveError`] for a window the key cannot prove (e.g. more than M
-    /// addresses) or a broken key.
-    pub fn prove(
-        &self,
-        snapshot: &WindowSnapshot,
-        reward: Amount,
-        fee_bps: FeeBps,
-    ) -> Result<Proven, ProveError> {
+    /// [`ProveError`] for a snapshot of another size or a broken key.
+    pub fn prove(&self, snapshot: &WindowSnapshot) -> Result<Proven, ProveError> {
         let start = Instant::now();
-        let settlement = circuits::prove_from_dir(&self.dir, snapshot, reward, fee_bps, None)?;
+        let settlement = circuits::prove_from_dir(&self.dir, snapshot, DEFAULT_PAGE_RECORDS)?;
         Ok(Proven {
             settlement,
             elapsed: start.elapsed(),
@@ -196,13 +193,12 @@ mod tests {
 
     fn prover(insecure: bool) -> Prover {
         Prover {
-            dir: PathBuf::from("/keys/16x4"),
+            dir: PathBuf::from("/keys/16"),
             header: KeyHeader {
                 format: "shareproof-groth16-key".to_owned(),
                 circuit_version: keys::CIRCUIT_VERSION,
                 log2_slots: 4,
                 slots: 16,
-                payouts: 4,
                 constraints: 0,
                 public_inputs: 4,
                 circuit_hash: String::new(),
