@@ -123,6 +123,9 @@ pub struct RawSettlement {
     pub poll_ms: Option<u64>,
     /// Most headers per light-client transaction, default 50.
     pub header_batch: Option<usize>,
+    /// Payee records per settlement page, default 512: a list up to this
+    /// long settles in one transaction, a longer one page by page.
+    pub page_records: Option<usize>,
     /// Devnet: have `DevPegIn` bridge each confirmed coinbase, default false.
     pub deliver_peg_in: Option<bool>,
 }
@@ -565,6 +568,16 @@ impl RawConfig {
                 "must be 1..=500",
             ));
         }
+        let page_records = s
+            .page_records
+            .unwrap_or(share_verifier::binding::DEFAULT_PAGE_RECORDS);
+        if !(1..=2048).contains(&page_records) {
+            return Err(invalid(
+                "settlement.page_records",
+                page_records,
+                "must be 1..=2048 (a page of first-time payees costs about 24,000 gas each; 15M gas a transaction)",
+            ));
+        }
         Ok(Some(SettleConfig {
             rpc_url,
             contracts,
@@ -572,6 +585,7 @@ impl RawConfig {
             keys,
             poll: Duration::from_millis(s.poll_ms.unwrap_or(1000).max(10)),
             header_batch,
+            page_records,
             deliver_peg_in: s.deliver_peg_in.unwrap_or(false),
             allow_insecure_key: s.allow_insecure_key.unwrap_or(false),
         }))

@@ -6,8 +6,8 @@
 //! between a block's discovery and its settlement and settles it exactly
 //! once after the restart; every miner's on-chain balance equals
 //! share-verifier's allocation over the settled blocks to the sat; a miner's
-//! claim moves the tokens; a payout list changed by one sat is refused by
-//! the contract with the reason reported; a block of the pool that a real
+//! claim moves the tokens; a payee list with one weight unit moved or one
+//! miner dropped is refused by the contract with the reason reported; a block of the pool that a real
 //! reorganisation of the embedded chain takes off the best chain is never
 //! settled.
 
@@ -24,7 +24,6 @@ use bitcoin::{
     script, transaction, Amount, Block, BlockHash, OutPoint, ScriptBuf, Sequence, Target,
     Transaction, TxIn, TxOut, Witness,
 };
-use share_verifier::allocation::FeeBps;
 use shareproof_node::config::RawConfig;
 use shareproof_node::miner::{self, MinerConfig};
 use shareproof_node::settle::audit::audit_settlements;
@@ -314,57 +313,45 @@ async fn blocks_settle_once_across_a_restart_and_balances_match_the_allocation()
     );
     client.deliver(&witness_proof).await.unwrap();
 
-    // A payout list one sat off is refused, and the reason is reported.
+    // A payee list one weight unit off is refused, and the reason is reported.
     {
         // The stopped node's store handle is still valid.
         let snapshot = store.block_snapshot(&witness).unwrap().unwrap();
-        let info = store.block(&witness).unwrap().unwrap();
         let prover = Prover::prepare(
-            &KeySource::InsecureSeed {
-                seed: SEED.into(),
-                payouts: 4,
-            },
+            &KeySource::InsecureSeed { seed: SEED.into() },
             4,
             dir.path(),
         )
         .unwrap();
-        let proven = prover
-            .prove(
-                &snapshot,
-                Amount::from_sat(info.reward_sats),
-                FeeBps::new(u32::from(FEE_BPS)).unwrap(),
-            )
-            .unwrap();
+        let proven = prover.prove(&snapshot, 512).unwrap();
         println!(
-            "proof of N = 16, M = 4 in {} ms, peak RSS of the test process {} MiB",
+            "proof of N = 16 in {} ms, peak RSS of the test process {} MiB",
             proven.elapsed.as_millis(),
             proven.peak_rss >> 20
         );
         let honest = SettleArgs::new(&witness_proof, &proven.settlement);
-        assert!(honest.payouts.len() >= 2, "{:?}", honest.payouts);
-        // One sat moved from one miner to another: the sum is unchanged, the proof fails.
+        assert!(honest.payees.len() >= 2, "{:?}", honest.payees);
+        // One weight unit moved from one miner to another: the total is
+        // unchanged, the challenge and table sum change, the proof fails.
         let mut moved = honest.clone();
-        let from = moved.payouts.iter().position(|p| p.amount > 0).unwrap();
-        moved.payouts[from].amount -= 1;
-        moved.payouts[(from + 1) % honest.payouts.len()].amount += 1;
+        moved.payees[0].weight -= 1;
+        moved.payees[1].weight += 1;
         match client.send_settle(&moved).await {
             Err(ChainError::Reverted { reason, .. }) => {
                 assert!(reason.contains("SettlementInvalidProof"), "{reason}")
             }
-            Err(e) => panic!("moved sat: unexpected error {e}"),
-            Ok(_) => panic!("a payout list one sat off was accepted"),
+            Err(e) => panic!("moved weight: unexpected error {e}"),
+            Ok(_) => panic!("a payee list one unit off was accepted"),
         }
-        // One sat more for a miner: refused as well.
-        let mut more = honest.clone();
-        more.payouts[0].amount += 1;
-        match client.send_settle(&more).await {
-            Err(ChainError::Reverted { reason, .. }) => assert!(
-                reason.contains("SettlementInvalidProof")
-                    || reason.contains("SettlementPayoutsExceedNet"),
-                "{reason}"
-            ),
-            Err(e) => panic!("+1 sat: unexpected error {e}"),
-            Ok(_) => panic!("a payout list one sat over was accepted"),
+        // A miner dropped from the list: refused as well.
+        let mut fewer = honest.clone();
+        fewer.payees.remove(0);
+        match client.send_settle(&fewer).await {
+            Err(ChainError::Reverted { reason, .. }) => {
+                assert!(reason.contains("SettlementInvalidProof"), "{reason}")
+            }
+            Err(e) => panic!("dropped payee: unexpected error {e}"),
+            Ok(_) => panic!("a payee list without a miner was accepted"),
         }
         assert_eq!(
             client.settled_block_of(witness_proof.txid).await.unwrap(),

@@ -80,6 +80,9 @@ enum Command {
         /// The key directory.
         #[arg(long)]
         key: PathBuf,
+        /// The contract's name (test fixtures hold several verifiers).
+        #[arg(long, default_value = "Groth16Verifier")]
+        name: String,
     },
     /// Write a deterministic sample window snapshot (benchmarks, devnets).
     SampleWindow {
@@ -170,10 +173,18 @@ fn main() -> Result<()> {
             );
             Ok(())
         }
-        Command::ExportSolidity { key } => {
+        Command::ExportSolidity { key, name } => {
             let (header, vk) = keys::load_verifying_key(&key)
                 .with_context(|| format!("--key {}", key.display()))?;
-            print!("{}", circuits::export::solidity_verifier(&vk, &header));
+            if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                || name.starts_with(|c: char| c.is_ascii_digit())
+            {
+                bail!("--name {name:?}: not a Solidity identifier");
+            }
+            print!(
+                "{}",
+                circuits::export::solidity_verifier_named(&vk, &header, &name)
+            );
             Ok(())
         }
         Command::SampleWindow {

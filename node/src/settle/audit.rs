@@ -1,10 +1,12 @@
 //! The settlement auditor: for every `BlockSettled` event of a pool, checks
-//! from public data alone that the payouts were the PPLNS allocation of the
-//! committed window. It replays the share log (checking every share's proof
-//! of work and every job's commitment with share-verifier's [`Auditor`]),
-//! takes the window at each settled root, recomputes the allocation and the
-//! payout hash, and asks the pool's on-chain verifier whether the proof in
-//! the `settle` transaction holds for those public inputs.
+//! from public data alone that the payees were the committed window's exact
+//! grouping and the amounts its PPLNS allocation. It replays the share log
+//! (checking every share's proof of work and every job's commitment with
+//! share-verifier's [`Auditor`]), takes the window at each settled root,
+//! recomputes the grouping's list hash, the fee and the dust, the weight
+//! commitment, the challenge and the table sum, and asks the pool's
+//! on-chain verifier whether the proof sent (in `settle`, or in the
+//! `openSettlement` of a paged settlement) holds for those public inputs.
 
 use std::collections::{HashMap, HashSet};
 use std::io::Read;
@@ -16,11 +18,12 @@ use alloy::providers::Provider;
 use alloy::sol_types::SolCall;
 use bitcoin::{Amount, ScriptBuf};
 use serde::Serialize;
-use share_verifier::allocation::{allocate, FeeBps, Payout};
+use circuits::pplns::{weight_commitment, PplnsParams};
+use share_verifier::allocation::{allocate, group, FeeBps};
 use share_verifier::log::{LogReader, Record};
 use share_verifier::{binding, Auditor, WindowRoot, WindowSnapshot};
 
-use super::chain::{ChainClient, ChainError};
+use super::chain::{field_word, ChainClient, ChainError};
 use super::contracts::{Groth16Verifier, SettlementPool};
 
 /// Errors that stop an audit before any verdict.
@@ -105,21 +108,23 @@ pub async fn audit_settlements<R: Read>(
             verdicts.push(v);
             continue;
         };
-        // The settle call as sent.
-        let call = match tx {
-            Some(tx) => match client.provider().get_transaction_by_hash(tx).await {
-                Ok(Some(t)) => SettlementPool::settleCall::abi_decode(t.input()).ok(),
-                _ => None,
-            },
-            None => None,
+        // The list hash is the grouping's, whatever the paging.
+        let (payees, _) = match group(window.entries.iter().map(|e| (e.address, e.weight))) {
+            Ok(g) => g,
+            Err(e) => {
+                v.problems.push(format!("grouping: {e}"));
+                verdicts.push(v);
+                continue;
+            }
         };
-        let Some(call) = call else {
-            v.problems
-                .push("the settle transaction cannot be read or decoded".to_owned());
-            verdicts.push(v);
-            continue;
-        };
-        // The fee rate in force when it settled.
+        let list_hash = B256::from(binding::list_hash(&payees));
+        if list_hash != event.listHash {
+            v.problems.push(format!(
+                "the event's list hash {} is not the window's grouping's {list_hash}",
+                event.listHash
+            ));
+        }
+        // The fee rate in force when it settled, and the allocation at it.
         let fee_bps = match pool
             .feeBps()
             .block(BlockId::number(block_number.unwrap_or(0)))
@@ -129,39 +134,18 @@ pub async fn audit_settlements<R: Read>(
             Ok(f) => FeeBps::new(f.saturating_to()).ok(),
             Err(_) => None,
         };
-        let Some(fee_bps) = fee_bps else {
-            v.problems
-                .push("the pool's fee at the settlement cannot be read".to_owned());
-            verdicts.push(v);
-            continue;
-        };
-        let paid: Vec<Payout> = call
-            .payouts
-            .iter()
-            .map(|p| Payout {
-                address: share_verifier::Address(p.account.into_array()),
-                amount: Amount::from_sat(p.amount),
-                weight: 0,
-            })
-            .collect();
-        match allocate(
-            window.entries.iter().map(|e| (e.address, e.weight)),
-            Amount::from_sat(reward),
-            fee_bps,
-        ) {
-            Ok(allocation) => {
-                let expected: Vec<(Address, u64)> = allocation
-                    .payouts
-                    .iter()
-                    .map(|p| (Address::from(p.address.0), p.amount.to_sat()))
-                    .collect();
-                let got: Vec<(Address, u64)> =
-                    call.payouts.iter().map(|p| (p.account, p.amount)).collect();
-                if expected != got {
-                    v.problems.push(format!(
-                        "payouts {got:?} differ from the window's allocation {expected:?}"
-                    ));
-                }
+        match fee_bps.map(|fee_bps| {
+            allocate(
+                window.entries.iter().map(|e| (e.address, e.weight)),
+                Amount::from_sat(reward),
+                fee_bps,
+            )
+        }) {
+            None => v
+                .problems
+                .push("the pool's fee at the settlement cannot be read".to_owned()),
+            Some(Err(e)) => v.problems.push(format!("allocation: {e}")),
+            Some(Ok(allocation)) => {
                 if U256::from(allocation.fee.to_sat()) != event.fee
                     || U256::from(allocation.dust.to_sat()) != event.dust
                 {
@@ -171,30 +155,87 @@ pub async fn audit_settlements<R: Read>(
                     ));
                 }
             }
-            Err(e) => v.problems.push(format!("allocation: {e}")),
         }
-        if B256::from(binding::payout_hash(&paid)) != event.payoutHash {
+        // The statement the contract verified, recomputed from the window.
+        let Ok(root) = WindowRoot::from_be_bytes(event.windowRoot.0) else {
+            v.problems.push("the window root is not a field element".to_owned());
+            verdicts.push(v);
+            continue;
+        };
+        let Ok(params) = PplnsParams::new(window.log2_slots) else {
+            v.problems.push("the window size is out of range".to_owned());
+            verdicts.push(v);
+            continue;
+        };
+        let n = params.slots() as u64;
+        let mut weights = vec![0u128; params.slots()];
+        for e in &window.entries {
+            weights[(e.seq % n) as usize] = e.weight.get();
+        }
+        let x = weight_commitment(&params, root.0, &weights);
+        let Some(inputs) = binding::public_inputs(&root, &x, &list_hash.0, &payees) else {
             v.problems
-                .push("the event's payout hash is not that of the paid list".to_owned());
-        }
-        let root = WindowRoot::from_be_bytes(event.windowRoot.0);
-        match root {
-            Ok(root) => {
-                let inputs = binding::public_inputs(&root, reward, fee_bps, &paid).map(|x| {
-                    U256::from_str_radix(&binding::to_decimal(&x), 10)
-                        .expect("a field element is a decimal integer")
-                });
-                match verifier.verifyProof(call.proof, inputs).call().await {
-                    Ok(true) => {}
-                    Ok(false) => v
-                        .problems
-                        .push("the on-chain verifier rejects the proof".to_owned()),
+                .push("the challenge equals an address: no proof can exist".to_owned());
+            verdicts.push(v);
+            continue;
+        };
+        let inputs = inputs.map(|f| field_word(&f));
+        // The proof: in the `settle` call, or in the `openSettlement` of a paged settlement.
+        let proofs = proofs_of(client, tx, &event).await;
+        if proofs.is_empty() {
+            v.problems
+                .push("no settle or openSettlement transaction for it can be read".to_owned());
+        } else {
+            let mut accepted = false;
+            for (weight_commitment, proof) in proofs {
+                if weight_commitment != inputs[1] {
+                    continue;
+                }
+                match verifier.verifyProof(proof, inputs).call().await {
+                    Ok(true) => accepted = true,
+                    Ok(false) => {}
                     Err(e) => v.problems.push(format!("verifier call failed: {e}")),
                 }
             }
-            Err(e) => v.problems.push(format!("window root: {e}")),
+            if !accepted {
+                v.problems.push(
+                    "the on-chain verifier accepts no proof of this settlement for the window's statement"
+                        .to_owned(),
+                );
+            }
         }
         verdicts.push(v);
     }
     Ok(verdicts)
+}
+
+/// The (weight commitment, proof) pairs a settlement was sent with: the
+/// `settle` call of the event's transaction, or every `openSettlement` of
+/// the block's coinbase for the event's list hash (a paged settlement; a
+/// griefer's bogus opening may sit beside the one that completed).
+async fn proofs_of(
+    client: &ChainClient,
+    tx: Option<B256>,
+    event: &SettlementPool::BlockSettled,
+) -> Vec<(U256, [U256; 8])> {
+    let input = |t: alloy::rpc::types::Transaction| t.input().clone();
+    if let Some(tx) = tx {
+        if let Ok(Some(t)) = client.provider().get_transaction_by_hash(tx).await {
+            if let Ok(call) = SettlementPool::settleCall::abi_decode(&input(t)) {
+                return vec![(call.weightCommitment, call.proof)];
+            }
+        }
+    }
+    let Ok(opened) = client.opened_logs(event.blockHash, event.listHash).await else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for tx in opened {
+        if let Ok(Some(t)) = client.provider().get_transaction_by_hash(tx).await {
+            if let Ok(call) = SettlementPool::openSettlementCall::abi_decode(&input(t)) {
+                out.push((call.weightCommitment, call.proof));
+            }
+        }
+    }
+    out
 }

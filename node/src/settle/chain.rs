@@ -648,6 +648,30 @@ impl ChainClient {
             .collect())
     }
 
+    /// The transactions of every `SettlementOpened` for block `block_hash`
+    /// with list hash `list_hash`.
+    ///
+    /// # Errors
+    /// [`ChainError`] when the log query fails.
+    pub async fn opened_logs(
+        &self,
+        block_hash: B256,
+        list_hash: B256,
+    ) -> Result<Vec<B256>, ChainError> {
+        let events = self
+            .pool()
+            .SettlementOpened_filter()
+            .from_block(self.deployment.deploy_block)
+            .query()
+            .await
+            .map_err(contract("SettlementOpened logs"))?;
+        Ok(events
+            .into_iter()
+            .filter(|(e, _)| e.blockHash == block_hash && e.listHash == list_hash)
+            .filter_map(|(_, log)| log.transaction_hash)
+            .collect())
+    }
+
     /// The transaction that settled block `hash` (from its `BlockSettled`
     /// event), with its gas: for a settlement whose transaction the node
     /// never learnt (a response lost in transit, a crash before recording).

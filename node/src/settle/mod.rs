@@ -74,6 +74,9 @@ pub struct SettleConfig {
     pub poll: Duration,
     /// Most headers per `submitHeaders`.
     pub header_batch: usize,
+    /// Payee records per settlement page: a list up to this long settles in
+    /// one `settle` transaction, a longer one page by page.
+    pub page_records: usize,
     /// Devnet: ask `DevPegIn` to bridge each confirmed coinbase.
     pub deliver_peg_in: bool,
     /// Prove with a seeded (insecure) key on a chain other than a local
@@ -540,7 +543,8 @@ impl Settler {
             .ok_or(SettleError::MissingSnapshot(info.hash, info.height))?;
         let prover = self.prover.clone();
         tracing::info!(block = %info.hash, height = info.height, "proving");
-        let proven = tokio::task::spawn_blocking(move || prover.prove(&snapshot))
+        let page_records = self.config.page_records;
+        let proven = tokio::task::spawn_blocking(move || prover.prove(&snapshot, page_records))
             .await
             .map_err(|e| SettleError::Join(e.to_string()))??;
         self.metrics

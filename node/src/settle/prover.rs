@@ -15,7 +15,6 @@ use std::time::{Duration, Instant};
 
 use circuits::keys::{self, KeyError, KeyHeader};
 use circuits::{PplnsParams, ProveError, Settlement};
-use share_verifier::binding::DEFAULT_PAGE_RECORDS;
 use share_verifier::WindowSnapshot;
 
 /// Where the proving key comes from.
@@ -157,15 +156,19 @@ impl Prover {
     }
 
     /// Proves the grouping of `snapshot` by address, its payee list cut in
-    /// pages of [`DEFAULT_PAGE_RECORDS`] (blocking: call it from
-    /// `spawn_blocking`). Every window of the key's N proves, whatever the
-    /// number of distinct addresses.
+    /// pages of `page_records` (blocking: call it from `spawn_blocking`).
+    /// Every window of the key's N proves, whatever the number of distinct
+    /// addresses.
     ///
     /// # Errors
     /// [`ProveError`] for a snapshot of another size or a broken key.
-    pub fn prove(&self, snapshot: &WindowSnapshot) -> Result<Proven, ProveError> {
+    pub fn prove(
+        &self,
+        snapshot: &WindowSnapshot,
+        page_records: usize,
+    ) -> Result<Proven, ProveError> {
         let start = Instant::now();
-        let settlement = circuits::prove_from_dir(&self.dir, snapshot, DEFAULT_PAGE_RECORDS)?;
+        let settlement = circuits::prove_from_dir(&self.dir, snapshot, page_records)?;
         Ok(Proven {
             settlement,
             elapsed: start.elapsed(),
@@ -226,6 +229,28 @@ mod tests {
             );
             assert!(seeded.check_chain(chain_id, true).is_ok());
         }
+    }
+
+    /// The node's key and its window can never disagree: a key for another
+    /// N is refused before the node starts, and a key for the window's N
+    /// proves any number of addresses (there is no other parameter).
+    #[test]
+    fn a_key_for_another_window_size_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let header = prover(true).header;
+        std::fs::write(
+            dir.path().join("key.json"),
+            serde_json::to_vec(&header).unwrap(),
+        )
+        .unwrap();
+        let source = KeySource::Dir(dir.path().to_owned());
+        let ok = Prover::prepare(&source, 4, dir.path()).unwrap();
+        assert_eq!(ok.header.slots, 16);
+        let err = Prover::prepare(&source, 6, dir.path()).unwrap_err();
+        assert!(
+            matches!(err, ProverError::WindowSize { key: 4, window: 6, .. }),
+            "{err}"
+        );
     }
 
     #[test]
