@@ -8,11 +8,10 @@ pragma solidity ^0.8.28;
 /// page, then `creditPayees` over every page). The payee list is packed records of account
 /// (20 bytes) ‖ weight (16 bytes, big-endian), strictly ascending by account (`PayeeList`).
 interface ISettlementPool {
-    /// @notice Where a paged settlement stands.
-    /// @param None No opening has this id (never opened, or finished and deleted).
-    /// @param Checking The pages are being checked against the proven table sum.
-    /// @param Crediting The check pass completed, the coinbase is settled, and the pages are
-    /// being credited.
+    /// @notice Where a paged settlement stands: `None`, no opening has this id (never opened,
+    /// or finished and deleted); `Checking`, its pages are being checked against the proven
+    /// table sum; `Crediting`, the check pass completed, the coinbase is settled, and the pages
+    /// are being credited.
     enum Stage {
         None,
         Checking,

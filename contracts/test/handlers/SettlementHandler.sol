@@ -239,23 +239,23 @@ contract SettlementHandler is PoolScenario {
     /// @notice An actor claims its balance.
     function claim(uint256 actorIndex) external {
         ++calls[this.claim.selector];
-        address actor = actors[bound(actorIndex, 0, actors.length - 1)];
-        uint256 owed = pool.balanceOf(actor);
+        address account = actors[bound(actorIndex, 0, actors.length - 1)];
+        uint256 owed = pool.balanceOf(account);
         if (owed == 0) return;
-        vm.prank(actor);
+        vm.prank(account);
         uint256 amount = pool.claim();
-        _recordClaim(actor, amount, owed);
+        _recordClaim(account, amount, owed);
     }
 
     /// @notice Someone claims for an actor; the actor is paid.
     function claimFor(uint256 callerSeed, uint256 actorIndex) external {
         ++calls[this.claimFor.selector];
-        address actor = actors[bound(actorIndex, 0, actors.length - 1)];
-        uint256 owed = pool.balanceOf(actor);
+        address account = actors[bound(actorIndex, 0, actors.length - 1)];
+        uint256 owed = pool.balanceOf(account);
         if (owed == 0) return;
         vm.prank(address(uint160(bound(callerSeed, 1, type(uint160).max))));
-        uint256 amount = pool.claimFor(actor);
-        _recordClaim(actor, amount, owed);
+        uint256 amount = pool.claimFor(account);
+        _recordClaim(account, amount, owed);
     }
 
     // ----- views for the invariants -----------------------------------------------------------
