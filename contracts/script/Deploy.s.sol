@@ -33,11 +33,10 @@ import {IGroth16Verifier} from "../src/interfaces/IGroth16Verifier.sol";
 ///   POOL_FEE_BPS                     [100]
 ///   POOL_CONFIRMATIONS               [1]
 ///   POOL_WINDOW_SIZE                 N of the verifier's key [8]
-///   POOL_MAX_PAYOUTS                 M of the verifier's key [4]
 ///   PEGIN_CONFIRMATIONS              [POOL_CONFIRMATIONS]
 ///   DEPLOYMENT_JSON                  output, under contracts/deployments/ [deployments/<chain id>.json]
 /// The committed `src/Groth16Verifier.sol` is the verifier of an insecure seeded key: whoever
-/// knows the seed (it is public) can prove any payout list, e.g. the whole reward to themselves.
+/// knows the seed (it is public) can prove any payee list, e.g. the whole reward to themselves.
 /// Regtest rules (no retargeting, or a PoW limit above mainnet's) let anyone mine headers the
 /// light client accepts. Both are refused unless the chain id is a local devnet's (31337) or
 /// ALLOW_INSECURE_VERIFIER=true.
@@ -53,7 +52,7 @@ contract Deploy is Script {
     /// @notice P2WSH of OP_TRUE: an anyone-can-spend output, the devnet's stand-in for a bridge.
     bytes internal constant DEFAULT_SETTLEMENT_SCRIPT =
         hex"00204ae81572f06e1b88fd5ced7a1a000945432e83e1551e6f721ee9c00b8cc33260";
-    string internal constant VERIFIER_ARTIFACT = "Groth16Verifier.sol:Groth16Verifier";
+    string internal constant VERIFIER_ARTIFACT = "src/Groth16Verifier.sol:Groth16Verifier";
     string internal constant VERIFIER_ARTIFACT_FILE = "out/Groth16Verifier.sol/Groth16Verifier.json";
 
     /// @notice The committed verifier (an insecure seeded key) would be deployed on chain
@@ -115,8 +114,7 @@ contract Deploy is Script {
                 feeRecipient: vm.envOr("POOL_FEE_RECIPIENT", deployer),
                 feeBps: vm.envOr("POOL_FEE_BPS", uint256(100)),
                 confirmations: confirmations,
-                windowSize: vm.envOr("POOL_WINDOW_SIZE", uint256(8)),
-                maxPayouts: vm.envOr("POOL_MAX_PAYOUTS", uint256(4))
+                windowSize: vm.envOr("POOL_WINDOW_SIZE", uint256(8))
             })
         );
         d.pegIn.bindRecipient(address(d.settlementPool));

@@ -5,7 +5,7 @@ import {IBtcLightClient} from "./interfaces/IBtcLightClient.sol";
 import {IPegIn} from "./interfaces/IPegIn.sol";
 import {BitcoinSpv} from "./lib/BitcoinSpv.sol";
 import {BitcoinTx} from "./lib/BitcoinTx.sol";
-import {PayoutBinding} from "./lib/PayoutBinding.sol";
+import {PayeeList} from "./lib/PayeeList.sol";
 import {WrappedBtc} from "./WrappedBtc.sol";
 
 /// @title DevPegIn
@@ -160,7 +160,7 @@ contract DevPegIn is IPegIn {
             BitcoinTx.parseCoinbaseOutputs(coinbaseTx, _scriptHash, _scriptLength);
         amount = outputs.reward;
         if (amount == 0) revert DevPegInNothingToDeliver(txid);
-        if (outputs.commitments != 1 || uint256(outputs.windowRoot) >= PayoutBinding.FIELD_ORDER) {
+        if (outputs.commitments != 1 || uint256(outputs.windowRoot) >= PayeeList.FIELD_ORDER) {
             revert DevPegInNotSettleable(txid, outputs.commitments, outputs.windowRoot);
         }
 

@@ -20,7 +20,7 @@ contract CommitmentVectorsTest is PoolScenario {
 
     function setUp() public {
         RejectingVerifier verifier = new RejectingVerifier();
-        _deploy(verifier, 100, 1, 4);
+        _deploy(verifier, 100, 1);
         harness = new SettlementPoolHarness(
             SettlementPool.Config({
                 lightClient: lightClient,
@@ -31,8 +31,7 @@ contract CommitmentVectorsTest is PoolScenario {
                 feeRecipient: feeRecipient,
                 feeBps: 100,
                 confirmations: 1,
-                windowSize: WINDOW_SIZE,
-                maxPayouts: 4
+                windowSize: WINDOW_SIZE
             })
         );
         parser = new BitcoinHarness();

@@ -34,8 +34,9 @@ contract DeployTest is Test {
         assertEq(d.pegIn.recipient(), address(d.settlementPool));
         assertEq(d.token, address(d.pegIn.token()));
         assertEq(d.settlementPool.feeBps(), 250);
-        (, uint256 confirmations,,) = d.settlementPool.parameters();
+        (, uint256 confirmations, uint256 windowSize) = d.settlementPool.parameters();
         assertEq(confirmations, 3);
+        assertEq(windowSize, 8);
         (IBtcLightClient lc, IGroth16Verifier v, IERC20 t, IPegIn p) = d.settlementPool.dependencies();
         assertEq(address(lc), address(d.lightClient));
         assertEq(address(v), verifier);
@@ -52,7 +53,7 @@ contract DeployTest is Test {
         vm.removeFile(OUTPUT);
     }
 
-    // The committed verifier's seed is public: with it anyone proves any payout list. Regtest
+    // The committed verifier's seed is public: with it anyone proves any payee list. Regtest
     // rules let anyone mine headers. Neither is deployed off a local devnet unless asked for.
     // (The settings are given to `checkSecurity` directly: environment variables are shared by
     // tests that run in parallel.)

@@ -3,7 +3,7 @@ pragma solidity ^0.8.28;
 
 import {DevPegIn} from "../src/DevPegIn.sol";
 import {WrappedBtc} from "../src/WrappedBtc.sol";
-import {PayoutBinding} from "../src/lib/PayoutBinding.sol";
+import {PayeeList} from "../src/lib/PayeeList.sol";
 import {CoinbaseBuilder} from "./builders/CoinbaseBuilder.sol";
 import {PoolScenario} from "./builders/PoolScenario.sol";
 import {RejectingVerifier} from "./mocks/RejectingVerifier.sol";
@@ -15,7 +15,7 @@ contract DevPegInTest is PoolScenario {
     uint64 internal constant REWARD = 3_1250_0000;
 
     function setUp() public {
-        _deploy(new RejectingVerifier(), 100, CONFIRMATIONS, 4);
+        _deploy(new RejectingVerifier(), 100, CONFIRMATIONS);
     }
 
     function test_DeliversAConfirmedCoinbaseToThePool() public {
@@ -65,7 +65,7 @@ contract DevPegInTest is PoolScenario {
     }
 
     function test_RevertWhen_CommitmentRootIsNotBelowTheFieldOrder() public {
-        bytes32 root = bytes32(PayoutBinding.FIELD_ORDER);
+        bytes32 root = bytes32(PayeeList.FIELD_ORDER);
         MinedBlock memory b = _minePoolBlock(root, REWARD);
         _confirm(CONFIRMATIONS);
         vm.expectRevert(abi.encodeWithSelector(DevPegIn.DevPegInNotSettleable.selector, b.txid, 1, root));

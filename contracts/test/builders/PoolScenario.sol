@@ -9,7 +9,6 @@ import {SettlementPool} from "../../src/SettlementPool.sol";
 import {WrappedBtc} from "../../src/WrappedBtc.sol";
 import {IGroth16Verifier} from "../../src/interfaces/IGroth16Verifier.sol";
 import {BitcoinSpv} from "../../src/lib/BitcoinSpv.sol";
-import {Payout} from "../../src/lib/PayoutBinding.sol";
 import {BlockBuilder} from "./BlockBuilder.sol";
 import {CoinbaseBuilder} from "./CoinbaseBuilder.sol";
 
@@ -41,7 +40,7 @@ abstract contract PoolScenario is Test {
     uint256 internal tipHeight;
     uint256 private _nonce;
 
-    function _deploy(IGroth16Verifier verifier, uint256 feeBps, uint256 confirmations, uint256 maxPayouts) internal {
+    function _deploy(IGroth16Verifier verifier, uint256 feeBps, uint256 confirmations) internal {
         // The light client refuses headers more than two hours ahead of this chain's clock:
         // a year after the genesis leaves room for 52,000 blocks at 600 s.
         vm.warp(GENESIS_TIME + 365 days);
@@ -68,8 +67,7 @@ abstract contract PoolScenario is Test {
                 feeRecipient: feeRecipient,
                 feeBps: feeBps,
                 confirmations: confirmations,
-                windowSize: WINDOW_SIZE,
-                maxPayouts: maxPayouts
+                windowSize: WINDOW_SIZE
             })
         );
         pegIn.bindRecipient(address(pool));
@@ -134,26 +132,42 @@ abstract contract PoolScenario is Test {
         return pegIn.deliver(b.header, b.coinbase, b.branch);
     }
 
-    function _settle(MinedBlock memory b, Payout[] memory payouts, uint256[8] memory proof) internal {
-        pool.settle(b.header, b.coinbase, b.branch, payouts, proof);
+    /// @dev Settles `b` in one transaction.
+    function _settle(MinedBlock memory b, bytes memory payees, uint256 weightCommitment, uint256[8] memory proof)
+        internal
+    {
+        pool.settle(b.header, b.coinbase, b.branch, payees, weightCommitment, proof);
+    }
+
+    /// @dev Opens a paged settlement of `b` for the list whose page chain starts at `listHash`.
+    function _open(
+        MinedBlock memory b,
+        bytes32 listHash,
+        uint256 weightCommitment,
+        uint256 tableSum,
+        uint256[8] memory proof
+    ) internal returns (bytes32) {
+        return pool.openSettlement(b.header, b.coinbase, b.branch, listHash, weightCommitment, tableSum, proof);
+    }
+
+    /// @dev Checks every page of an opening (`hashes[k]` = h_k, as `PayeeListBuilder.chain`).
+    function _checkAll(bytes32 id, bytes[] memory pages, bytes32[] memory hashes) internal {
+        for (uint256 k; k < pages.length; ++k) {
+            pool.checkPayees(id, pages[k], hashes[k + 1]);
+        }
+    }
+
+    /// @dev Credits every page of a checked opening.
+    function _creditAll(bytes32 id, bytes[] memory pages, bytes32[] memory hashes) internal {
+        for (uint256 k; k < pages.length; ++k) {
+            pool.creditPayees(id, pages[k], hashes[k + 1]);
+        }
     }
 
     function _mineHeader(bytes32 merkleRoot) internal view returns (bytes memory) {
         return BlockBuilder.mine(
             tipHash, merkleRoot, uint32(GENESIS_TIME + (tipHeight + 1) * 600), BlockBuilder.REGTEST_BITS, 0
         );
-    }
-
-    /// @dev `count` ascending accounts sharing `net` in proportion 1, 2, 3, ... (rounded down).
-    function _payouts(uint256 count, uint256 net, uint256 salt) internal pure returns (Payout[] memory payouts) {
-        payouts = new Payout[](count);
-        uint256 totalWeight = count * (count + 1) / 2;
-        for (uint256 i; i < count; ++i) {
-            payouts[i] = Payout({
-                account: address(uint160((salt + 1) << 32) + uint160(i + 1)),
-                amount: uint64(net * (i + 1) / totalWeight)
-            });
-        }
     }
 
     function _proof(uint256 seed) internal pure returns (uint256[8] memory proof) {
