@@ -271,7 +271,7 @@ contract SettlementPagedTest is SettlementScenario {
     function test_RevertWhen_APageComesOutOfOrder() public {
         Statement memory s = _honest(PAGE_SIZE);
         bytes32 id = _openPaged(_readyBlock(), s);
-        bytes32 got = keccak256(abi.encodePacked(s.pages[1], s.hashes[2]));
+        bytes32 got = PayeeListBuilder.fold(s.pages[1], s.hashes[2]);
         vm.expectRevert(abi.encodeWithSelector(SettlementPool.SettlementWrongPage.selector, id, s.hashes[0], got));
         pool.checkPayees(id, s.pages[1], s.hashes[2]);
     }
@@ -282,7 +282,7 @@ contract SettlementPagedTest is SettlementScenario {
         pool.checkPayees(id, s.pages[0], s.hashes[1]);
         bytes memory altered = s.pages[1];
         altered[35] = bytes1(uint8(altered[35]) ^ 1); // the first record's weight, lowest byte
-        bytes32 got = keccak256(abi.encodePacked(altered, s.hashes[2]));
+        bytes32 got = PayeeListBuilder.fold(altered, s.hashes[2]);
         vm.expectRevert(abi.encodeWithSelector(SettlementPool.SettlementWrongPage.selector, id, s.hashes[1], got));
         pool.checkPayees(id, altered, s.hashes[2]);
     }
@@ -291,11 +291,11 @@ contract SettlementPagedTest is SettlementScenario {
         Statement memory s = _honest(PAGE_SIZE);
         bytes32 id = _openPaged(_readyBlock(), s);
         bytes32 wrongNext = keccak256("another tail");
-        bytes32 got = keccak256(abi.encodePacked(s.pages[0], wrongNext));
+        bytes32 got = PayeeListBuilder.fold(s.pages[0], wrongNext);
         vm.expectRevert(abi.encodeWithSelector(SettlementPool.SettlementWrongPage.selector, id, s.hashes[0], got));
         pool.checkPayees(id, s.pages[0], wrongNext);
         // Claiming the first page is the last one is a wrong next hash too.
-        got = keccak256(abi.encodePacked(s.pages[0], bytes32(0)));
+        got = PayeeListBuilder.fold(s.pages[0], bytes32(0));
         vm.expectRevert(abi.encodeWithSelector(SettlementPool.SettlementWrongPage.selector, id, s.hashes[0], got));
         pool.checkPayees(id, s.pages[0], bytes32(0));
     }
@@ -306,7 +306,7 @@ contract SettlementPagedTest is SettlementScenario {
         _checkAll(id, s.pages, s.hashes);
         pool.creditPayees(id, s.pages[0], s.hashes[1]);
         // The first page again.
-        bytes32 got = keccak256(abi.encodePacked(s.pages[0], s.hashes[1]));
+        bytes32 got = PayeeListBuilder.fold(s.pages[0], s.hashes[1]);
         vm.expectRevert(abi.encodeWithSelector(SettlementPool.SettlementWrongPage.selector, id, s.hashes[1], got));
         pool.creditPayees(id, s.pages[0], s.hashes[1]);
     }
@@ -440,11 +440,13 @@ contract SettlementPagedTest is SettlementScenario {
     }
 
     function test_ASecondOpeningCannotCompleteAfterTheCoinbaseIsSettled() public {
-        // The same list paged two ways: two list hashes, two valid openings.
+        // The same list paged two ways has one list hash (the record chain): the second
+        // opening differs by its weight commitment, and both statements are pinned valid.
         Statement memory threes = _honest(PAGE_SIZE);
-        Statement memory fours = _honest(4);
         MinedBlock memory b = _readyBlock();
         bytes32 first = _openPaged(b, threes);
+        Statement memory fours = _statement(windowRoot, weightCommitment + 1, payees, 4, 104);
+        _pin(fours);
         bytes32 second = _openPaged(b, fours);
         pool.checkPayees(second, fours.pages[0], fours.hashes[1]);
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 pragma solidity ^0.8.28;
 
+import {Vm} from "forge-std/Vm.sol";
 import {SettlementPool} from "../src/SettlementPool.sol";
 import {IGroth16Verifier} from "../src/interfaces/IGroth16Verifier.sol";
 import {PayeeList} from "../src/lib/PayeeList.sol";
@@ -89,11 +90,23 @@ abstract contract SettlementProofBase is PoolScenario {
     function test_SettleWithARealProofCreditsTheFixtureAmounts() public {
         MinedBlock memory b = _readyBlock();
         uint256 fee = uint256(fixture.reward) * fixture.feeBps / 10_000;
-        vm.expectEmit(address(pool));
-        emit SettlementPool.BlockSettled(
-            b.blockHash, fixture.windowRoot, fixture.reward, fee, fixture.dust, fixture.listHash
-        );
+        vm.recordLogs();
         _settleFixture(b, fixture.proof);
+        // One BlockSettled, from the last transaction of the settlement, with the fixture's
+        // statement and allocation.
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        uint256 settledEvents;
+        for (uint256 i; i < logs.length; ++i) {
+            if (logs[i].emitter != address(pool) || logs[i].topics[0] != SettlementPool.BlockSettled.selector) {
+                continue;
+            }
+            ++settledEvents;
+            assertEq(logs[i].topics[1], b.blockHash);
+            assertEq(
+                logs[i].data, abi.encode(fixture.windowRoot, uint256(fixture.reward), fee, fixture.dust, fixture.listHash)
+            );
+        }
+        assertEq(settledEvents, 1);
 
         for (uint256 i; i < fixture.accounts.length; ++i) {
             assertEq(pool.balanceOf(fixture.accounts[i]), fixture.amounts[i]);

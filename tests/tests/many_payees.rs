@@ -130,7 +130,9 @@ async fn one_share(node: &RunningNode, user: &str) {
         let en2 = id.to_be_bytes();
         let nonce = shareproof_tests::mine(&s.job, &s.extranonce1, &en2, target, s.job.version);
         s.client
-            .send(&shareproof_tests::submit(id, user, &s.job, &en2, nonce, None))
+            .send(&shareproof_tests::submit(
+                id, user, &s.job, &en2, nonce, None,
+            ))
             .await;
         // Read until the answer, noting new jobs.
         loop {

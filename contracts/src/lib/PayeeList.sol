@@ -7,9 +7,11 @@ pragma solidity ^0.8.28;
 /// address of the window, in packed calldata:
 ///   record = account (20 bytes) ‖ weight (16 bytes, big-endian), 36 bytes
 /// accounts strictly ascending (the first above zero), every weight at least 1 (W_a, the
-/// address's total window weight, below 2^116). It is cut into pages of whole records, chained
+/// address's total window weight, below 2^116). The records are hashed one by one, chained
 /// from the back:
-///   h_P = 0, h_k = keccak256(page_k ‖ h_{k+1}), listHash = h_0
+///   h_D = 0, h_j = keccak256(record_j ‖ h_{j+1}), listHash = h_0
+/// so the list hash does not depend on how a long list is cut into pages: a page holding
+/// records [s, e) travels with next = h_e and is checked against h_s as it arrives.
 /// The circuit proves only the grouping of the window's slots by address, through a
 /// log-derivative identity; its table side is evaluated here from the list:
 ///   beta = uint256(keccak256(windowRoot ‖ X ‖ listHash)) mod r
@@ -44,30 +46,41 @@ library PayeeList {
     error PayeeListZeroWeight(uint256 index, address account);
 
     /// @notice The challenge beta equals the account `account` of the list, so beta - A_j has
-    /// no inverse. Happens with probability about D / 2^94 for a list of D payees; the node
-    /// pages the list differently, which draws another beta.
+    /// no inverse. Happens with probability about D / 2^254 for a list of D payees: no proof
+    /// exists for that statement.
     error PayeeListChallengeIsAnAccount(address account);
 
     // ---------------------------------------------------------------------------------------
     // Hashes
     // ---------------------------------------------------------------------------------------
 
-    /// @notice keccak256(page ‖ next): the hash of a page given the hash of the pages after it
-    /// (`next`, zero for the last page). For a one-page list with next = 0 it is the list hash.
-    /// @dev Copies the page to free memory without claiming it (scratch use, memory-safe).
+    /// @notice The chain hash at a page's first record: the page's records folded from its last
+    /// to its first, h = keccak256(record ‖ h), starting from `next` (the chain hash after the
+    /// page; zero after the list's last record). For a whole list with next = 0 it is the list
+    /// hash; for an empty page it is `next`.
+    /// @dev Reverts with `PayeeListBadLength` unless the page is whole records. The page is
+    /// copied to free memory once (without claiming it: scratch use, memory-safe); then, from
+    /// the last record back, the running hash is written over the first 32 bytes of the record
+    /// after (already hashed), so that record ‖ h lies contiguous: one mstore and one keccak256
+    /// of 68 bytes per record.
     function pageHash(bytes calldata page, bytes32 next) internal pure returns (bytes32 hash) {
+        if (page.length % RECORD_SIZE != 0) revert PayeeListBadLength(page.length);
         assembly ("memory-safe") {
             let buffer := mload(0x40)
             calldatacopy(buffer, page.offset, page.length)
-            mstore(add(buffer, page.length), next)
-            hash := keccak256(buffer, add(page.length, 0x20))
+            hash := next
+            for { let at := add(buffer, page.length) } gt(at, buffer) {} {
+                mstore(at, hash)
+                at := sub(at, RECORD_SIZE)
+                hash := keccak256(at, add(RECORD_SIZE, 0x20))
+            }
         }
     }
 
     /// @notice beta = uint256(keccak256(abi.encodePacked(windowRoot, X, listHash))) mod r.
     /// @param windowRoot The window root committed in the coinbase (below r).
     /// @param weightCommitment X, the circuit's commitment to the slots' weights (below r).
-    /// @param listHash h_0 of the list's page chain.
+    /// @param listHash h_0 of the list's record chain.
     function challenge(bytes32 windowRoot, uint256 weightCommitment, bytes32 listHash)
         internal
         pure

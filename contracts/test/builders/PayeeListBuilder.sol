@@ -68,12 +68,22 @@ library PayeeListBuilder {
         }
     }
 
-    /// @notice The page chain: hashes[P] = 0, hashes[k] = keccak256(pages[k] ‖ hashes[k + 1]);
-    /// hashes[0] is the list hash.
+    /// @notice The chain hash at each page's first record: hashes[P] = 0, hashes[k] = the
+    /// records of pages[k] folded from the back onto hashes[k + 1], one keccak256(record ‖ h)
+    /// each (written apart from PayeeList.pageHash, in plain Solidity); hashes[0] is the list
+    /// hash.
     function chain(bytes[] memory pageList) internal pure returns (bytes32[] memory hashes) {
         hashes = new bytes32[](pageList.length + 1);
         for (uint256 k = pageList.length; k > 0; --k) {
-            hashes[k - 1] = keccak256(abi.encodePacked(pageList[k - 1], hashes[k]));
+            hashes[k - 1] = fold(pageList[k - 1], hashes[k]);
+        }
+    }
+
+    /// @notice The records of `page` folded from the back onto `next`: h = keccak256(record ‖ h).
+    function fold(bytes memory page, bytes32 next) internal pure returns (bytes32 h) {
+        h = next;
+        for (uint256 j = page.length / 36; j > 0; --j) {
+            h = keccak256(abi.encodePacked(slice(page, (j - 1) * 36, 36), h));
         }
     }
 

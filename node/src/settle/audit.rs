@@ -13,12 +13,12 @@ use std::io::Read;
 
 use alloy::consensus::Transaction as _;
 use alloy::eips::BlockId;
-use alloy::primitives::{Address, B256, U256};
+use alloy::primitives::{B256, U256};
 use alloy::providers::Provider;
 use alloy::sol_types::SolCall;
 use bitcoin::{Amount, ScriptBuf};
-use serde::Serialize;
 use circuits::pplns::{weight_commitment, PplnsParams};
+use serde::Serialize;
 use share_verifier::allocation::{allocate, group, FeeBps};
 use share_verifier::log::{LogReader, Record};
 use share_verifier::{binding, Auditor, WindowRoot, WindowSnapshot};
@@ -158,12 +158,14 @@ pub async fn audit_settlements<R: Read>(
         }
         // The statement the contract verified, recomputed from the window.
         let Ok(root) = WindowRoot::from_be_bytes(event.windowRoot.0) else {
-            v.problems.push("the window root is not a field element".to_owned());
+            v.problems
+                .push("the window root is not a field element".to_owned());
             verdicts.push(v);
             continue;
         };
         let Ok(params) = PplnsParams::new(window.log2_slots) else {
-            v.problems.push("the window size is out of range".to_owned());
+            v.problems
+                .push("the window size is out of range".to_owned());
             verdicts.push(v);
             continue;
         };

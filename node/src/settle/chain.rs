@@ -9,7 +9,6 @@ use alloy::primitives::{Address, Bytes, B256, U256};
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use alloy::rpc::types::TransactionReceipt;
 use alloy::signers::local::PrivateKeySigner;
-use alloy::sol_types::SolValue;
 use bitcoin::hashes::Hash;
 use bitcoin::{Block, Transaction};
 use circuits::Settlement;
@@ -136,6 +135,9 @@ impl SettleArgs {
     }
 }
 
+/// Records per `checkPayees` page, as a multiple of the crediting page.
+pub const CHECK_PAGE_FACTOR: usize = 8;
+
 /// A mined transaction: its hash and gas.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Mined {
@@ -143,6 +145,14 @@ pub struct Mined {
     pub tx: B256,
     /// Gas used.
     pub gas_used: u64,
+}
+
+impl Mined {
+    /// Folds in a later transaction of the same settlement: its hash, the gas of both.
+    fn add(&mut self, later: Mined) {
+        self.tx = later.tx;
+        self.gas_used += later.gas_used;
+    }
 }
 
 /// The client of one deployment.
@@ -491,11 +501,13 @@ impl ChainClient {
     }
 
     /// Settles a payee list longer than one page: `openSettlement` with the
-    /// proof, then `checkPayees` for every page, then `creditPayees` for
-    /// every page, each waited for. Resumes from the contract's state: an
-    /// opening that exists is not opened again, and each pass starts at the
-    /// page its cursor names. Returns the last transaction with the gas of
-    /// all of them.
+    /// proof, then `checkPayees` over pages of [`CHECK_PAGE_FACTOR`] times
+    /// the crediting page (checking costs about 900 gas a record, crediting
+    /// up to 24,000; the list hash does not depend on the paging), then
+    /// `creditPayees` for every page, each waited for. Resumes from the
+    /// contract's state: an opening that exists is not opened again, and each
+    /// pass starts at the page its cursor names. Returns the last transaction
+    /// with the gas of all of them.
     ///
     /// # Errors
     /// [`ChainError`] for a refused or failed step (the next call resumes).
@@ -504,34 +516,24 @@ impl ChainClient {
         block: &BlockProof,
         settlement: &Settlement,
     ) -> Result<Mined, ChainError> {
-        let list = &settlement.list;
-        let list_hash = B256::from(list.list_hash);
-        let x = field_word(&settlement.public.weight_commitment);
-        let id = alloy::primitives::keccak256(
-            (block.txid, list_hash, x).abi_encode(),
+        let credit = &settlement.list;
+        let check = binding::paged_list(
+            &settlement.payees,
+            settlement.page_records.saturating_mul(CHECK_PAGE_FACTOR),
         );
-        // The hash chain at each page's first record: what the cursor holds
-        // when that page is next.
-        let starts: Vec<B256> = list
-            .pages
-            .iter()
-            .map(|(bytes, next)| B256::from(binding::fold_records(bytes, *next)))
-            .collect();
+        let list_hash = B256::from(credit.list_hash);
+        let x = field_word(&settlement.public.weight_commitment);
+        let pool = self.pool();
+        let id = pool
+            .openingId(block.txid, list_hash, x)
+            .call()
+            .await
+            .map_err(contract("SettlementPool.openingId"))?;
         let mut total = Mined {
             tx: B256::ZERO,
             gas_used: 0,
         };
-        let mut add = |m: Mined| {
-            total.tx = m.tx;
-            total.gas_used += m.gas_used;
-        };
-        let pool = self.pool();
-        let opening = pool
-            .openingOf(id)
-            .call()
-            .await
-            .map_err(contract("SettlementPool.openingOf"))?;
-        if opening.stage == 0 {
+        if self.stage_of(id).await?.0 == 0 {
             let what = "SettlementPool.openSettlement";
             let pending = pool
                 .openSettlement(
@@ -546,37 +548,49 @@ impl ChainClient {
                 .send()
                 .await
                 .map_err(contract(what))?;
-            add(self.mined(what, pending).await?);
+            total.add(self.mined(what, pending).await?);
         }
-        for pass in [1u8, 2] {
+        for (stage, list) in [(1u8, &check), (2, credit)] {
             loop {
-                let opening = pool
-                    .openingOf(id)
-                    .call()
-                    .await
-                    .map_err(contract("SettlementPool.openingOf"))?;
-                if opening.stage != pass {
+                let (current, cursor) = self.stage_of(id).await?;
+                if current != stage {
                     break;
                 }
-                let Some(k) = starts.iter().position(|h| *h == opening.cursor) else {
+                // The chain hash at each page's first record: what the
+                // cursor holds when that page is next.
+                let Some((bytes, next)) = list.pages.iter().find(|(bytes, next)| {
+                    B256::from(binding::fold_records(bytes, *next)) == cursor
+                }) else {
                     return Err(ChainError::Reverted {
                         what: "SettlementPool.openingOf",
-                        reason: format!("the opening's cursor {} is no page of this list", opening.cursor),
+                        reason: format!("the opening's cursor {cursor} is no page of this list"),
                     });
                 };
-                let (bytes, next) = &list.pages[k];
                 let (page, next) = (Bytes::from(bytes.clone()), B256::from(*next));
-                let (what, pending) = if pass == 1 {
+                let (what, pending) = if stage == 1 {
                     let what = "SettlementPool.checkPayees";
-                    (what, pool.checkPayees(id, page, next).send().await.map_err(contract(what))?)
+                    let sent = pool.checkPayees(id, page, next).send().await;
+                    (what, sent.map_err(contract(what))?)
                 } else {
                     let what = "SettlementPool.creditPayees";
-                    (what, pool.creditPayees(id, page, next).send().await.map_err(contract(what))?)
+                    let sent = pool.creditPayees(id, page, next).send().await;
+                    (what, sent.map_err(contract(what))?)
                 };
-                add(self.mined(what, pending).await?);
+                total.add(self.mined(what, pending).await?);
             }
         }
         Ok(total)
+    }
+
+    /// An opening's stage (0 none, 1 checking, 2 crediting) and cursor.
+    async fn stage_of(&self, id: B256) -> Result<(u8, B256), ChainError> {
+        let opening = self
+            .pool()
+            .openingOf(id)
+            .call()
+            .await
+            .map_err(contract("SettlementPool.openingOf"))?;
+        Ok((opening.stage, opening.cursor))
     }
 
     /// Waits for a sent transaction's receipt.

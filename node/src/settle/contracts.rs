@@ -13,7 +13,8 @@ use serde::{Deserialize, Serialize};
 use super::prover::DEVNET_CHAIN_ID;
 
 alloy::sol!(
-    #[allow(missing_docs)]
+    // `openSettlement` takes seven arguments, as the contract does.
+    #[allow(missing_docs, clippy::too_many_arguments)]
     #[sol(rpc, all_derives)]
     SettlementPool,
     "../contracts/artifacts/SettlementPool.json"

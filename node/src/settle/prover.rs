@@ -248,7 +248,14 @@ mod tests {
         assert_eq!(ok.header.slots, 16);
         let err = Prover::prepare(&source, 6, dir.path()).unwrap_err();
         assert!(
-            matches!(err, ProverError::WindowSize { key: 4, window: 6, .. }),
+            matches!(
+                err,
+                ProverError::WindowSize {
+                    key: 4,
+                    window: 6,
+                    ..
+                }
+            ),
             "{err}"
         );
     }
