@@ -54,7 +54,7 @@ abstract contract SettlementProofBase is PoolScenario {
 
     function test_FixtureStatementIsTheContracts() public view {
         // The list hash: the fixture's, the test's chain of its pages, the contract's.
-        assertEq(hashes[0], fixture.listHash, "the fixture's list hash is not its pages' chain");
+        assertEq(hashes[0], fixture.listHash, "the fixture's list hash is not its records' chain");
         bytes32 next;
         for (uint256 k = pages.length; k > 0; --k) {
             next = pool.pageHash(pages[k - 1], next);

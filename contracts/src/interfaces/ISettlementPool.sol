@@ -22,7 +22,7 @@ interface ISettlementPool {
     /// @param blockHash The block being settled.
     /// @param coinbaseTxid Its coinbase's txid, the settlement's key.
     /// @param windowRoot The window root from the coinbase.
-    /// @param listHash h_0 of the payee list's page chain.
+    /// @param listHash h_0 of the payee list's record chain.
     /// @param beta The challenge, keccak256(windowRoot ‖ X ‖ listHash) mod r.
     /// @param tableSum T, with which the proof was verified.
     /// @param cursor The hash of the next page expected (with the hashes after it); 0 when none.
@@ -81,7 +81,7 @@ interface ISettlementPool {
     /// @param header The block's 80-byte header.
     /// @param coinbaseTx The coinbase in legacy (non-witness) serialisation.
     /// @param merkleProof The coinbase's Merkle branch (index 0), bottom up, internal byte order.
-    /// @param listHash h_0 of the payee list's page chain.
+    /// @param listHash h_0 of the payee list's record chain.
     /// @param weightCommitment X, the circuit's commitment to the window's weights (below r).
     /// @param tableSum T, the circuit's slot-side sum (below r).
     /// @param proof The Groth16 proof.
