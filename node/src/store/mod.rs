@@ -114,8 +114,10 @@ pub enum SettlementStatus {
     Orphaned,
     /// At or below the light client's checkpoint: cannot be proven by SPV.
     BeforeCheckpoint,
-    /// The window pays more addresses than the key's M: the key cannot
-    /// prove it (docs/ARCHITECTURE.md item 8); never settled.
+    /// No proof exists for the block's statement: the contract's
+    /// challenge equals an address of the window (probability below
+    /// 2N / 2^253, docs/circuit.md). Never settled. (Under statement v1 a
+    /// window with more addresses than the key's M; every window proves now.)
     Unprovable,
 }
 
