@@ -34,17 +34,34 @@ check_node_version() {
 ensure_node
 check_node_version
 
+# The Foundry binaries are optional dependencies (one package per platform), and npm drops an
+# optional dependency whose download fails without failing the install: check that they are
+# there, and install again when one is missing.
+foundry_present() {
+  local tool
+  for tool in forge anvil cast; do
+    [ -x "node_modules/@foundry-rs/$tool-linux-amd64/bin/$tool" ] || return 1
+  done
+}
+
 # npm ci wipes node_modules; skip it when the installed tree matches the lockfile.
 stamp="node_modules/.shareproof-lock.sha256"
 want="$(sha256sum package-lock.json | cut -d' ' -f1)"
-if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && foundry_present; then
   log "node_modules matches package-lock.json, skipping npm ci"
 else
-  log "npm ci (package-lock.json $want)"
-  # --ignore-scripts: the Foundry packages' postinstall hooks would only
-  # re-download the platform binaries that npm already installed as optional
-  # dependencies; scripts/{forge,anvil,cast}.sh call those binaries directly.
-  npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+  for attempt in 1 2 3; do
+    log "npm ci (package-lock.json $want), attempt $attempt of 3"
+    # --ignore-scripts: the Foundry packages' postinstall hooks would only
+    # re-download the platform binaries that npm already installed as optional
+    # dependencies; scripts/{forge,anvil,cast}.sh call those binaries directly.
+    npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+    if foundry_present; then
+      break
+    fi
+    log "npm left out a Foundry binary (a failed optional download)"
+    sleep $((attempt * 5))
+  done
   printf '%s\n' "$want" >"$stamp"
 fi
 
