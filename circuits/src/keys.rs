@@ -1,8 +1,8 @@
-//! Groth16 keys for one (N, M) statement on disk, and the setup that makes
+//! Groth16 keys for one statement of N slots on disk, and the setup that makes
 //! them (DESIGN item 11).
 //!
 //! A key directory holds:
-//! - `key.json`: the header — N, M, the circuit version, the circuit hash
+//! - `key.json`: the header — N, the circuit version, the circuit hash
 //!   (SHA-256 of the constraint matrices), the constraint count, and whether
 //!   the setup was seeded (insecure);
 //! - `matrices.bin`: the compact R1CS matrices ([`R1csMatrices`]);
@@ -10,7 +10,7 @@
 //!   uncompressed with ark-serialize.
 //!
 //! Loading checks the header against the statement asked for and the
-//! matrices against the header's circuit hash, so a key for another (N, M)
+//! matrices against the header's circuit hash, so a key for another N
 //! or another circuit is refused with an error naming both.
 //!
 //! Whoever knows a setup's randomness can forge proofs. A seeded setup
@@ -363,7 +363,7 @@ pub fn load_proving_key(dir: &Path) -> Result<ProvingKey<Bn254>, KeyError> {
 /// Loads the whole key of `dir` for `params`.
 ///
 /// # Errors
-/// [`KeyError`] for a key of another (N, M), another circuit or bad files.
+/// [`KeyError`] for a key of another N, another circuit or bad files.
 pub fn load(dir: &Path, params: &PplnsParams) -> Result<Key, KeyError> {
     let _span = info_span!("load key").entered();
     let header = read_header(dir)?;

@@ -17,7 +17,7 @@ pub const KEYS: [&str; 4] = [
     "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
 ];
 
-/// The seed of the committed verifier's key (N = 16, M = 4).
+/// The seed of the committed verifier's key (N = 16).
 pub const SEED: &str = "shareproof-devnet-16";
 
 /// Anvil's development key `i` as a signer.

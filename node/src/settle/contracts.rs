@@ -212,7 +212,7 @@ pub fn check_deployment(
         return Ok(());
     }
     let what = if committed_verifier {
-        "the committed verifier of the INSECURE seeded N = 16, M = 4 key"
+        "the committed verifier of the INSECURE seeded N = 16 key"
     } else if retarget_interval == 0 || pow_limit > mainnet_pow_limit() {
         "regtest light-client rules (no retargeting, or a PoW limit above mainnet's)"
     } else {
