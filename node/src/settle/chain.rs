@@ -506,7 +506,7 @@ impl ChainClient {
     /// up to 24,000; the list hash does not depend on the paging), then
     /// `creditPayees` for every page, each waited for. Resumes from the
     /// contract's state: an opening that exists is not opened again, and each
-    /// pass starts at the page its cursor names. Returns the last transaction
+    /// pass goes on from the record its cursor names. Returns the last transaction
     /// with the gas of all of them.
     ///
     /// # Errors
@@ -516,12 +516,19 @@ impl ChainClient {
         block: &BlockProof,
         settlement: &Settlement,
     ) -> Result<Mined, ChainError> {
-        let credit = &settlement.list;
-        let check = binding::paged_list(
-            &settlement.payees,
-            settlement.page_records.saturating_mul(CHECK_PAGE_FACTOR),
-        );
-        let list_hash = B256::from(credit.list_hash);
+        // The chain hash at every record (`chain[j]` = h_j, `chain[D]` = 0):
+        // whatever record the opening's cursor names, the next page starts
+        // there, so a pass resumes even after a restart with another page size.
+        let records = binding::encode_records(&settlement.payees);
+        let d = settlement.payees.len();
+        let mut chain = vec![[0u8; 32]; d + 1];
+        for j in (0..d).rev() {
+            chain[j] = binding::chain_step(
+                &records[j * binding::RECORD_LEN..(j + 1) * binding::RECORD_LEN],
+                &chain[j + 1],
+            );
+        }
+        let list_hash = B256::from(chain[0]);
         let x = field_word(&settlement.public.weight_commitment);
         let pool = self.pool();
         let id = pool
@@ -550,23 +557,27 @@ impl ChainClient {
                 .map_err(contract(what))?;
             total.add(self.mined(what, pending).await?);
         }
-        for (stage, list) in [(1u8, &check), (2, credit)] {
+        let credit_records = settlement.page_records.max(1);
+        for (stage, page_records) in [
+            (1u8, credit_records.saturating_mul(CHECK_PAGE_FACTOR)),
+            (2, credit_records),
+        ] {
             loop {
                 let (current, cursor) = self.stage_of(id).await?;
                 if current != stage {
                     break;
                 }
-                // The chain hash at each page's first record: what the
-                // cursor holds when that page is next.
-                let Some((bytes, next)) = list.pages.iter().find(|(bytes, next)| {
-                    B256::from(binding::fold_records(bytes, *next)) == cursor
-                }) else {
+                let Some(start) = chain.iter().position(|h| B256::from(*h) == cursor) else {
                     return Err(ChainError::Reverted {
                         what: "SettlementPool.openingOf",
-                        reason: format!("the opening's cursor {cursor} is no page of this list"),
+                        reason: format!("the opening's cursor {cursor} is no record of this list"),
                     });
                 };
-                let (page, next) = (Bytes::from(bytes.clone()), B256::from(*next));
+                let end = (start + page_records).min(d);
+                let page = Bytes::from(
+                    records[start * binding::RECORD_LEN..end * binding::RECORD_LEN].to_vec(),
+                );
+                let next = B256::from(chain[end]);
                 let (what, pending) = if stage == 1 {
                     let what = "SettlementPool.checkPayees";
                     let sent = pool.checkPayees(id, page, next).send().await;
