@@ -11,7 +11,7 @@
 #   DEVNET_WINDOW_LOG2=10 scripts/devnet.sh   # a window of N = 2^10 shares
 #
 # The proving key is INSECURE (seeded), for devnets only: by default the
-# N = 16, M = 4 key whose verifier is committed (contracts/src/Groth16Verifier.sol);
+# N = 16 key whose verifier is committed (contracts/src/Groth16Verifier.sol);
 # with DEVNET_WINDOW_LOG2 set, a key for N = 2^DEVNET_WINDOW_LOG2 made here
 # (`circuits setup`, with progress), whose verifier is exported, compiled
 # with solcjs and deployed in place of the committed one.
