@@ -103,7 +103,8 @@ abstract contract SettlementProofBase is PoolScenario {
             ++settledEvents;
             assertEq(logs[i].topics[1], b.blockHash);
             assertEq(
-                logs[i].data, abi.encode(fixture.windowRoot, uint256(fixture.reward), fee, fixture.dust, fixture.listHash)
+                logs[i].data,
+                abi.encode(fixture.windowRoot, uint256(fixture.reward), fee, fixture.dust, fixture.listHash)
             );
         }
         assertEq(settledEvents, 1);
