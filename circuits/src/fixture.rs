@@ -30,6 +30,15 @@ impl SplitMix64 {
         z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
         z ^ (z >> 31)
     }
+
+    /// A share hash from the next four words.
+    pub fn next_hash(&mut self) -> ShareHash {
+        let mut hash = [0u8; 32];
+        for chunk in hash.chunks_mut(8) {
+            chunk.copy_from_slice(&self.next_u64().to_le_bytes());
+        }
+        ShareHash::from_byte_array(hash)
+    }
 }
 
 /// The `i`-th sample miner's address (never zero).
@@ -67,16 +76,12 @@ pub fn sample_window(
         } else {
             (raw >> (128 - bits)).max(1)
         };
-        let mut hash = [0u8; 32];
-        for chunk in hash.chunks_mut(8) {
-            chunk.copy_from_slice(&rng.next_u64().to_le_bytes());
-        }
         window
             .push(WindowEntry {
                 seq,
                 address: sample_address(seed, miner),
                 weight: Weight::new(weight).expect("weights are drawn below 2^92"),
-                share_hash: ShareHash::from_byte_array(hash),
+                share_hash: rng.next_hash(),
             })
             .expect("shares are appended in sequence");
     }
@@ -110,16 +115,12 @@ pub fn fixture_window_with(log2_slots: u32, payees: u64) -> WindowSnapshot {
             _ => rng.next_u64() % payees,
         };
         let raw = rng.next_u64() >> 24;
-        let mut hash = [0u8; 32];
-        for chunk in hash.chunks_mut(8) {
-            chunk.copy_from_slice(&rng.next_u64().to_le_bytes());
-        }
         window
             .push(WindowEntry {
                 seq,
                 address: sample_address(seed, miner),
                 weight: Weight::new(u128::from(raw.max(1))).expect("weights are below 2^40"),
-                share_hash: ShareHash::from_byte_array(hash),
+                share_hash: rng.next_hash(),
             })
             .expect("shares are appended in sequence");
     }
