@@ -7,7 +7,7 @@
 
 use bitcoin::hashes::Hash;
 use share_verifier::address::Address;
-use share_verifier::header::ShareHash;
+use share_verifier::ShareHash;
 use share_verifier::target::Weight;
 use share_verifier::window::{Window, WindowEntry, WindowSnapshot};
 

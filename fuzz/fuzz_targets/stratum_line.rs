@@ -1,15 +1,16 @@
-//! The node's Stratum input path on arbitrary bytes: the line codec splits
-//! them (with the node's line limit), each line is parsed as a request, and
-//! every `mining.submit` that parses is validated against a job — answers
-//! or rejects, never a panic.
+//! The pool's Stratum input path on arbitrary bytes: the line codec splits
+//! them (with the node's line limit), each line is parsed as a request by
+//! `shareproof-stratum`, and every `mining.submit` that parses is turned
+//! into a submission and validated against a job, failures mapped to their
+//! reject — answers or rejects, never a panic.
 #![no_main]
 
 use std::sync::OnceLock;
 
 use bytes::BytesMut;
 use libfuzzer_sys::fuzz_target;
-use share_verifier::{Job, PreparedJob, ShareRules, ShareTarget, VersionMask};
-use shareproof_node::stratum::{codec, message, session::validate_submit};
+use share_verifier::{Job, PreparedJob, Share, ShareRules, ShareTarget, VersionMask};
+use shareproof_stratum::{codec, request, Reject, Request};
 
 fn job() -> &'static (Job, PreparedJob) {
     static JOB: OnceLock<(Job, PreparedJob)> = OnceLock::new();
@@ -40,8 +41,24 @@ fuzz_target!(|data: &[u8]| {
     };
     let mut buf = BytesMut::from(data);
     while let Ok(Some(line)) = codec::next_line(&mut buf, 4096) {
-        if let Ok((_, message::Request::Submit(p))) = message::parse(&line) {
-            let _ = validate_submit(&p, job, prepared, &[1, 2, 3, 4], &rules, ShareTarget::MAX);
+        match request::parse(&line) {
+            Ok((_, Request::Submit(p))) => {
+                let checked = p
+                    .submission(&[1, 2, 3, 4])
+                    .map_err(Reject::BadField)
+                    .and_then(|s| {
+                        Share::new(s, ShareTarget::MAX)
+                            .validate(job, prepared, &rules)
+                            .map_err(Reject::from)
+                    });
+                if let Err(reject) = checked {
+                    let _ = (reject.code(), reject.to_string());
+                }
+            }
+            Ok(_) => {}
+            Err((_, reject)) => {
+                let _ = (reject.code(), reject.to_string());
+            }
         }
     }
 });

@@ -1,5 +1,5 @@
 //! The node's per-share hot path, layer by layer: a `mining.submit` line
-//! parsed (message), parsed and validated against its job (the session's
+//! parsed (`shareproof_stratum::request`), parsed and validated against its job (the session's
 //! `validate_submit`, a 12-level Merkle branch), and the ledger's group
 //! commit of a batch of accepted shares to sled (durable before the miners
 //! are acknowledged). End-to-end figures through TCP come from
@@ -18,7 +18,7 @@ use share_verifier::{
     Address, Job, JobId, PreparedJob, ShareHash, ShareRules, ShareTarget, VersionMask,
 };
 use shareproof_node::store::{LedgerBatch, Store};
-use shareproof_node::stratum::message::{self, Request};
+use shareproof_stratum::request::{self, Request};
 use shareproof_node::stratum::session::validate_submit;
 
 const EXTRANONCE1: [u8; 4] = [1, 2, 3, 4];
@@ -64,14 +64,14 @@ fn stratum(c: &mut Criterion) {
         let mut i = 0;
         b.iter(|| {
             i = (i + 1) % lines.len();
-            black_box(message::parse(&lines[i]).is_ok())
+            black_box(request::parse(&lines[i]).is_ok())
         })
     });
     group.bench_function("parse_and_validate", |b| {
         let mut i = 0;
         b.iter(|| {
             i = (i + 1) % lines.len();
-            let Ok((_, Request::Submit(p))) = message::parse(&lines[i]) else {
+            let Ok((_, Request::Submit(p))) = request::parse(&lines[i]) else {
                 panic!("a submit line parses as a submit");
             };
             let share =

@@ -37,7 +37,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use crate::api::metrics::Metrics;
 use crate::node::Fatal;
 use crate::store::{BlockInfo, BlockStatus, LedgerBatch, Store, StoreError};
-use crate::stratum::message;
+use shareproof_stratum::notification;
 use crate::template::{CoinbaseBuilder, Template};
 
 /// Most messages handled in one round (bounds a round's latency).
@@ -77,8 +77,8 @@ impl JobEntry {
         JobEntry {
             prepared: PreparedJob::new(&job),
             network_target: ShareTarget::from_compact(job.nbits).unwrap_or(ShareTarget::MAX),
-            notify_clean: Bytes::from(message::notify(&clean.to_notify_params())),
-            notify_keep: Bytes::from(message::notify(&keep.to_notify_params())),
+            notify_clean: Bytes::from(notification::notify(&clean)),
+            notify_keep: Bytes::from(notification::notify(&keep)),
             job,
             template,
             window_seq,

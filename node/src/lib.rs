@@ -13,26 +13,24 @@
 //! Modules:
 //! - [`config`]: TOML/env/flags → validated configuration.
 //! - [`node`]: wiring and ordered shutdown.
-//! - [`stratum`]: codec, messages, connection, session, server.
+//! - [`stratum`]: the server: connection, session, shared state, accept loop.
 //! - [`vardiff`]: per-connection difficulty as a pure state machine.
 //! - [`template`]: the source trait, bitcoind RPC, embedded adapter, coinbase builder.
 //! - [`chain`]: the embedded regtest chain and its difficulty rule.
 //! - [`ledger`]: window, job minting, group commit.
 //! - [`store`]: sled trees for the log, window entries, blocks, chain.
 //! - [`api`]: axum handlers and Prometheus metrics.
-//! - [`client`], [`miner`], [`loadgen`]: a Stratum client, the built-in CPU
-//!   miner and the load generator.
+//!
+//! The Stratum V1 wire format is `shareproof-stratum`'s; the CPU miner and
+//! the load generator are `shareproof-miner`'s.
 //!
 //! - [`settle`]: settlement on the EVM chain: header relay, confirmations,
 //!   proving in a blocking task, `settle`, the miners' balance and claim.
 
 pub mod api;
 pub mod chain;
-pub mod client;
 pub mod config;
 pub mod ledger;
-pub mod loadgen;
-pub mod miner;
 pub mod node;
 pub mod settle;
 pub mod store;

@@ -4,13 +4,12 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::str::FromStr;
-use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use shareproof_node::config::RawConfig;
 use shareproof_node::settle::{ChainClient, DeployParams, Deployment, SignerSource};
-use shareproof_node::{loadgen, miner};
+use shareproof_miner::command::{LoadgenArgs, MineArgs};
 use tokio_util::sync::CancellationToken;
 
 /// Shareproof: a non-custodial Bitcoin mining pool node.
@@ -274,62 +273,6 @@ struct NodeArgs {
 }
 
 #[derive(Args)]
-struct MineArgs {
-    /// Pool URL.
-    #[arg(long, default_value = "stratum+tcp://127.0.0.1:3333")]
-    url: String,
-    /// Username: your EVM payout address, optionally .worker.
-    #[arg(long)]
-    user: Option<String>,
-    /// Hashing threads [default: all cores].
-    #[arg(long)]
-    threads: Option<usize>,
-    /// Negotiate BIP310 version rolling and roll version bits.
-    #[arg(long)]
-    version_rolling: bool,
-    /// Stop after this many seconds.
-    #[arg(long)]
-    duration: Option<u64>,
-    /// Difficulty to suggest to the pool.
-    #[arg(long)]
-    suggest_difficulty: Option<f64>,
-    /// Measure the hash rate of one core for 5 s and exit.
-    #[arg(long)]
-    benchmark: bool,
-}
-
-#[derive(Args)]
-struct LoadgenArgs {
-    /// Pool URL.
-    #[arg(long, default_value = "stratum+tcp://127.0.0.1:3333")]
-    url: String,
-    /// Connections to open.
-    #[arg(long, default_value_t = 100)]
-    connections: usize,
-    /// Shares per second, all connections together.
-    #[arg(long, default_value_t = 1000.0)]
-    rate: f64,
-    /// Seconds to run.
-    #[arg(long, default_value_t = 10)]
-    duration: u64,
-    /// Fraction of shares sent invalid (duplicates), 0 to 1.
-    #[arg(long, default_value_t = 0.0)]
-    invalid: f64,
-    /// Difficulty to suggest (the node's min difficulty must allow it; 1e-12 makes every hash a share).
-    #[arg(long, default_value_t = 1e-12)]
-    difficulty: f64,
-    /// Write each acknowledged share (`extranonce1 extranonce2 nonce`) to this file.
-    #[arg(long)]
-    acked_file: Option<PathBuf>,
-    /// Only hold the connections open (subscribed and authorized) for the duration; report notify fan-out.
-    #[arg(long)]
-    idle: bool,
-    /// Local addresses to connect from, comma-separated (e.g. 127.0.0.1,127.0.0.2 for over 28k connections).
-    #[arg(long, value_delimiter = ',')]
-    source_ips: Vec<std::net::IpAddr>,
-}
-
-#[derive(Args)]
 struct ExportArgs {
     /// The node's data dir (the node must be stopped: sled locks it; use GET /api/v1/log on a running node).
     #[arg(long, env = "SHAREPROOF_DATA_DIR")]
@@ -485,75 +428,20 @@ async fn wait_for_signal() {
 }
 
 async fn mine(args: MineArgs) -> Result<()> {
-    if args.benchmark {
-        let rate = tokio::task::spawn_blocking(|| miner::benchmark(Duration::from_secs(5))).await?;
-        println!("{:.2} MH/s on one core", rate / 1e6);
-        return Ok(());
-    }
-    let Some(user) = args.user else {
-        bail!("--user is required: your EVM payout address, e.g. --user 0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed.rig1");
-    };
-    let threads = args
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let shutdown = CancellationToken::new();
     let token = shutdown.clone();
     tokio::spawn(async move {
         wait_for_signal().await;
         token.cancel();
     });
-    let report = miner::run(
-        miner::MinerConfig {
-            url: args.url.clone(),
-            user,
-            threads,
-            version_rolling: args.version_rolling,
-            duration: args.duration.map(Duration::from_secs),
-            suggest_difficulty: args.suggest_difficulty,
-        },
-        shutdown,
-    )
-    .await
-    .with_context(|| format!("mining on {}", args.url))?;
-    println!(
-        "mined {:.1} s: {:.2} MH/s, {} shares accepted, {} rejected",
-        report.elapsed.as_secs_f64(),
-        report.hashes as f64 / report.elapsed.as_secs_f64().max(1e-9) / 1e6,
-        report.accepted,
-        report.rejected
-    );
+    println!("{}", args.run(shutdown).await?);
     Ok(())
 }
 
 async fn load(args: LoadgenArgs) -> Result<()> {
-    if !(0.0..=1.0).contains(&args.invalid) {
-        bail!("--invalid {} must be between 0 and 1", args.invalid);
-    }
-    let positive = args.rate.is_finite() && args.rate > 0.0;
-    if !args.idle && !positive {
-        bail!(
-            "--rate {} must be a positive number of shares per second",
-            args.rate
-        );
-    }
-    let report = loadgen::run(
-        loadgen::LoadgenConfig {
-            url: args.url.clone(),
-            connections: args.connections,
-            rate: args.rate,
-            duration: Duration::from_secs(args.duration),
-            invalid_fraction: args.invalid,
-            difficulty: args.difficulty,
-            acked_file: args.acked_file,
-            idle: args.idle,
-            source_ips: args.source_ips,
-        },
-        CancellationToken::new(),
-    )
-    .await
-    .with_context(|| format!("load on {}", args.url))?;
+    let (report, notes) = args.run().await?;
     println!("{}", serde_json::to_string_pretty(&report)?);
-    for note in report.diagnosis(args.difficulty) {
+    for note in notes {
         eprintln!("loadgen: {note}");
     }
     Ok(())

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use share_verifier::log::{LogReader, Record};
 use share_verifier::Auditor;
-use shareproof_node::loadgen::{self, LoadgenConfig};
+use shareproof_miner::loadgen::{self, LoadgenConfig};
 use tokio_util::sync::CancellationToken;
 
 /// Starts `shareproof node` on ephemeral ports; returns the child and its

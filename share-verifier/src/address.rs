@@ -9,8 +9,6 @@
 use std::fmt;
 use std::str::FromStr;
 
-use ark_bn254::Fr;
-use ark_ff::PrimeField;
 use serde::{Deserialize, Serialize};
 use tiny_keccak::{Hasher, Keccak};
 
@@ -56,8 +54,10 @@ impl Address {
     }
 
     /// The address as a BN254 field element (a 160-bit big-endian integer).
-    pub fn to_field(&self) -> Fr {
-        Fr::from_be_bytes_mod_order(&self.0)
+    #[cfg(feature = "window")]
+    pub fn to_field(&self) -> ark_bn254::Fr {
+        use ark_ff::PrimeField;
+        ark_bn254::Fr::from_be_bytes_mod_order(&self.0)
     }
 
     /// The EIP-55 checksummed spelling, `0x` included.
@@ -253,10 +253,11 @@ mod tests {
         ));
     }
 
+    #[cfg(feature = "window")]
     #[test]
     fn address_as_field_is_big_endian() {
         let mut bytes = [0u8; 20];
         bytes[19] = 7;
-        assert_eq!(Address(bytes).to_field(), Fr::from(7u64));
+        assert_eq!(Address(bytes).to_field(), ark_bn254::Fr::from(7u64));
     }
 }

@@ -7,56 +7,14 @@
 //! the CPU has it). [`PreparedJob::header`] builds the same header through
 //! rust-bitcoin's types; tests keep the two paths equal.
 
-use ark_bn254::Fr;
-use ark_ff::PrimeField;
 use bitcoin::block::{Header, Version};
-use bitcoin::hashes::{sha256d, Hash};
+use bitcoin::hashes::Hash;
 use bitcoin::pow::CompactTarget;
 use bitcoin::{BlockHash, TxMerkleNode, Txid};
-use ruint::aliases::U256;
 use sha2::block_api::compress256;
 
 use crate::job::Job;
-use crate::target::DIFFICULTY_1_TARGET;
-
-bitcoin::hashes::hash_newtype! {
-    /// The double-SHA256 of a share's 80-byte header. The same bytes as the
-    /// block hash the header would have, but a distinct type so that a share
-    /// hash cannot pass for a block hash by accident.
-    pub struct ShareHash(sha256d::Hash);
-}
-
-impl ShareHash {
-    /// The hash as a 256-bit integer, reading the digest little-endian (how
-    /// Bitcoin compares hashes with targets).
-    #[inline]
-    pub fn to_u256(&self) -> U256 {
-        U256::from_le_bytes(self.to_byte_array())
-    }
-
-    /// The hash as a BN254 scalar: the little-endian integer reduced mod r
-    /// (DESIGN item 3).
-    pub fn to_field(&self) -> Fr {
-        Fr::from_le_bytes_mod_order(self.as_byte_array())
-    }
-
-    /// The block hash this header would have if it met the network target.
-    pub fn to_block_hash(self) -> BlockHash {
-        BlockHash::from_byte_array(self.to_byte_array())
-    }
-
-    /// The pool difficulty the hash achieved, `DIFFICULTY_1_TARGET / hash`
-    /// (lossy; infinite for a zero hash).
-    pub fn difficulty_lossy(&self) -> f64 {
-        let to_f64 = |v: U256| {
-            v.as_limbs()
-                .iter()
-                .rev()
-                .fold(0.0, |acc, &l| acc * 18_446_744_073_709_551_616.0 + l as f64)
-        };
-        to_f64(DIFFICULTY_1_TARGET) / to_f64(self.to_u256())
-    }
-}
+use crate::target::{ShareHash, ShareTarget};
 
 /// SHA-256's initial state (FIPS 180-4, 5.3.3).
 const IV: [u32; 8] = [
@@ -158,6 +116,25 @@ impl PreparedJob {
         ShareHash::from_byte_array(sha256_of_digest(&state_bytes(&state)))
     }
 
+    /// The header's first 76 bytes (everything but the nonce), in the order
+    /// they are hashed: what a miner's nonce search ([`scan`]) starts from.
+    pub fn header_prefix(
+        &self,
+        extranonce1: &[u8],
+        extranonce2: &[u8],
+        ntime: u32,
+        version: Version,
+    ) -> [u8; 76] {
+        let root = self.merkle_root(extranonce1, extranonce2);
+        let mut p = [0u8; 76];
+        p[..4].copy_from_slice(&version.to_consensus().to_le_bytes());
+        p[4..36].copy_from_slice(&self.prevhash);
+        p[36..68].copy_from_slice(root.as_byte_array());
+        p[68..72].copy_from_slice(&ntime.to_le_bytes());
+        p[72..76].copy_from_slice(&self.nbits.to_consensus().to_le_bytes());
+        p
+    }
+
     /// The same header through rust-bitcoin's types (the reference path).
     pub fn header(
         &self,
@@ -185,6 +162,75 @@ impl PreparedJob {
         let coinbase = (coinbase_bytes + 9).div_ceil(64) + 1;
         coinbase + 3 * self.branch.len() + 3
     }
+}
+
+/// The nonce search: hashes `count` nonces from `start` after a header
+/// prefix ([`PreparedJob::header_prefix`]) and calls `found` for each nonce
+/// whose hash meets `target`, stopping early when it returns `false`.
+/// Returns the nonces tried.
+///
+/// It hashes from the SHA-256 midstate of the prefix's first 64 bytes: two
+/// compressions per nonce (SHA-NI where the CPU has it), and compares the
+/// hash's top 32 bits before building the full hash. The built-in miner,
+/// the load generator and the tests all mine with it.
+pub fn scan(
+    header_prefix: &[u8; 76],
+    target: &ShareTarget,
+    start: u32,
+    count: u32,
+    mut found: impl FnMut(u32, ShareHash) -> bool,
+) -> u32 {
+    let mut first = [0u8; 64];
+    first.copy_from_slice(&header_prefix[..64]);
+    let mut midstate = IV;
+    compress256(&mut midstate, &[first]);
+    let mut tail = [0u8; 64];
+    tail[..12].copy_from_slice(&header_prefix[64..76]);
+    tail[16] = 0x80;
+    tail[62..].copy_from_slice(&(80u16 * 8).to_be_bytes());
+    let mut second = [0u8; 64];
+    second[32] = 0x80;
+    second[62] = 0x01;
+    let top = target.to_be_bytes()[..4]
+        .iter()
+        .fold(0u32, |acc, &b| (acc << 8) | u32::from(b));
+    let end = start.saturating_add(count);
+    for nonce in start..end {
+        tail[12..16].copy_from_slice(&nonce.to_le_bytes());
+        let mut state = midstate;
+        compress256(&mut state, &[tail]);
+        for (chunk, word) in second[..32].chunks_exact_mut(4).zip(&state) {
+            chunk.copy_from_slice(&word.to_be_bytes());
+        }
+        let mut out = IV;
+        compress256(&mut out, &[second]);
+        // The hash's most significant 32 bits (it is read little-endian).
+        let high = out[7].swap_bytes();
+        if high > top {
+            continue;
+        }
+        let hash = ShareHash::from_byte_array(state_bytes(&out));
+        if target.is_met_by(&hash) && !found(nonce, hash) {
+            return nonce - start + 1;
+        }
+    }
+    end - start
+}
+
+/// The first nonce in `start..start + count` whose hash meets `target`
+/// ([`scan`] stopped at its first find).
+pub fn first_nonce(
+    header_prefix: &[u8; 76],
+    target: &ShareTarget,
+    start: u32,
+    count: u32,
+) -> Option<u32> {
+    let mut hit = None;
+    scan(header_prefix, target, start, count, |nonce, _| {
+        hit = Some(nonce);
+        false
+    });
+    hit
 }
 
 /// The Merkle branch of the coinbase (position 0) in a block whose other
@@ -309,7 +355,7 @@ impl Sha256Stream {
 mod tests {
     use super::*;
     use crate::job::JobId;
-    use bitcoin::hashes::sha256;
+    use bitcoin::hashes::{sha256, sha256d};
     use proptest::prelude::*;
 
     fn job(coinb1: Vec<u8>, coinb2: Vec<u8>, branch: Vec<[u8; 32]>) -> Job {
@@ -368,18 +414,48 @@ mod tests {
     }
 
     #[test]
+    fn scan_finds_exactly_the_nonces_the_reference_hash_accepts() {
+        let job = job(vec![2, 0], vec![0xff; 2], vec![[1; 32]]);
+        let p = PreparedJob::new(&job);
+        let target = crate::Difficulty::new(1.0 / 256.0 / 4_294_967_296.0 * 4096.0)
+            .unwrap()
+            .to_target();
+        let (en1, en2) = ([1, 2, 3, 4], [0, 0, 0, 1]);
+        let prefix = p.header_prefix(&en1, &en2, job.ntime, job.version);
+        let mut found = Vec::new();
+        scan(&prefix, &target, 0, 4096, |n, h| {
+            found.push((n, h));
+            true
+        });
+        let expected: Vec<(u32, ShareHash)> = (0..4096)
+            .map(|n| (n, header_hash(&p.header(&en1, &en2, job.ntime, n, job.version))))
+            .filter(|(_, h)| target.is_met_by(h))
+            .collect();
+        assert!(!expected.is_empty());
+        assert_eq!(found, expected);
+        assert_eq!(
+            first_nonce(&prefix, &target, 0, 4096),
+            Some(expected[0].0)
+        );
+    }
+
+    #[test]
+    fn scan_stops_when_told_and_counts_the_nonces_tried() {
+        let prefix = [3u8; 76];
+        let mut seen = 0;
+        let tried = scan(&prefix, &ShareTarget::MAX, 100, 1000, |_, _| {
+            seen += 1;
+            seen < 3
+        });
+        assert_eq!((seen, tried), (3, 3), "every hash meets the easiest target");
+        assert_eq!(scan(&prefix, &ShareTarget::MAX, u32::MAX - 1, 10, |_, _| true), 1);
+    }
+
+    #[test]
     fn compressions_are_counted_for_a_twelve_level_branch() {
         let p = PreparedJob::new(&job(vec![0; 100], vec![0; 120], vec![[1; 32]; 12]));
         // coinbase: 36 + 12 + 120 = 168 bytes + 9 padding -> 3 blocks, +1 second hash;
         // branch 12 * 3; header 2 + 1.
         assert_eq!(p.compressions_per_share(12), 4 + 36 + 3);
-    }
-
-    #[test]
-    fn share_hash_as_field_reads_little_endian() {
-        let mut bytes = [0u8; 32];
-        bytes[0] = 5;
-        assert_eq!(ShareHash::from_byte_array(bytes).to_field(), Fr::from(5u64));
-        assert_eq!(ShareHash::from_byte_array(bytes).to_u256(), U256::from(5u8));
     }
 }

@@ -46,6 +46,9 @@ pub enum JobError {
         expected: usize,
         got: usize,
     },
+    /// The miner's extranonce2 is not the size the pool announced at subscribe.
+    #[error("extranonce2 must be {expected} bytes, got {got}")]
+    Extranonce2Size { expected: usize, got: usize },
     /// The miner rolled version bits outside the negotiated mask (BIP310).
     #[error("version bits {bits:08x} are outside the negotiated mask {mask:08x}")]
     VersionBitsOutsideMask { bits: u32, mask: u32 },
@@ -227,6 +230,36 @@ pub struct Submission {
 }
 
 impl Submission {
+    /// Parses a submit's text fields (job id, extranonce2, ntime, nonce and
+    /// optional version bits, as Stratum writes them): the one parser of
+    /// these fields, behind the node's `mining.submit`, the auditor CLI's
+    /// captured sessions and [`Submission::from_submit_params`].
+    ///
+    /// # Errors
+    /// A [`JobError`] naming the first malformed field.
+    pub fn from_fields(
+        job_id: &str,
+        extranonce2: &str,
+        ntime: &str,
+        nonce: &str,
+        version_bits: Option<&str>,
+        extranonce1: &[u8],
+    ) -> Result<Submission, JobError> {
+        Ok(Submission {
+            job_id: job_id.parse()?,
+            extranonce1: extranonce1.to_vec(),
+            extranonce2: hex::decode(extranonce2).map_err(|_| JobError::Hex {
+                field: "extranonce2",
+                input: extranonce2.to_owned(),
+            })?,
+            ntime: u32_hex(ntime, "ntime")?,
+            nonce: u32_hex(nonce, "nonce")?,
+            version_bits: version_bits
+                .map(|v| u32_hex(v, "version_bits"))
+                .transpose()?,
+        })
+    }
+
     /// Parses the params array of a `mining.submit`:
     /// `[worker, job_id, extranonce2, ntime, nonce, version_bits?]`.
     /// Returns the worker name and the submission.
@@ -249,22 +282,18 @@ impl Submission {
             });
         }
         let worker = str_param(&params[0], "worker")?.to_owned();
-        let job_id = str_param(&params[1], "job_id")?.parse()?;
-        let extranonce2 = hex_param(&params[2], "extranonce2")?;
-        let ntime = u32_hex(str_param(&params[3], "ntime")?, "ntime")?;
-        let nonce = u32_hex(str_param(&params[4], "nonce")?, "nonce")?;
         let version_bits = match params.get(5) {
             None | Some(Value::Null) => None,
-            Some(v) => Some(u32_hex(str_param(v, "version_bits")?, "version_bits")?),
+            Some(v) => Some(str_param(v, "version_bits")?),
         };
-        let submission = Submission {
-            job_id,
-            extranonce1: extranonce1.to_vec(),
-            extranonce2,
-            ntime,
-            nonce,
+        let submission = Submission::from_fields(
+            str_param(&params[1], "job_id")?,
+            str_param(&params[2], "extranonce2")?,
+            str_param(&params[3], "ntime")?,
+            str_param(&params[4], "nonce")?,
             version_bits,
-        };
+            extranonce1,
+        )?;
         Ok((worker, submission))
     }
 }

@@ -7,6 +7,10 @@
 //! share log. The formats are fixed in `docs/ARCHITECTURE.md` (mirroring the
 //! team's DESIGN.md).
 //!
+//! Without the default `window` feature the crate is only the Bitcoin side
+//! (jobs, headers, targets, share checks, addresses, allocation): what a
+//! miner needs, with no arkworks to compile.
+//!
 //! Modules, in data-flow order:
 //! - [`job`]: Stratum jobs and submissions, version rolling (BIP310).
 //! - [`header`]: coinbase → Merkle root → header → double-SHA256, with a
@@ -24,26 +28,36 @@
 
 pub mod address;
 pub mod allocation;
+#[cfg(feature = "window")]
 pub mod audit;
+#[cfg(feature = "window")]
 pub mod binding;
+#[cfg(feature = "window")]
 pub mod commitment;
+#[cfg(feature = "window")]
 pub mod field;
 pub mod header;
 pub mod job;
+#[cfg(feature = "window")]
 pub mod log;
+#[cfg(feature = "window")]
 pub mod poseidon;
 pub mod share;
 pub mod target;
+#[cfg(feature = "window")]
 pub mod window;
 
 pub use address::{Address, Username};
 pub use allocation::{allocate, group, Allocation, FeeBps, Payee, Payout};
+#[cfg(feature = "window")]
 pub use audit::{AuditError, Auditor};
-pub use header::{PreparedJob, ShareHash};
+pub use header::PreparedJob;
 pub use job::{Job, JobId, Submission, VersionMask};
 pub use share::{Checked, Share, ShareError, ShareRules, Unchecked};
-pub use target::{Difficulty, ShareTarget, Weight};
+pub use target::{Difficulty, ShareHash, ShareTarget, Weight};
+#[cfg(feature = "window")]
 pub use window::{ShareReceipt, Slot, Window, WindowEntry, WindowRoot, WindowSnapshot};
 
 /// The BN254 scalar field every window hash and public input lives in.
+#[cfg(feature = "window")]
 pub use ark_bn254::Fr;

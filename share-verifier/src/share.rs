@@ -7,9 +7,9 @@
 
 use bitcoin::block::Version;
 
-use crate::header::{PreparedJob, ShareHash};
+use crate::header::PreparedJob;
 use crate::job::{Job, JobError, Submission, VersionMask};
-use crate::target::{ShareTarget, TargetError, Weight};
+use crate::target::{ShareHash, ShareTarget, TargetError, Weight};
 
 /// The per-connection rules a share is validated under.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,8 +98,7 @@ impl Share<Unchecked> {
             .into());
         }
         if sub.extranonce2.len() != rules.extranonce2_size {
-            return Err(JobError::Length {
-                field: "extranonce2",
+            return Err(JobError::Extranonce2Size {
                 expected: rules.extranonce2_size,
                 got: sub.extranonce2.len(),
             }
@@ -240,8 +239,7 @@ mod tests {
         s.extranonce2 = vec![0; 4];
         assert_eq!(
             Share::new(s, t).validate(&job, &p, &RULES),
-            Err(ShareError::Job(JobError::Length {
-                field: "extranonce2",
+            Err(ShareError::Job(JobError::Extranonce2Size {
                 expected: 8,
                 got: 4
             }))

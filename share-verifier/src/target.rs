@@ -8,15 +8,56 @@
 
 use std::fmt;
 
+use bitcoin::hashes::{sha256d, Hash};
 use bitcoin::pow::{CompactTarget, Target};
+use bitcoin::BlockHash;
 use ruint::aliases::{U256, U512};
 use serde::{Deserialize, Serialize};
-
-use crate::header::ShareHash;
 
 /// The target of pool difficulty 1: `0xFFFF << 208`
 /// (`0x00000000FFFF0000000000000000000000000000000000000000000000000000`).
 pub const DIFFICULTY_1_TARGET: U256 = U256::from_limbs([0, 0, 0, 0xFFFF_u64 << 16]);
+
+bitcoin::hashes::hash_newtype! {
+    /// The double-SHA256 of a share's 80-byte header. The same bytes as the
+    /// block hash the header would have, but a distinct type so that a share
+    /// hash cannot pass for a block hash by accident.
+    pub struct ShareHash(sha256d::Hash);
+}
+
+impl ShareHash {
+    /// The hash as a 256-bit integer, reading the digest little-endian (how
+    /// Bitcoin compares hashes with targets).
+    #[inline]
+    pub fn to_u256(&self) -> U256 {
+        U256::from_le_bytes(self.to_byte_array())
+    }
+
+    /// The hash as a BN254 scalar: the little-endian integer reduced mod r
+    /// (DESIGN item 3).
+    #[cfg(feature = "window")]
+    pub fn to_field(&self) -> ark_bn254::Fr {
+        use ark_ff::PrimeField;
+        ark_bn254::Fr::from_le_bytes_mod_order(self.as_byte_array())
+    }
+
+    /// The block hash this header would have if it met the network target.
+    pub fn to_block_hash(self) -> BlockHash {
+        BlockHash::from_byte_array(self.to_byte_array())
+    }
+
+    /// The pool difficulty the hash achieved, `DIFFICULTY_1_TARGET / hash`
+    /// (lossy; infinite for a zero hash).
+    pub fn difficulty_lossy(&self) -> f64 {
+        let to_f64 = |v: U256| {
+            v.as_limbs()
+                .iter()
+                .rev()
+                .fold(0.0, |acc, &l| acc * 18_446_744_073_709_551_616.0 + l as f64)
+        };
+        to_f64(DIFFICULTY_1_TARGET) / to_f64(self.to_u256())
+    }
+}
 
 /// Share weights are below 2^92 (DESIGN item 2), so that a slot's packed
 /// field element `address * 2^92 + weight` splits uniquely.
@@ -313,6 +354,18 @@ fn u256_to_f64(value: U256) -> f64 {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn share_hash_reads_little_endian() {
+        let mut bytes = [0u8; 32];
+        bytes[0] = 5;
+        assert_eq!(ShareHash::from_byte_array(bytes).to_u256(), U256::from(5u8));
+        #[cfg(feature = "window")]
+        assert_eq!(
+            ShareHash::from_byte_array(bytes).to_field(),
+            ark_bn254::Fr::from(5u64)
+        );
+    }
 
     #[test]
     fn difficulty_one_is_bitcoins_difficulty_one_target() {

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::address::Address;
 use crate::field::{self, FieldError};
-use crate::header::ShareHash;
+use crate::target::ShareHash;
 use crate::poseidon::{Poseidon8, ARITY};
 use crate::target::{Weight, WEIGHT_BITS};
 

@@ -10,8 +10,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use serde_json::Value;
-use share_verifier::{Job, PreparedJob, ShareTarget};
+use share_verifier::header::first_nonce;
+use share_verifier::{Job, PreparedJob, ShareTarget, Submission};
 use shareproof_node::config::RawConfig;
+use shareproof_stratum::response::Subscribed as SubscribeResult;
+use shareproof_stratum::{Call, Notification, ServerMessage};
 use shareproof_node::RunningNode;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
@@ -129,6 +132,25 @@ impl LineClient {
         }
     }
 
+    /// Sends a request written by the Stratum crate.
+    pub async fn call(&mut self, id: u64, call: Call<'_>) {
+        let mut bytes = Vec::new();
+        call.write(&mut bytes, id);
+        self.send_raw(&bytes).await;
+    }
+
+    /// The next notification (answers are skipped).
+    pub async fn next_notification(&mut self) -> Notification {
+        loop {
+            let line = self.recv().await;
+            match ServerMessage::parse(line.as_bytes()) {
+                Ok(ServerMessage::Notification(n)) => return n,
+                Ok(ServerMessage::Response(_)) => {}
+                Err(e) => panic!("{e}: {line}"),
+            }
+        }
+    }
+
     /// Reads lines until the answer to `id`.
     pub async fn expect_answer(&mut self, id: u64) -> Value {
         loop {
@@ -166,16 +188,15 @@ impl Subscribed {
                 std::time::Instant::now() < deadline,
                 "no job with {what} within 30 s"
             );
-            let v = self.client.recv_json().await;
-            if v["method"] == "mining.set_difficulty" {
-                self.difficulty = v["params"][0].as_f64().expect("difficulty");
-            }
-            if v["method"] == "mining.notify" {
-                let job = Job::from_notify_params(&v["params"]).expect("a job");
-                self.job = job.clone();
-                if want(&job) {
-                    return job;
+            match self.client.next_notification().await {
+                Notification::SetDifficulty(d) => self.difficulty = d,
+                Notification::Notify(job) => {
+                    self.job = job.clone();
+                    if want(&job) {
+                        return job;
+                    }
                 }
+                _ => {}
             }
         }
     }
@@ -209,21 +230,27 @@ impl Subscribed {
 /// subscribe + authorize as `user`; waits for the first difficulty and job.
 pub async fn subscribe(addr: std::net::SocketAddr, user: &str) -> Subscribed {
     let mut client = LineClient::connect(addr).await;
-    client
-        .send(r#"{"id":1,"method":"mining.subscribe","params":["test/1.0"]}"#)
-        .await;
+    client.call(1, Call::Subscribe { agent: "test/1.0" }).await;
     let sub = client.expect_answer(1).await;
-    let extranonce1 = hex::decode(sub["result"][1].as_str().expect("en1")).expect("hex");
+    let extranonce1 = SubscribeResult::from_result(&sub["result"])
+        .expect("a subscribe result")
+        .extranonce1;
     client
-        .send(&format!(
-            r#"{{"id":2,"method":"mining.authorize","params":["{user}","x"]}}"#
-        ))
+        .call(
+            2,
+            Call::Authorize {
+                user,
+                password: "x",
+            },
+        )
         .await;
     assert_eq!(client.expect_answer(2).await["result"], true);
-    let difficulty = client.expect_method("mining.set_difficulty").await[0]
-        .as_f64()
-        .expect("difficulty");
-    let job = Job::from_notify_params(&client.expect_method("mining.notify").await).expect("job");
+    let Notification::SetDifficulty(difficulty) = client.next_notification().await else {
+        panic!("set_difficulty comes first");
+    };
+    let Notification::Notify(job) = client.next_notification().await else {
+        panic!("then the job");
+    };
     Subscribed {
         client,
         extranonce1,
@@ -232,7 +259,7 @@ pub async fn subscribe(addr: std::net::SocketAddr, user: &str) -> Subscribed {
     }
 }
 
-/// The first nonce (from `start`) whose share meets `target`.
+/// The first nonce whose share meets `target` (share-verifier's nonce search).
 pub fn mine(
     job: &Job,
     extranonce1: &[u8],
@@ -240,10 +267,8 @@ pub fn mine(
     target: ShareTarget,
     version: bitcoin::block::Version,
 ) -> u32 {
-    let p = PreparedJob::new(job);
-    (0u32..)
-        .find(|&n| target.is_met_by(&p.hash(extranonce1, extranonce2, job.ntime, n, version)))
-        .expect("a nonce")
+    let prefix = PreparedJob::new(job).header_prefix(extranonce1, extranonce2, job.ntime, version);
+    first_nonce(&prefix, &target, 0, u32::MAX).expect("a nonce")
 }
 
 /// The first nonce whose share misses `target`.
@@ -254,7 +279,7 @@ pub fn miss(job: &Job, extranonce1: &[u8], extranonce2: &[u8], target: ShareTarg
         .expect("a nonce")
 }
 
-/// A `mining.submit` line.
+/// A `mining.submit` line (without its newline), written by the Stratum crate.
 pub fn submit(
     id: u64,
     user: &str,
@@ -263,20 +288,22 @@ pub fn submit(
     nonce: u32,
     version_bits: Option<u32>,
 ) -> String {
-    let mut params = serde_json::json!([
-        user,
-        job.id.to_string(),
-        hex::encode(extranonce2),
-        format!("{:08x}", job.ntime),
-        format!("{nonce:08x}")
-    ]);
-    if let Some(bits) = version_bits {
-        params
-            .as_array_mut()
-            .expect("array")
-            .push(format!("{bits:08x}").into());
+    let share = Submission {
+        job_id: job.id,
+        extranonce1: Vec::new(),
+        extranonce2: extranonce2.to_vec(),
+        ntime: job.ntime,
+        nonce,
+        version_bits,
+    };
+    let mut line = Vec::new();
+    Call::Submit {
+        worker: user,
+        share: &share,
     }
-    serde_json::json!({"id": id, "method": "mining.submit", "params": params}).to_string()
+    .write(&mut line, id);
+    line.pop();
+    String::from_utf8(line).expect("JSON is UTF-8")
 }
 
 /// GET `path` on the node's API as JSON.

@@ -23,8 +23,8 @@ use bitcoin::{
 };
 use share_verifier::commitment::find_commitment;
 use shareproof_node::config::{RawConfig, DEVNET_SETTLEMENT_SCRIPT};
-use shareproof_node::loadgen::{self, LoadgenConfig};
-use shareproof_node::miner::{self, MinerConfig};
+use shareproof_miner::loadgen::{self, LoadgenConfig};
+use shareproof_miner::cpu::{self as miner, MinerConfig};
 use shareproof_node::store::BlockStatus;
 use shareproof_tests::bitcoind::{anyone_can_spend, Bitcoind, RPC_PASSWORD, RPC_USER};
 use shareproof_tests::{start_node, subscribe, TestNode, ADDRESS};

@@ -17,7 +17,7 @@ use alloy::providers::{Provider, ProviderBuilder};
 use alloy::signers::local::PrivateKeySigner;
 use serde_json::Value;
 use shareproof_node::config::RawConfig;
-use shareproof_node::miner::{self, MinerConfig};
+use shareproof_miner::cpu::{self as miner, MinerConfig};
 use shareproof_node::settle::ChainClient;
 use shareproof_node::store::{SettlementStatus, Store};
 use shareproof_node::RunningNode;

@@ -25,7 +25,7 @@ use bitcoin::{
     Transaction, TxIn, TxOut, Witness,
 };
 use shareproof_node::config::RawConfig;
-use shareproof_node::miner::{self, MinerConfig};
+use shareproof_miner::cpu::{self as miner, MinerConfig};
 use shareproof_node::settle::audit::audit_settlements;
 use shareproof_node::settle::{
     evm_hash, BlockProof, ChainClient, ChainError, Deployment, KeySource, Prover, SettleArgs,

@@ -5,7 +5,7 @@
 use bitcoin::hashes::Hash;
 use serde_json::Value;
 use share_verifier::{Job, PreparedJob, ShareRules, ShareTarget, VersionMask};
-use shareproof_node::stratum::message::{self, Request};
+use shareproof_stratum::request::{self, Request};
 use shareproof_node::stratum::session::validate_submit;
 use shareproof_node::template::bitcoind::parse_gbt;
 use shareproof_tests::vector;
@@ -21,7 +21,7 @@ fn replay(dir: &str, mask: VersionMask) -> (String, f64) {
     let submit = vector(&format!("stratum-captures/{dir}/submit.json"));
     // The miner's line as the node reads it.
     let line = serde_json::json!({"id": submit["id"], "method": submit["method"], "params": submit["params"]}).to_string();
-    let (_, request) = message::parse(line.as_bytes()).unwrap();
+    let (_, request) = request::parse(line.as_bytes()).unwrap();
     let Request::Submit(params) = request else {
         panic!("not a submit")
     };

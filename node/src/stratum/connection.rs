@@ -12,7 +12,7 @@ use bytes::BytesMut;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
-use crate::stratum::codec::{self, CodecError};
+use shareproof_stratum::codec::{self, CodecError};
 
 /// Bytes reserved for one read.
 const READ_CHUNK: usize = 2048;

@@ -1,16 +1,18 @@
-//! The Stratum V1 server, in mini-redis's layers:
-//! - [`codec`]: bytes ↔ lines (newline-delimited, length-capped);
-//! - [`message`]: lines ↔ typed `mining.*` requests, answers and the one
-//!   reject → error code mapping;
+//! The Stratum V1 server, in mini-redis's layers (the wire format itself is
+//! `shareproof-stratum`'s, shared with the miner and the tests):
 //! - [`connection`]: one socket with a lazily allocated read buffer;
 //! - [`session`]: per-miner state (subscription, workers, version mask,
 //!   vardiff, jobs sent) and share validation;
-//! - [`server`]: the accept loop, connection limit, bans, shared state.
+//! - [`shared`]: what every session shares (limits, bans, ledger, registry);
+//! - [`server`]: the accept loop and the connection limit.
+//!
+//! Dependencies point one way: server → session → connection, and both
+//! server and session → shared; nothing imports the server.
 
-pub mod codec;
 pub mod connection;
-pub mod message;
 pub mod server;
 pub mod session;
+pub mod shared;
 
-pub use server::{Listener, Registry, Shared};
+pub use server::Listener;
+pub use shared::{Registry, Shared};

@@ -3,173 +3,18 @@
 //! addresses are refused, each connection gets a unique extranonce1, and
 //! every session is tracked so shutdown can wait for them to finish.
 
-use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
 
-use bitcoin::hashes::Hash;
-use bitcoin::BlockHash;
-use share_verifier::Address;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::api::metrics::Metrics;
-use crate::config::{StratumConfig, VardiffConfig};
-use crate::ledger::{JobEntry, LedgerHandle};
 use crate::stratum::connection::Connection;
 use crate::stratum::session::Session;
-use crate::template::TemplateSource;
-
-/// What every session shares.
-pub struct Shared {
-    /// Limits and sizes.
-    pub config: StratumConfig,
-    /// Vardiff parameters.
-    pub vardiff: VardiffConfig,
-    /// Sends accepted shares and job requests to the ledger.
-    pub ledger: LedgerHandle,
-    /// The latest job, as broadcast by the ledger.
-    pub jobs: watch::Receiver<Option<Arc<JobEntry>>>,
-    /// Where found blocks go.
-    pub source: Arc<dyn TemplateSource>,
-    /// Metrics.
-    pub metrics: Arc<Metrics>,
-    /// Connected workers per address (API).
-    pub registry: Registry,
-    /// Banned IPs and when their ban ends. A std mutex: held for a lookup only, never across `.await`.
-    bans: Mutex<HashMap<IpAddr, Instant>>,
-    /// The next extranonce1 (wrapping; 2^32 connections before reuse).
-    next_extranonce1: AtomicU32,
-    /// The low 64 bits of the last tip the pool found a block on (0: none):
-    /// shares on it are stale even before the next job arrives.
-    spent_tip: AtomicU64,
-}
-
-impl Shared {
-    /// Shared state for a server.
-    pub fn new(
-        config: StratumConfig,
-        vardiff: VardiffConfig,
-        ledger: LedgerHandle,
-        jobs: watch::Receiver<Option<Arc<JobEntry>>>,
-        source: Arc<dyn TemplateSource>,
-        metrics: Arc<Metrics>,
-        registry: Registry,
-    ) -> Self {
-        // Start somewhere different on each run, so that restarts do not
-        // hand out the same extranonce1 sequence.
-        let seed = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos() ^ d.as_secs() as u32);
-        Shared {
-            config,
-            vardiff,
-            ledger,
-            jobs,
-            source,
-            metrics,
-            registry,
-            bans: Mutex::new(HashMap::new()),
-            next_extranonce1: AtomicU32::new(seed),
-            spent_tip: AtomicU64::new(0),
-        }
-    }
-
-    /// Marks `prevhash` as extended by a block of ours.
-    pub fn spend_tip(&self, prevhash: &BlockHash) {
-        self.spent_tip.store(tip_key(prevhash), Ordering::Release);
-    }
-
-    /// Whether the pool already found a block on `prevhash`.
-    pub fn is_spent(&self, prevhash: &BlockHash) -> bool {
-        self.spent_tip.load(Ordering::Acquire) == tip_key(prevhash)
-    }
-
-    /// Bans `ip` for the configured time.
-    pub fn ban(&self, ip: IpAddr) {
-        tracing::warn!(%ip, "banned for invalid shares");
-        self.bans
-            .lock()
-            .expect("bans lock")
-            .insert(ip, Instant::now() + self.config.ban);
-    }
-
-    fn is_banned(&self, ip: IpAddr) -> bool {
-        let mut bans = self.bans.lock().expect("bans lock");
-        match bans.get(&ip) {
-            Some(until) if *until > Instant::now() => true,
-            Some(_) => {
-                bans.remove(&ip);
-                false
-            }
-            None => false,
-        }
-    }
-}
-
-fn tip_key(hash: &BlockHash) -> u64 {
-    u64::from_le_bytes(hash.as_byte_array()[..8].try_into().expect("8 bytes"))
-}
-
-/// Connections per worker name.
-type WorkerCounts = HashMap<Arc<str>, u32>;
-
-/// Connected workers by payout address, for the API. A std mutex: short
-/// critical sections, never held across `.await`.
-#[derive(Debug, Clone, Default)]
-pub struct Registry {
-    inner: Arc<Mutex<HashMap<Address, WorkerCounts>>>,
-}
-
-impl Registry {
-    /// A worker's connection authorized.
-    pub fn join(&self, address: Address, worker: &Arc<str>) {
-        *self
-            .inner
-            .lock()
-            .expect("registry lock")
-            .entry(address)
-            .or_default()
-            .entry(worker.clone())
-            .or_default() += 1;
-    }
-
-    /// A worker's connection closed.
-    pub fn leave(&self, address: Address, worker: &Arc<str>) {
-        let mut inner = self.inner.lock().expect("registry lock");
-        if let Some(workers) = inner.get_mut(&address) {
-            if let Some(n) = workers.get_mut(worker) {
-                *n -= 1;
-                if *n == 0 {
-                    workers.remove(worker);
-                }
-            }
-            if workers.is_empty() {
-                inner.remove(&address);
-            }
-        }
-    }
-
-    /// Distinct connected addresses.
-    pub fn miners(&self) -> usize {
-        self.inner.lock().expect("registry lock").len()
-    }
-
-    /// An address's connected workers and their connection counts.
-    pub fn workers(&self, address: &Address) -> Vec<(String, u32)> {
-        let inner = self.inner.lock().expect("registry lock");
-        let mut out: Vec<(String, u32)> = inner
-            .get(address)
-            .map(|w| w.iter().map(|(k, v)| (k.to_string(), *v)).collect())
-            .unwrap_or_default();
-        out.sort();
-        out
-    }
-}
+use crate::stratum::shared::Shared;
 
 /// The Stratum listener.
 pub struct Listener {
@@ -226,11 +71,7 @@ impl Listener {
                 drop(stream);
                 continue;
             }
-            let en1 = self
-                .shared
-                .next_extranonce1
-                .fetch_add(1, Ordering::Relaxed)
-                .to_be_bytes();
+            let en1 = self.shared.next_extranonce1();
             let conn = Connection::new(stream, peer, self.shared.config.max_line_length);
             let session = Session::new(self.shared.clone(), conn, en1, self.shutdown.clone());
             let metrics = self.shared.metrics.clone();

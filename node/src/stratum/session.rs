@@ -13,20 +13,20 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bitcoin::hashes::Hash;
-use share_verifier::job::JobError;
 use share_verifier::log::ShareRecord;
 use share_verifier::{
-    Address, Difficulty, JobId, Share, ShareError, ShareRules, ShareTarget, Submission, Username,
+    Address, Difficulty, JobId, Share, ShareRules, ShareTarget, Submission, Username,
     VersionMask,
 };
+use shareproof_stratum::request::{self, Request, Submit};
+use shareproof_stratum::{notification, response, Reject};
 use tokio::sync::{oneshot, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::ledger::{AcceptedShare, FoundBlock, JobEntry, LedgerError, LedgerMsg};
 use crate::store::BlockStatus;
 use crate::stratum::connection::{Connection, ConnectionError};
-use crate::stratum::message::{self, Reject, Request, SubmitParams};
-use crate::stratum::server::Shared;
+use crate::stratum::shared::Shared;
 use crate::template::SubmitOutcome;
 use crate::vardiff::Vardiff;
 
@@ -150,7 +150,7 @@ impl Session {
                             self.drain_ready();
                         }
                     }
-                    self.out.extend_from_slice(&message::reconnect());
+                    self.out.extend_from_slice(&notification::reconnect());
                     self.flush().await?;
                     return Ok(());
                 }
@@ -165,7 +165,7 @@ impl Session {
                         Ok(None) => return Ok(()),
                         Err(ConnectionError::Codec(e)) => {
                             // Answer, then close: the rest of the line cannot be framed.
-                            self.reject(None, Reject::Malformed(e.to_string()));
+                            self.reject(None, Reject::Framing(e));
                             self.drain_ready();
                             self.flush().await?;
                             return Err(e.into());
@@ -260,17 +260,17 @@ impl Session {
         let id = id.as_deref();
         match result {
             Ok(_seq) => {
-                message::write_result(&mut self.out, id, "true");
+                response::write_result(&mut self.out, id, "true");
                 self.shared.metrics.shares_accepted.inc();
             }
             Err(e) => {
-                let reject = Reject::Internal(e.to_string());
+                let reject = Reject::Internal(Arc::new(e));
                 self.shared
                     .metrics
                     .shares_rejected
                     .with_label_values(&[reject.label()])
                     .inc();
-                message::write_error(&mut self.out, id, &reject);
+                response::write_error(&mut self.out, id, &reject);
             }
         }
         self.shared
@@ -280,7 +280,7 @@ impl Session {
     }
 
     async fn handle_line(&mut self, line: &[u8]) {
-        let (id, request) = match message::parse(line) {
+        let (id, request) = match request::parse(line) {
             Ok(parsed) => parsed,
             Err((id, reject)) => {
                 self.reject(id, reject);
@@ -297,7 +297,7 @@ impl Session {
                 let now = Instant::now();
                 self.vardiff.suggest(d, now);
                 let mut out = Vec::new();
-                message::write_result(&mut out, id, "true");
+                response::write_result(&mut out, id, "true");
                 self.answer(out);
                 if !self.workers.is_empty() {
                     self.send_fresh_job().await;
@@ -306,9 +306,9 @@ impl Session {
             }
             Request::ExtranonceSubscribe => {
                 let mut out = Vec::new();
-                message::write_result(&mut out, id, "true");
+                response::write_result(&mut out, id, "true");
                 // Our extranonce never changes mid-connection; confirm it.
-                out.extend_from_slice(&message::set_extranonce(
+                out.extend_from_slice(&notification::set_extranonce(
                     &self.extranonce1,
                     self.shared.config.extranonce2_size,
                 ));
@@ -353,7 +353,7 @@ impl Session {
             .with_label_values(&[reject.label()])
             .inc();
         let mut out = Vec::new();
-        message::write_error(&mut out, id, &reject);
+        response::write_error(&mut out, id, &reject);
         if reject.is_invalid_share() {
             let now = Instant::now();
             if now.duration_since(self.invalid_since) > Duration::from_secs(60) {
@@ -362,7 +362,7 @@ impl Session {
             }
             self.invalid_count += 1;
             if self.invalid_count > self.shared.config.max_invalid_per_minute {
-                message::write_error(&mut out, None, &Reject::Banned);
+                response::write_error(&mut out, None, &Reject::Banned);
                 self.shared.ban(self.conn.peer().ip());
                 self.close = true;
             }
@@ -378,13 +378,10 @@ impl Session {
         self.subscribed = true;
         self.deadline = Instant::now() + self.shared.config.idle_timeout;
         tracing::debug!(peer = %self.conn.peer(), user_agent = user_agent.as_deref().unwrap_or(""), "subscribed");
-        let en1 = hex::encode(self.extranonce1);
-        let result = format!(
-            "[[[\"mining.set_difficulty\",\"{en1}\"],[\"mining.notify\",\"{en1}\"]],\"{en1}\",{}]",
-            self.shared.config.extranonce2_size
-        );
+        let result =
+            response::subscribe_result(&self.extranonce1, self.shared.config.extranonce2_size);
         let mut out = Vec::new();
-        message::write_result(&mut out, id, &result);
+        response::write_result(&mut out, id, &result);
         self.answer(out);
         Ok(())
     }
@@ -401,9 +398,7 @@ impl Session {
         let parsed: Username =
             username
                 .parse()
-                .map_err(|e: share_verifier::address::AddressError| {
-                    Reject::BadUsername(e.to_string())
-                })?;
+                .map_err(Reject::BadUsername)?;
         if let Some(d) = password.and_then(password_difficulty) {
             self.vardiff.suggest(d, Instant::now());
         }
@@ -418,7 +413,7 @@ impl Session {
         }
         tracing::info!(peer = %self.conn.peer(), address = %parsed.address, worker = parsed.worker.as_deref().unwrap_or(""), "authorized");
         let mut out = Vec::new();
-        message::write_result(&mut out, id, "true");
+        response::write_result(&mut out, id, "true");
         self.answer(out);
         if self.workers.len() == 1 && self.jobs.is_empty() {
             let job = self.jobs_rx.borrow_and_update().clone();
@@ -469,7 +464,7 @@ impl Session {
             }
         }
         let mut out = Vec::new();
-        message::write_result(&mut out, id, &serde_json::Value::Object(result).to_string());
+        response::write_result(&mut out, id, &serde_json::Value::Object(result).to_string());
         self.answer(out);
         Ok(())
     }
@@ -486,7 +481,7 @@ impl Session {
         let difficulty = self.difficulty_for(&entry);
         if self.sent_difficulty != Some(difficulty) {
             self.out
-                .extend_from_slice(&message::set_difficulty(difficulty));
+                .extend_from_slice(&notification::set_difficulty(difficulty));
             self.sent_difficulty = Some(difficulty);
         }
         let target = Difficulty::new(difficulty)
@@ -577,7 +572,7 @@ impl Session {
     /// Validates a submit; on success returns the share for the ledger.
     fn submit(
         &mut self,
-        p: &SubmitParams<'_>,
+        p: &Submit<'_>,
     ) -> Result<(AcceptedShare, oneshot::Receiver<Result<u64, LedgerError>>), Reject> {
         if !self.subscribed {
             return Err(Reject::NotSubscribed);
@@ -585,10 +580,10 @@ impl Session {
         let worker = self
             .workers
             .iter()
-            .find(|w| w.username == p.0)
-            .ok_or_else(|| Reject::Unauthorized(p.0.to_owned()))?;
+            .find(|w| w.username == p.worker)
+            .ok_or_else(|| Reject::Unauthorized(p.worker.clone().into_owned()))?;
         let (address, worker_name) = (worker.address, worker.name.clone());
-        let job_id: JobId = p.1.parse().map_err(|_| Reject::JobNotFound)?;
+        let job_id: JobId = p.job_id.parse().map_err(|_| Reject::JobNotFound)?;
         let index = self
             .jobs
             .iter()
@@ -721,31 +716,23 @@ impl Session {
 /// The node's share-validation path: parses a submit's fields and validates
 /// the share against `job` under `rules`, held to `target` (the difficulty
 /// the job was sent with on this connection). The caller has already found
-/// `job` by the submit's job id.
+/// `job` by the submit's job id. share-verifier parses the fields (the same
+/// parser as the auditor CLI's) and a failure becomes its reject by variant.
 ///
 /// # Errors
 /// The [`Reject`] to answer with.
 pub fn validate_submit(
-    p: &SubmitParams<'_>,
+    p: &Submit<'_>,
     job: &share_verifier::Job,
     prepared: &share_verifier::PreparedJob,
     extranonce1: &[u8],
     rules: &ShareRules,
     target: ShareTarget,
 ) -> Result<Share<share_verifier::Checked>, Reject> {
-    let extranonce2 = hex::decode(p.2)
-        .map_err(|_| Reject::BadParams(format!("extranonce2 {:?} is not hex", p.2)))?;
-    let submission = Submission {
-        job_id: job.id,
-        extranonce1: extranonce1.to_vec(),
-        extranonce2,
-        ntime: hex_u32(p.3, "ntime")?,
-        nonce: hex_u32(p.4, "nonce")?,
-        version_bits: p.5.map(|v| hex_u32(v, "version_bits")).transpose()?,
-    };
+    let submission = p.submission(extranonce1).map_err(Reject::BadField)?;
     Share::new(submission, target)
         .validate(job, prepared, rules)
-        .map_err(share_reject)
+        .map_err(Reject::from)
 }
 
 /// The front answer's acknowledgement (the caller checks there is one).
@@ -753,35 +740,6 @@ async fn front_ack(pending: &mut VecDeque<Pending>) -> Result<u64, LedgerError> 
     match pending.front_mut() {
         Some(Pending::Ack { rx, .. }) => rx.await.unwrap_or(Err(LedgerError::Closed)),
         _ => std::future::pending().await,
-    }
-}
-
-fn hex_u32(s: &str, field: &str) -> Result<u32, Reject> {
-    if s.len() != 8 {
-        return Err(Reject::BadParams(format!(
-            "{field} must be 8 hex digits, got {s:?}"
-        )));
-    }
-    u32::from_str_radix(s, 16).map_err(|_| Reject::BadParams(format!("{field} {s:?} is not hex")))
-}
-
-/// Maps a validation failure to its reject.
-fn share_reject(e: ShareError) -> Reject {
-    match e {
-        ShareError::Job(JobError::Length {
-            field: "extranonce2",
-            expected,
-            got,
-        }) => Reject::BadExtranonce2 { expected, got },
-        ShareError::Job(e @ JobError::VersionBitsOutsideMask { .. }) => {
-            Reject::BadVersionBits(e.to_string())
-        }
-        ShareError::Job(e @ JobError::NtimeOutOfRange { .. }) => Reject::BadNtime(e.to_string()),
-        ShareError::Job(e) => Reject::BadParams(e.to_string()),
-        ShareError::LowDifficulty {
-            achieved, assigned, ..
-        } => Reject::LowDifficulty { achieved, assigned },
-        ShareError::Target(e) => Reject::Internal(e.to_string()),
     }
 }
 

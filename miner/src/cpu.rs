@@ -19,18 +19,13 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use bitcoin::block::Version;
-use bitcoin::hashes::Hash;
-use sha2::block_api::compress256;
-use share_verifier::{Job, PreparedJob, ShareHash, ShareTarget};
+use share_verifier::header::scan;
+use share_verifier::{Job, JobId, PreparedJob, ShareTarget, Submission};
+use shareproof_stratum::{Call, Notification, ServerMessage};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::client::{self, Client, ClientError, ServerMsg};
-
-/// SHA-256's initial state (FIPS 180-4, 5.3.3).
-const IV: [u32; 8] = [
-    0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
-];
+use crate::client::{self, Client, ClientError};
 /// Nonces hashed between checks for new work.
 const CHUNK: u32 = 1 << 16;
 
@@ -83,7 +78,7 @@ pub struct Work {
 #[derive(Debug)]
 pub struct Found {
     generation: u64,
-    job_id: String,
+    job_id: JobId,
     extranonce2: Vec<u8>,
     ntime: u32,
     nonce: u32,
@@ -145,68 +140,6 @@ impl WorkBoard {
     }
 }
 
-/// Hashes `count` nonces from `start` of one header prefix; calls `found`
-/// for each nonce whose hash meets `target`, and stops early when it
-/// returns `false`. Returns the nonces tried.
-pub fn scan(
-    header_prefix: &[u8; 76],
-    target: &ShareTarget,
-    start: u32,
-    count: u32,
-    mut found: impl FnMut(u32, ShareHash) -> bool,
-) -> u32 {
-    let mut first = [0u8; 64];
-    first.copy_from_slice(&header_prefix[..64]);
-    let mut midstate = IV;
-    compress256(&mut midstate, &[first]);
-    let mut tail = [0u8; 64];
-    tail[..12].copy_from_slice(&header_prefix[64..76]);
-    tail[16] = 0x80;
-    tail[62..].copy_from_slice(&(80u16 * 8).to_be_bytes());
-    let mut second = [0u8; 64];
-    second[32] = 0x80;
-    second[62] = 0x01;
-    let top = target.to_be_bytes()[..4]
-        .iter()
-        .fold(0u32, |acc, &b| (acc << 8) | u32::from(b));
-    let end = start.saturating_add(count);
-    for nonce in start..end {
-        tail[12..16].copy_from_slice(&nonce.to_le_bytes());
-        let mut state = midstate;
-        compress256(&mut state, &[tail]);
-        for (chunk, word) in second[..32].chunks_exact_mut(4).zip(&state) {
-            chunk.copy_from_slice(&word.to_be_bytes());
-        }
-        let mut out = IV;
-        compress256(&mut out, &[second]);
-        // The hash's most significant 32 bits (it is read little-endian).
-        let high = out[7].swap_bytes();
-        if high > top {
-            continue;
-        }
-        let mut bytes = [0u8; 32];
-        for (chunk, word) in bytes.chunks_exact_mut(4).zip(&out) {
-            chunk.copy_from_slice(&word.to_be_bytes());
-        }
-        let hash = ShareHash::from_byte_array(bytes);
-        if target.is_met_by(&hash) && !found(nonce, hash) {
-            return nonce - start + 1;
-        }
-    }
-    end - start
-}
-
-fn header_prefix(work: &Work, extranonce2: &[u8], version: Version) -> [u8; 76] {
-    let root = work.prepared.merkle_root(&work.extranonce1, extranonce2);
-    let mut p = [0u8; 76];
-    p[..4].copy_from_slice(&version.to_consensus().to_le_bytes());
-    p[4..36].copy_from_slice(work.job.prevhash.as_byte_array());
-    p[36..68].copy_from_slice(root.as_byte_array());
-    p[68..72].copy_from_slice(&work.job.ntime.to_le_bytes());
-    p[72..76].copy_from_slice(&work.job.nbits.to_consensus().to_le_bytes());
-    p
-}
-
 fn hash_thread(index: usize, board: Arc<WorkBoard>, found: mpsc::UnboundedSender<Found>) {
     let mut counter: u64 = 0;
     while !board.stop.load(Ordering::Relaxed) {
@@ -229,14 +162,16 @@ fn hash_thread(index: usize, board: Arc<WorkBoard>, found: mpsc::UnboundedSender
             let version = Version::from_consensus(
                 ((work.job.version.to_consensus() as u32 & !work.version_mask) | bits) as i32,
             );
-            let prefix = header_prefix(&work, &en2, version);
+            let prefix =
+                work.prepared
+                    .header_prefix(&work.extranonce1, &en2, work.job.ntime, version);
             let mut start = 0u32;
             loop {
                 let tried = scan(&prefix, &work.target, start, CHUNK, |nonce, hash| {
                     let block = work.network_target.is_some_and(|t| t.is_met_by(&hash));
                     let _ = found.send(Found {
                         generation: work.generation,
-                        job_id: work.job.id.to_string(),
+                        job_id: work.job.id,
                         extranonce2: en2.clone(),
                         ntime: work.job.ntime,
                         nonce,
@@ -348,7 +283,7 @@ pub async fn run(
                 _ = shutdown.cancelled() => break 'outer Ok(()),
                 _ = sleep_until_opt(deadline) => break 'outer Ok(()),
                 msg = conn.next() => match msg {
-                    Ok(ServerMsg::Notify(job)) => {
+                    Ok(ServerMessage::Notification(Notification::Notify(job))) => {
                         board.publish(Some(Work {
                             prepared: PreparedJob::new(&job),
                             network_target: ShareTarget::from_compact(job.nbits).ok(),
@@ -360,35 +295,48 @@ pub async fn run(
                             generation: 0,
                         }));
                     }
-                    Ok(ServerMsg::SetDifficulty(d)) => difficulty = d,
-                    Ok(ServerMsg::Response { id, result, error }) => {
-                        if submits.remove(&id) {
-                            if result == serde_json::Value::Bool(true) {
+                    Ok(ServerMessage::Notification(Notification::SetDifficulty(d))) => difficulty = d,
+                    Ok(ServerMessage::Response(answer)) => {
+                        if submits.remove(&answer.id) {
+                            if answer.is_true() {
                                 report.accepted += 1;
                             } else {
                                 report.rejected += 1;
-                                tracing::debug!(%error, "share rejected");
+                                tracing::debug!(error = ?answer.error, "share rejected");
                             }
                         }
                     }
-                    Ok(ServerMsg::Reconnect) | Err(_) => {
+                    Ok(msg) if client::is_reconnect(&msg) => {
                         board.publish(None);
-                        tracing::warn!("pool connection lost; reconnecting");
+                        tracing::warn!("pool asked to reconnect");
                         continue 'outer;
                     }
                     Ok(_) => {}
+                    Err(ClientError::Protocol(e)) => tracing::warn!(error = %e, "unreadable line from the pool; ignored"),
+                    Err(e) => {
+                        board.publish(None);
+                        tracing::warn!(error = %e, "pool connection lost; reconnecting");
+                        continue 'outer;
+                    }
                 },
                 Some(share) = found_rx.recv() => {
                     // A block is sent even though finding it retired its work.
                     if share.generation != board.generation.load(Ordering::Acquire) && !share.block {
                         continue;
                     }
-                    let id = conn.reserve_ids(1);
-                    let mut line = Vec::with_capacity(200);
-                    client::submit_line(&mut line, id, &config.user, &share.job_id, &share.extranonce2, share.ntime, share.nonce, share.version_bits);
-                    submits.insert(id);
-                    if conn.write_raw(&line).await.is_err() {
-                        continue 'outer;
+                    let submission = Submission {
+                        job_id: share.job_id,
+                        extranonce1: Vec::new(),
+                        extranonce2: share.extranonce2,
+                        ntime: share.ntime,
+                        nonce: share.nonce,
+                        version_bits: share.version_bits,
+                    };
+                    match conn.call(Call::Submit { worker: &config.user, share: &submission }).await {
+                        Ok(id) => {
+                            submits.insert(id);
+                        }
+                        Err(_) => continue 'outer,
                     }
                 }
                 _ = report_tick.tick() => {
@@ -438,65 +386,6 @@ pub fn benchmark(duration: Duration) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use share_verifier::header::header_hash;
-
-    #[test]
-    fn scan_finds_exactly_the_nonces_the_reference_hash_accepts() {
-        let job = Job::from_notify_params(&serde_json::json!([
-            "01",
-            "f5304c7c535061f870374354668bb7087dc26fc39c45ffd0cbdd48c600000000",
-            "0200",
-            "ffff",
-            [],
-            "20000000",
-            "1e0377ae",
-            "6849afec",
-            true
-        ]))
-        .unwrap();
-        let work = Work {
-            prepared: PreparedJob::new(&job),
-            job,
-            target: client::target_of(1.0 / 256.0 / 4_294_967_296.0 * 4096.0),
-            network_target: None,
-            extranonce1: vec![1, 2, 3, 4],
-            extranonce2_size: 4,
-            version_mask: 0,
-            generation: 1,
-        };
-        let v = work.job.version;
-        let prefix = header_prefix(&work, &[0, 0, 0, 1], v);
-        let mut found = Vec::new();
-        scan(&prefix, &work.target, 0, 4096, |n, h| {
-            found.push((n, h));
-            true
-        });
-        let expected: Vec<u32> = (0..4096)
-            .filter(|&n| {
-                let h = header_hash(&work.prepared.header(
-                    &[1, 2, 3, 4],
-                    &[0, 0, 0, 1],
-                    work.job.ntime,
-                    n,
-                    v,
-                ));
-                work.target.is_met_by(&h)
-            })
-            .collect();
-        assert!(!expected.is_empty());
-        assert_eq!(found.iter().map(|f| f.0).collect::<Vec<_>>(), expected);
-    }
-
-    #[test]
-    fn scan_stops_when_told_and_counts_the_nonces_tried() {
-        let prefix = [3u8; 76];
-        let mut seen = 0;
-        let tried = scan(&prefix, &ShareTarget::MAX, 100, 1000, |_, _| {
-            seen += 1;
-            seen < 3
-        });
-        assert_eq!((seen, tried), (3, 3), "every hash meets the easiest target");
-    }
 
     #[test]
     fn a_retired_work_is_gone_but_a_newer_job_is_kept() {

@@ -1,12 +1,14 @@
 //! A Stratum V1 client, as the built-in miner and the load generator speak
 //! it: connect, `mining.configure` (optional version rolling),
 //! `mining.subscribe`, `mining.authorize`, optional
-//! `mining.suggest_difficulty`, then jobs, difficulties and submits.
+//! `mining.suggest_difficulty`, then jobs, difficulties and submits. Every
+//! line is written and read through `shareproof-stratum`.
 
 use std::collections::VecDeque;
 
-use serde_json::{json, Value};
-use share_verifier::{Difficulty, Job, ShareTarget};
+use share_verifier::{Difficulty, ShareTarget};
+use shareproof_stratum::response::{StratumError, Subscribed};
+use shareproof_stratum::{Call, Notification, ProtocolError, ServerMessage};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
@@ -23,16 +25,17 @@ pub enum ClientError {
     /// The pool closed the connection.
     #[error("the pool closed the connection")]
     Closed,
-    /// The pool answered something unexpected.
-    #[error("pool protocol: {0}")]
-    Protocol(String),
+    /// The pool sent a line this client cannot read.
+    #[error(transparent)]
+    Protocol(#[from] ProtocolError),
     /// The pool refused a request.
-    #[error("pool refused {method}: {error}")]
+    #[error("pool refused {method}: {}", error.as_ref().map_or_else(|| "no reason given".to_owned(), ToString::to_string))]
     Refused {
         /// The request.
         method: &'static str,
-        /// The pool's error.
-        error: String,
+        /// The pool's error, when it gave one (`mining.authorize` may just answer `false`).
+        #[source]
+        error: Option<StratumError>,
     },
 }
 
@@ -54,33 +57,9 @@ pub fn parse_url(url: &str) -> Result<String, ClientError> {
     }
 }
 
-/// A message from the pool.
-#[derive(Debug, Clone)]
-pub enum ServerMsg {
-    /// An answer to request `id`.
-    Response {
-        /// The request id.
-        id: u64,
-        /// `result`.
-        result: Value,
-        /// `error` (null when none).
-        error: Value,
-    },
-    /// A new job.
-    Notify(Job),
-    /// A new difficulty for the next jobs.
-    SetDifficulty(f64),
-    /// A new extranonce.
-    SetExtranonce(Vec<u8>, usize),
-    /// Reconnect.
-    Reconnect,
-    /// Anything else.
-    Other(Value),
-}
-
 /// What the handshake established.
 #[derive(Debug, Clone)]
-pub struct Session {
+pub struct Handshake {
     /// The connection's extranonce1.
     pub extranonce1: Vec<u8>,
     /// extranonce2's size.
@@ -95,7 +74,7 @@ pub struct Client {
     write: OwnedWriteHalf,
     next_id: u64,
     /// Messages read during the handshake, not yet consumed.
-    queued: VecDeque<ServerMsg>,
+    queued: VecDeque<ServerMessage>,
 }
 
 impl Client {
@@ -146,24 +125,12 @@ impl Client {
     ///
     /// # Errors
     /// [`ClientError::Io`].
-    pub async fn request(&mut self, method: &str, params: Value) -> Result<u64, ClientError> {
-        let id = self.next_id;
-        self.next_id += 1;
-        let line = format!(
-            "{}\n",
-            json!({"id": id, "method": method, "params": params})
-        );
-        self.write.write_all(line.as_bytes()).await?;
+    pub async fn call(&mut self, call: Call<'_>) -> Result<u64, ClientError> {
+        let id = self.reserve_ids(1);
+        let mut line = Vec::with_capacity(160);
+        call.write(&mut line, id);
+        self.write.write_all(&line).await?;
         Ok(id)
-    }
-
-    /// Writes raw bytes (pre-formatted requests).
-    ///
-    /// # Errors
-    /// [`ClientError::Io`].
-    pub async fn write_raw(&mut self, bytes: &[u8]) -> Result<(), ClientError> {
-        self.write.write_all(bytes).await?;
-        Ok(())
     }
 
     /// Reserves `n` request ids; returns the first.
@@ -179,7 +146,7 @@ impl Client {
     ) -> (
         Lines<BufReader<OwnedReadHalf>>,
         OwnedWriteHalf,
-        VecDeque<ServerMsg>,
+        VecDeque<ServerMessage>,
     ) {
         (self.lines, self.write, self.queued)
     }
@@ -187,13 +154,14 @@ impl Client {
     /// The next message from the pool.
     ///
     /// # Errors
-    /// [`ClientError::Closed`] at end of stream, [`ClientError::Protocol`] for bad JSON.
-    pub async fn next(&mut self) -> Result<ServerMsg, ClientError> {
+    /// [`ClientError::Closed`] at end of stream, [`ClientError::Protocol`]
+    /// for a line that does not parse (the connection is still usable).
+    pub async fn next(&mut self) -> Result<ServerMessage, ClientError> {
         if let Some(m) = self.queued.pop_front() {
             return Ok(m);
         }
         let line = self.lines.next_line().await?.ok_or(ClientError::Closed)?;
-        parse_server_line(&line)
+        Ok(ServerMessage::parse(line.as_bytes())?)
     }
 
     /// configure (when `version_rolling`), subscribe, authorize and
@@ -207,28 +175,30 @@ impl Client {
         agent: &str,
         version_rolling: bool,
         suggest: Option<f64>,
-    ) -> Result<Session, ClientError> {
+    ) -> Result<Handshake, ClientError> {
         let configure = if version_rolling {
             Some(
-                self.request(
-                    "mining.configure",
-                    json!([["version-rolling"], {"version-rolling.mask": "ffffffff", "version-rolling.min-bit-count": 2}]),
-                )
+                self.call(Call::ConfigureVersionRolling {
+                    mask: 0xffff_ffff,
+                    min_bit_count: 2,
+                })
                 .await?,
             )
         } else {
             None
         };
-        let subscribe = self.request("mining.subscribe", json!([agent])).await?;
-        let authorize = self.request("mining.authorize", json!([user, "x"])).await?;
+        let subscribe = self.call(Call::Subscribe { agent }).await?;
+        let authorize = self
+            .call(Call::Authorize {
+                user,
+                password: "x",
+            })
+            .await?;
         let suggest = match suggest {
-            Some(d) => Some(
-                self.request("mining.suggest_difficulty", json!([d]))
-                    .await?,
-            ),
+            Some(d) => Some(self.call(Call::SuggestDifficulty(d)).await?),
             None => None,
         };
-        let mut session = Session {
+        let mut handshake = Handshake {
             extranonce1: Vec::new(),
             extranonce2_size: 0,
             version_mask: 0,
@@ -237,86 +207,44 @@ impl Client {
         let mut deferred = VecDeque::new();
         while waiting > 0 {
             let msg = self.next().await?;
-            let ServerMsg::Response { id, result, error } = &msg else {
+            let ServerMessage::Response(answer) = &msg else {
                 deferred.push_back(msg);
                 continue;
             };
             let refused = |method| ClientError::Refused {
                 method,
-                error: error.to_string(),
+                error: answer.error.clone(),
             };
-            if Some(*id) == configure {
-                session.version_mask = result
+            if Some(answer.id) == configure {
+                handshake.version_mask = answer
+                    .result
                     .get("version-rolling.mask")
-                    .and_then(Value::as_str)
+                    .and_then(serde_json::Value::as_str)
                     .and_then(|m| u32::from_str_radix(m, 16).ok())
                     .unwrap_or(0);
-            } else if *id == subscribe {
-                if !error.is_null() {
+            } else if answer.id == subscribe {
+                if answer.error.is_some() {
                     return Err(refused("mining.subscribe"));
                 }
-                session.extranonce1 = result
-                    .get(1)
-                    .and_then(Value::as_str)
-                    .and_then(|s| hex::decode(s).ok())
-                    .ok_or_else(|| ClientError::Protocol(format!("subscribe result {result}")))?;
-                session.extranonce2_size =
-                    result.get(2).and_then(Value::as_u64).ok_or_else(|| {
-                        ClientError::Protocol(format!("subscribe result {result}"))
-                    })? as usize;
-            } else if *id == authorize {
-                if result != &Value::Bool(true) {
+                let Subscribed {
+                    extranonce1,
+                    extranonce2_size,
+                } = Subscribed::from_result(&answer.result)?;
+                handshake.extranonce1 = extranonce1;
+                handshake.extranonce2_size = extranonce2_size;
+            } else if answer.id == authorize {
+                if !answer.is_true() {
                     return Err(refused("mining.authorize"));
                 }
-            } else if Some(*id) != suggest {
+            } else if Some(answer.id) != suggest {
                 deferred.push_back(msg);
                 continue;
             }
             waiting -= 1;
         }
         self.queued = deferred;
-        Ok(session)
+        Ok(handshake)
     }
-}
-
-/// Parses one line from the pool.
-///
-/// # Errors
-/// [`ClientError::Protocol`] for lines that are not JSON objects.
-pub fn parse_server_line(line: &str) -> Result<ServerMsg, ClientError> {
-    let v: Value =
-        serde_json::from_str(line).map_err(|e| ClientError::Protocol(format!("{e}: {line}")))?;
-    let method = v.get("method").and_then(Value::as_str);
-    let params = v.get("params").cloned().unwrap_or(Value::Null);
-    Ok(match method {
-        Some("mining.notify") => ServerMsg::Notify(
-            Job::from_notify_params(&params).map_err(|e| ClientError::Protocol(e.to_string()))?,
-        ),
-        Some("mining.set_difficulty") => ServerMsg::SetDifficulty(
-            params
-                .get(0)
-                .and_then(Value::as_f64)
-                .ok_or_else(|| ClientError::Protocol(format!("set_difficulty {params}")))?,
-        ),
-        Some("mining.set_extranonce") => ServerMsg::SetExtranonce(
-            params
-                .get(0)
-                .and_then(Value::as_str)
-                .and_then(|s| hex::decode(s).ok())
-                .unwrap_or_default(),
-            params.get(1).and_then(Value::as_u64).unwrap_or(0) as usize,
-        ),
-        Some("client.reconnect") => ServerMsg::Reconnect,
-        Some(_) => ServerMsg::Other(v),
-        None => match v.get("id").and_then(Value::as_u64) {
-            Some(id) => ServerMsg::Response {
-                id,
-                result: v.get("result").cloned().unwrap_or(Value::Null),
-                error: v.get("error").cloned().unwrap_or(Value::Null),
-            },
-            None => ServerMsg::Other(v),
-        },
-    })
 }
 
 /// The share target a pool difficulty means.
@@ -324,28 +252,9 @@ pub fn target_of(difficulty: f64) -> ShareTarget {
     Difficulty::new(difficulty).map_or(ShareTarget::MAX, Difficulty::to_target)
 }
 
-/// A `mining.submit` line.
-#[allow(clippy::too_many_arguments)]
-pub fn submit_line(
-    out: &mut Vec<u8>,
-    id: u64,
-    user: &str,
-    job_id: &str,
-    extranonce2: &[u8],
-    ntime: u32,
-    nonce: u32,
-    version_bits: Option<u32>,
-) {
-    use std::io::Write;
-    let _ = write!(
-        out,
-        "{{\"id\":{id},\"method\":\"mining.submit\",\"params\":[\"{user}\",\"{job_id}\",\"{}\",\"{ntime:08x}\",\"{nonce:08x}\"",
-        hex::encode(extranonce2)
-    );
-    if let Some(bits) = version_bits {
-        let _ = write!(out, ",\"{bits:08x}\"");
-    }
-    out.extend_from_slice(b"]}\n");
+/// Whether a message tells the client to go away and come back.
+pub fn is_reconnect(msg: &ServerMessage) -> bool {
+    matches!(msg, ServerMessage::Notification(Notification::Reconnect))
 }
 
 #[cfg(test)]
@@ -360,32 +269,5 @@ mod tests {
         );
         assert_eq!(parse_url("localhost:3333").unwrap(), "localhost:3333");
         assert!(parse_url("stratum+tcp://host").is_err());
-    }
-
-    #[test]
-    fn submit_lines_are_stratum_json() {
-        let mut out = Vec::new();
-        submit_line(
-            &mut out,
-            7,
-            "0xab.w",
-            "0000000000000001",
-            &[0, 1],
-            0x10,
-            0x20,
-            Some(0x2000),
-        );
-        let v: Value = serde_json::from_slice(&out).unwrap();
-        assert_eq!(
-            v["params"],
-            json!([
-                "0xab.w",
-                "0000000000000001",
-                "0001",
-                "00000010",
-                "00000020",
-                "00002000"
-            ])
-        );
     }
 }

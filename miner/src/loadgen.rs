@@ -13,12 +13,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
-use share_verifier::{Job, PreparedJob, ShareTarget};
+use share_verifier::header::first_nonce;
+use share_verifier::{Job, PreparedJob, ShareTarget, Submission};
+use shareproof_stratum::{Call, Notification, ServerMessage};
 use tokio::io::AsyncWriteExt;
 use tokio_util::sync::CancellationToken;
 
-use crate::client::{self, Client, ClientError, ServerMsg};
+use crate::client::{self, Client, ClientError};
 
 /// Load generator settings.
 #[derive(Debug, Clone)]
@@ -226,14 +227,14 @@ async fn connection(
     // id -> (sent at, the share's description for the acked file)
     let inflight: Arc<Mutex<HashMap<u64, (Instant, String)>>> =
         Arc::new(Mutex::new(HashMap::new()));
-    let on_msg = |msg: ServerMsg| match msg {
-        ServerMsg::SetDifficulty(d) => {
+    let on_msg = |msg: ServerMessage| match msg {
+        ServerMessage::Notification(Notification::SetDifficulty(d)) => {
             *difficulty.lock().expect("lock") = d;
             totals
                 .max_difficulty
                 .fetch_max(d.to_bits(), Ordering::Relaxed);
         }
-        ServerMsg::Notify(j) => {
+        ServerMessage::Notification(Notification::Notify(j)) => {
             let target = client::target_of(*difficulty.lock().expect("lock"));
             *job.lock().expect("lock") = Some(Arc::new(CurrentJob {
                 prepared: PreparedJob::new(&j),
@@ -241,27 +242,26 @@ async fn connection(
                 target,
             }));
         }
-        ServerMsg::Response { id, result, error } => {
-            if let Some((sent, desc)) = inflight.lock().expect("lock").remove(&id) {
+        ServerMessage::Response(answer) => {
+            if let Some((sent, desc)) = inflight.lock().expect("lock").remove(&answer.id) {
                 let micros = sent.elapsed().as_micros().min(u128::from(u32::MAX)) as u32;
                 totals.latencies.lock().expect("lock").push(micros);
-                if result == Value::Bool(true) {
+                if answer.is_true() {
                     totals.accepted.fetch_add(1, Ordering::Relaxed);
                     if config.acked_file.is_some() {
                         totals.acked.lock().expect("lock").push(desc);
                     }
                 } else {
-                    let code = error.get(0).and_then(Value::as_i64).unwrap_or(-1);
+                    let code = answer.error.as_ref().map_or(-1, |e| e.code);
                     *totals
                         .rejected
                         .lock()
                         .expect("lock")
                         .entry(code)
                         .or_default() += 1;
-                    let reason = error
-                        .get(1)
-                        .and_then(Value::as_str)
-                        .map_or("no reason given", |m| m.split(':').next().unwrap_or(m));
+                    let reason = answer.error.as_ref().map_or("no reason given", |e| {
+                        e.message.split(':').next().unwrap_or(&e.message)
+                    });
                     *totals
                         .rejected_reasons
                         .lock()
@@ -271,14 +271,14 @@ async fn connection(
                 }
             }
         }
-        _ => {}
+        ServerMessage::Notification(_) => {}
     };
     for m in queued {
         on_msg(m);
     }
     let reader = async {
         while let Ok(Some(line)) = lines.next_line().await {
-            if let Ok(m) = client::parse_server_line(&line) {
+            if let Ok(m) = ServerMessage::parse(line.as_bytes()) {
                 on_msg(m);
             }
         }
@@ -290,7 +290,7 @@ async fn connection(
         let mut sent = 0u64;
         let mut next_id = 1_000_000u64;
         let mut counter = 0u64;
-        let mut last: Option<(String, Vec<u8>, u32, u32)> = None;
+        let mut last: Option<Submission> = None;
         let mut out = Vec::with_capacity(64 * 1024);
         loop {
             // Sleep until the next share is due (the timer's resolution, 1 ms,
@@ -321,7 +321,7 @@ async fn connection(
                     && last.is_some()
                     && (sent as f64 * config.invalid_fraction).floor()
                         > ((sent - 1) as f64 * config.invalid_fraction).floor();
-                let (job_id, en2, ntime, nonce) = if invalid {
+                let share = if invalid {
                     last.clone().expect("checked above")
                 } else {
                     counter += 1;
@@ -332,16 +332,27 @@ async fn connection(
                         sent = due;
                         break;
                     };
-                    let share = (current.job.id.to_string(), en2, current.job.ntime, nonce);
+                    let share = Submission {
+                        job_id: current.job.id,
+                        extranonce1: Vec::new(),
+                        extranonce2: en2,
+                        ntime: current.job.ntime,
+                        nonce,
+                        version_bits: None,
+                    };
                     last = Some(share.clone());
                     share
                 };
-                client::submit_line(&mut out, next_id, &user, &job_id, &en2, ntime, nonce, None);
+                Call::Submit {
+                    worker: &user,
+                    share: &share,
+                }
+                .write(&mut out, next_id);
                 let desc = format!(
                     "{} {} {:08x}",
                     hex::encode(&session.extranonce1),
-                    hex::encode(&en2),
-                    nonce
+                    hex::encode(&share.extranonce2),
+                    share.nonce
                 );
                 batch.push((next_id, desc));
             }
@@ -373,7 +384,7 @@ async fn connection(
         while !inflight.lock().expect("lock").is_empty() {
             match lines.next_line().await {
                 Ok(Some(line)) => {
-                    if let Ok(m) = client::parse_server_line(&line) {
+                    if let Ok(m) = ServerMessage::parse(line.as_bytes()) {
                         on_msg(m);
                     }
                 }
@@ -392,7 +403,7 @@ async fn idle(mut c: Client, totals: &Totals, stop: CancellationToken) -> Result
             _ = stop.cancelled() => return Ok(()),
             m = c.next() => m?,
         };
-        if let ServerMsg::Notify(job) = msg {
+        if let ServerMessage::Notification(Notification::Notify(job)) = msg {
             let now = Instant::now();
             let mut n = totals.notifies.lock().expect("lock");
             let e = n.entry(job.id.0).or_insert((now, now, 0));
@@ -423,26 +434,19 @@ fn mine(
     deadline: Instant,
     stop: &CancellationToken,
 ) -> Option<u32> {
-    let version = job.job.version;
+    let prefix =
+        job.prepared
+            .header_prefix(extranonce1, extranonce2, job.job.ntime, job.job.version);
     let mut start = 0u32;
     loop {
-        let end = start.saturating_add(MINE_CHUNK);
-        let found = (start..end).find(|&n| {
-            job.target.is_met_by(&job.prepared.hash(
-                extranonce1,
-                extranonce2,
-                job.job.ntime,
-                n,
-                version,
-            ))
-        });
-        if found.is_some() {
-            return found;
+        let count = MINE_CHUNK.min(u32::MAX - start);
+        if let Some(nonce) = first_nonce(&prefix, &job.target, start, count) {
+            return Some(nonce);
         }
-        if end == u32::MAX || stop.is_cancelled() || Instant::now() >= deadline {
+        start += count;
+        if start == u32::MAX || stop.is_cancelled() || Instant::now() >= deadline {
             return None;
         }
-        start = end;
     }
 }
 
