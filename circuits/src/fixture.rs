@@ -7,9 +7,9 @@
 
 use bitcoin::hashes::Hash;
 use share_verifier::address::Address;
-use share_verifier::ShareHash;
 use share_verifier::target::Weight;
 use share_verifier::window::{Window, WindowEntry, WindowSnapshot};
+use share_verifier::ShareHash;
 
 /// SplitMix64: a small, fixed generator (the sample must never change with a
 /// dependency's version).

@@ -18,8 +18,8 @@ use share_verifier::{
     Address, Job, JobId, PreparedJob, ShareHash, ShareRules, ShareTarget, VersionMask,
 };
 use shareproof_node::store::{LedgerBatch, Store};
-use shareproof_stratum::request::{self, Request};
 use shareproof_node::stratum::session::validate_submit;
+use shareproof_stratum::request::{self, Request};
 
 const EXTRANONCE1: [u8; 4] = [1, 2, 3, 4];
 

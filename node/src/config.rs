@@ -17,12 +17,10 @@ use serde::{Deserialize, Serialize};
 use share_verifier::Difficulty;
 
 use crate::chain::DifficultyRule;
-
-/// The devnet's default settlement script: P2WSH(OP_TRUE),
-/// `0020 4ae81572f06e1b88fd5ced7a1a000945432e83e1551e6f721ee9c00b8cc33260`.
-/// Anyone can spend it: production must configure the bridge's peg-in script.
-pub const DEVNET_SETTLEMENT_SCRIPT: &str =
-    "00204ae81572f06e1b88fd5ced7a1a000945432e83e1551e6f721ee9c00b8cc33260";
+use crate::stratum::StratumConfig;
+use crate::template::bitcoind::{BitcoindConfig, RpcAuth};
+use crate::template::coinbase::DEVNET_SETTLEMENT_SCRIPT;
+use crate::vardiff::VardiffConfig;
 
 /// The embedded chain's default block target, fixed: about 30 s per block
 /// for the built-in miner on one core of the reference machine (measured
@@ -253,44 +251,6 @@ pub struct Config {
     pub settlement: Option<crate::settle::SettleConfig>,
 }
 
-/// Stratum server limits.
-#[derive(Debug, Clone)]
-pub struct StratumConfig {
-    /// Listen address.
-    pub listen: SocketAddr,
-    /// Most simultaneous connections.
-    pub max_connections: usize,
-    /// Longest accepted line in bytes.
-    pub max_line_length: usize,
-    /// How long a connection may stay without `mining.subscribe`.
-    pub subscribe_timeout: Duration,
-    /// How long a subscribed connection may stay silent.
-    pub idle_timeout: Duration,
-    /// extranonce2 size in bytes.
-    pub extranonce2_size: usize,
-    /// How long jobs of a previous tip are answered as stale rather than unknown.
-    pub stale_grace: Duration,
-    /// Invalid shares per minute tolerated before a ban.
-    pub max_invalid_per_minute: u32,
-    /// How long a banned IP is refused.
-    pub ban: Duration,
-}
-
-/// Vardiff parameters.
-#[derive(Debug, Clone, Copy)]
-pub struct VardiffConfig {
-    /// Seconds between shares aimed at.
-    pub target_share_secs: f64,
-    /// Difficulty of a new connection.
-    pub start: Difficulty,
-    /// Lowest difficulty.
-    pub min: Difficulty,
-    /// Highest difficulty.
-    pub max: Difficulty,
-    /// Seconds between retargets once settled.
-    pub retarget_secs: f64,
-}
-
 /// Pool parameters.
 #[derive(Debug, Clone)]
 pub struct PoolConfig {
@@ -310,33 +270,6 @@ pub enum SourceConfig {
     /// bitcoind nodes.
     Bitcoind(BitcoindConfig),
 }
-
-/// bitcoind connection settings.
-#[derive(Debug, Clone)]
-pub struct BitcoindConfig {
-    /// RPC URLs in failover order.
-    pub urls: Vec<String>,
-    /// Authentication.
-    pub auth: RpcAuth,
-    /// Polling interval when long polling is unavailable.
-    pub poll: Duration,
-    /// Whether to long-poll.
-    pub longpoll: bool,
-}
-
-/// bitcoind RPC authentication.
-#[derive(Debug, Clone)]
-pub enum RpcAuth {
-    /// No credentials.
-    None,
-    /// `rpcuser`/`rpcpassword`.
-    UserPass(String, String),
-    /// A cookie file, read at each (re)connection since bitcoind rewrites it on restart.
-    Cookie(PathBuf),
-}
-
-/// Longest coinbase we hand to ASIC firmware (DESIGN item 7: under ~700 bytes).
-pub const MAX_COINBASE_LEN: usize = 700;
 
 impl RawConfig {
     /// Reads a TOML file.

@@ -23,7 +23,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 use bitcoin::BlockHash;
 use bytes::Bytes;
@@ -34,11 +34,12 @@ use share_verifier::{
 };
 use tokio::sync::{mpsc, oneshot, watch};
 
-use crate::api::metrics::Metrics;
-use crate::node::Fatal;
+use crate::clock::unix_now;
+use crate::fatal::Fatal;
+use crate::metrics::Metrics;
 use crate::store::{BlockInfo, BlockStatus, LedgerBatch, Store, StoreError};
-use shareproof_stratum::notification;
 use crate::template::{CoinbaseBuilder, Template};
+use shareproof_stratum::notification;
 
 /// Most messages handled in one round (bounds a round's latency).
 const MAX_ROUND: usize = 8192;
@@ -338,13 +339,6 @@ pub struct LedgerParts {
     pub accounts: Arc<Mutex<Accounts>>,
     /// The ledger thread; joins after every handle is dropped.
     pub thread: std::thread::JoinHandle<()>,
-}
-
-/// Unix time in seconds.
-pub fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 impl Ledger {
@@ -783,8 +777,10 @@ mod tests {
 
     fn coinbase() -> CoinbaseBuilder {
         CoinbaseBuilder {
-            settlement_script: ScriptBuf::from_hex(crate::config::DEVNET_SETTLEMENT_SCRIPT)
-                .unwrap(),
+            settlement_script: ScriptBuf::from_hex(
+                crate::template::coinbase::DEVNET_SETTLEMENT_SCRIPT,
+            )
+            .unwrap(),
             pool_tag: b"/shareproof/".to_vec(),
             extranonce1_size: 4,
             extranonce2_size: 8,

@@ -29,8 +29,11 @@
 
 pub mod api;
 pub mod chain;
+pub mod clock;
 pub mod config;
+pub mod fatal;
 pub mod ledger;
+pub mod metrics;
 pub mod node;
 pub mod settle;
 pub mod store;

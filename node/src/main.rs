@@ -7,9 +7,9 @@ use std::str::FromStr;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
+use shareproof_miner::command::{LoadgenArgs, MineArgs};
 use shareproof_node::config::RawConfig;
 use shareproof_node::settle::{ChainClient, DeployParams, Deployment, SignerSource};
-use shareproof_miner::command::{LoadgenArgs, MineArgs};
 use tokio_util::sync::CancellationToken;
 
 /// Shareproof: a non-custodial Bitcoin mining pool node.
@@ -575,7 +575,9 @@ async fn deploy_devnet(args: DeployArgs) -> Result<()> {
             pow_limit,
             retarget_interval: 0,
             target_timespan: 0,
-            settlement_script: hex::decode(shareproof_node::config::DEVNET_SETTLEMENT_SCRIPT)?,
+            settlement_script: hex::decode(
+                shareproof_node::template::coinbase::DEVNET_SETTLEMENT_SCRIPT,
+            )?,
             fee_recipient: deployer,
             fee_bps: args.fee_bps,
             confirmations: args.confirmations,

@@ -7,17 +7,19 @@
 //! returns.
 
 use std::net::SocketAddr;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::api::{self, metrics::Metrics, ApiState};
+use crate::api::{self, ApiState};
 use crate::chain::Chain;
 use crate::config::{Config, SourceConfig};
+use crate::fatal::Fatal;
 use crate::ledger::{Ledger, LedgerMsg};
+use crate::metrics::Metrics;
 use crate::settle::{BestChain, Prover, Settler, SettlerParts};
 use crate::store::{Store, StoreError};
 use crate::stratum::{Listener, Registry, Shared};
@@ -59,40 +61,6 @@ pub enum NodeError {
     /// A part of the running node stopped it.
     #[error("the node stopped: {0}")]
     Fatal(String),
-}
-
-/// The first fatal error of a part of the running node. Recording one stops
-/// the node (it cancels the shutdown token); [`RunningNode::wait`] then
-/// returns it. Cheap to clone; later errors are logged, not kept.
-#[derive(Debug, Clone)]
-pub struct Fatal {
-    /// Set once, by the first part that fails.
-    error: Arc<OnceLock<String>>,
-    /// The node's shutdown token.
-    shutdown: CancellationToken,
-}
-
-impl Fatal {
-    /// A recorder that stops the node through `shutdown`.
-    pub fn new(shutdown: CancellationToken) -> Self {
-        Fatal {
-            error: Arc::new(OnceLock::new()),
-            shutdown,
-        }
-    }
-
-    /// Records `error` (the first one wins), logs it and stops the node.
-    pub fn fail(&self, error: impl std::fmt::Display) {
-        let error = error.to_string();
-        tracing::error!(error = %error, "fatal: stopping the node");
-        let _ = self.error.set(error);
-        self.shutdown.cancel();
-    }
-
-    /// The recorded error, if any.
-    pub fn error(&self) -> Option<&str> {
-        self.error.get().map(String::as_str)
-    }
 }
 
 /// A running node.

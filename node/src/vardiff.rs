@@ -16,7 +16,20 @@ use std::time::{Duration, Instant};
 
 use share_verifier::Difficulty;
 
-use crate::config::VardiffConfig;
+/// Vardiff parameters.
+#[derive(Debug, Clone, Copy)]
+pub struct VardiffConfig {
+    /// Seconds between shares aimed at.
+    pub target_share_secs: f64,
+    /// Difficulty of a new connection.
+    pub start: Difficulty,
+    /// Lowest difficulty.
+    pub min: Difficulty,
+    /// Highest difficulty.
+    pub max: Difficulty,
+    /// Seconds between retargets once settled.
+    pub retarget_secs: f64,
+}
 
 /// Retargets counted as "new connection".
 const FAST_RETARGETS: u32 = 3;

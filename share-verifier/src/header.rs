@@ -428,15 +428,17 @@ mod tests {
             true
         });
         let expected: Vec<(u32, ShareHash)> = (0..4096)
-            .map(|n| (n, header_hash(&p.header(&en1, &en2, job.ntime, n, job.version))))
+            .map(|n| {
+                (
+                    n,
+                    header_hash(&p.header(&en1, &en2, job.ntime, n, job.version)),
+                )
+            })
             .filter(|(_, h)| target.is_met_by(h))
             .collect();
         assert!(!expected.is_empty());
         assert_eq!(found, expected);
-        assert_eq!(
-            first_nonce(&prefix, &target, 0, 4096),
-            Some(expected[0].0)
-        );
+        assert_eq!(first_nonce(&prefix, &target, 0, 4096), Some(expected[0].0));
     }
 
     #[test]
@@ -448,7 +450,10 @@ mod tests {
             seen < 3
         });
         assert_eq!((seen, tried), (3, 3), "every hash meets the easiest target");
-        assert_eq!(scan(&prefix, &ShareTarget::MAX, u32::MAX - 1, 10, |_, _| true), 1);
+        assert_eq!(
+            scan(&prefix, &ShareTarget::MAX, u32::MAX - 1, 10, |_, _| true),
+            1
+        );
     }
 
     #[test]

@@ -16,8 +16,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::address::Address;
 use crate::field::{self, FieldError};
-use crate::target::ShareHash;
 use crate::poseidon::{Poseidon8, ARITY};
+use crate::target::ShareHash;
 use crate::target::{Weight, WEIGHT_BITS};
 
 /// Largest supported window: 2^24 slots (the circuit's limits are far lower).

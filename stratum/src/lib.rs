@@ -10,7 +10,8 @@
 //! - [`response`]: answers to requests: written by the server, read by the client.
 //! - [`notification`]: server → client notifications (`mining.notify`,
 //!   difficulty, extranonce, version mask, reconnect), written and read.
-//! - [`server_message`]: any line a server sends, as a client reads it.
+//! - [`server_message`]: any line a server sends, as a client reads it,
+//!   and [`error`]: what can go wrong reading it.
 //!
 //! The job and share fields themselves (hex, byte orders, `prevhash`'s word
 //! swap) are parsed by `share-verifier`'s [`Job`](share_verifier::Job) and
@@ -18,14 +19,16 @@
 //! and the auditor CLI cannot disagree on a malformed nonce.
 
 pub mod codec;
+pub mod error;
 pub mod notification;
 pub mod reject;
 pub mod request;
 pub mod response;
 pub mod server_message;
 
+pub use error::ProtocolError;
 pub use notification::Notification;
 pub use reject::Reject;
 pub use request::{Call, Request, Submit};
 pub use response::Response;
-pub use server_message::{ProtocolError, ServerMessage};
+pub use server_message::ServerMessage;

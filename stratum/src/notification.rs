@@ -3,7 +3,7 @@
 use serde_json::Value;
 use share_verifier::Job;
 
-use crate::server_message::ProtocolError;
+use crate::error::ProtocolError;
 
 /// A notification line, `{"id":null,"method":…,"params":…}\n`; `params` is JSON text.
 fn line(method: &str, params: &str) -> Vec<u8> {

@@ -149,7 +149,11 @@ pub fn parse(line: &[u8]) -> Parsed<'_> {
             };
             Request::Authorize {
                 username,
-                password: p.password.as_ref().and_then(Value::as_str).map(str::to_owned),
+                password: p
+                    .password
+                    .as_ref()
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
             }
         }
         "mining.configure" => {
@@ -223,7 +227,11 @@ impl Call<'_> {
 
     /// Appends the request line (newline included) with id `id`.
     pub fn write(&self, out: &mut Vec<u8>, id: u64) {
-        let _ = write!(out, "{{\"id\":{id},\"method\":\"{}\",\"params\":", self.method());
+        let _ = write!(
+            out,
+            "{{\"id\":{id},\"method\":\"{}\",\"params\":",
+            self.method()
+        );
         match self {
             Call::Subscribe { agent } => write_json(out, &[agent]),
             Call::Authorize { user, password } => write_json(out, &[user, password]),
@@ -342,7 +350,10 @@ mod tests {
         }
         .write(&mut out, 3);
         Call::SuggestDifficulty(0.5).write(&mut out, 4);
-        let lines: Vec<_> = out.split(|&b| b == b'\n').filter(|l| !l.is_empty()).collect();
+        let lines: Vec<_> = out
+            .split(|&b| b == b'\n')
+            .filter(|l| !l.is_empty())
+            .collect();
         match parse(lines[0]).unwrap().1 {
             Request::Configure { extensions, params } => {
                 assert_eq!(extensions, ["version-rolling"]);

@@ -10,8 +10,8 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
+use crate::error::ProtocolError;
 use crate::reject::Reject;
-use crate::server_message::ProtocolError;
 
 /// The id to echo: the raw JSON text, or `null`.
 fn id_text(id: Option<&RawValue>) -> &str {

@@ -2,29 +2,10 @@
 //! requests or a notification.
 
 use serde_json::Value;
-use share_verifier::job::JobError;
 
+use crate::error::ProtocolError;
 use crate::notification::Notification;
 use crate::response::Response;
-
-/// Errors of reading a server's line.
-#[derive(Debug, thiserror::Error)]
-pub enum ProtocolError {
-    /// The line is not JSON.
-    #[error("pool sent a line that is not JSON: {0}")]
-    Json(#[from] serde_json::Error),
-    /// A job that does not parse.
-    #[error("pool sent a malformed job: {0}")]
-    Job(#[from] JobError),
-    /// A message of the wrong shape.
-    #[error("pool sent a malformed {what}: {line}")]
-    Shape {
-        /// What was expected.
-        what: &'static str,
-        /// What came.
-        line: String,
-    },
-}
 
 /// A line from the server.
 #[derive(Debug, Clone, PartialEq)]

@@ -24,8 +24,8 @@ use bitcoin::{
     script, transaction, Amount, Block, BlockHash, OutPoint, ScriptBuf, Sequence, Target,
     Transaction, TxIn, TxOut, Witness,
 };
-use shareproof_node::config::RawConfig;
 use shareproof_miner::cpu::{self as miner, MinerConfig};
+use shareproof_node::config::RawConfig;
 use shareproof_node::settle::audit::audit_settlements;
 use shareproof_node::settle::{
     evm_hash, BlockProof, ChainClient, ChainError, Deployment, KeySource, Prover, SettleArgs,
@@ -208,7 +208,7 @@ fn grind_block(parent: &Header, height: u32) -> Block {
             version: parent.version,
             prev_blockhash: parent.block_hash(),
             merkle_root: bitcoin::TxMerkleNode::all_zeros(),
-            time: (shareproof_node::ledger::unix_now() as u32).max(parent.time + 1),
+            time: (shareproof_node::clock::unix_now() as u32).max(parent.time + 1),
             bits: parent.bits,
             nonce: 0,
         },

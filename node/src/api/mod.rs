@@ -21,8 +21,6 @@
 //! - `GET /api/v1/log`: the share log file for auditors
 //! - `GET /metrics`
 
-pub mod metrics;
-
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 
@@ -38,11 +36,12 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use crate::ledger::{unix_now, Accounts, JobEntry};
+use crate::clock::unix_now;
+use crate::ledger::{Accounts, JobEntry};
+use crate::metrics::Metrics;
 use crate::store::Store;
 use crate::stratum::Registry;
 use crate::template::embedded::EmbeddedSource;
-use metrics::Metrics;
 
 /// What the handlers read.
 #[derive(Clone)]

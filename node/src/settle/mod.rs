@@ -43,9 +43,9 @@ use bitcoin::hashes::Hash;
 use bitcoin::BlockHash;
 use tokio_util::sync::CancellationToken;
 
-use crate::api::metrics::Metrics;
-use crate::ledger::unix_now;
-use crate::node::Fatal;
+use crate::clock::unix_now;
+use crate::fatal::Fatal;
+use crate::metrics::Metrics;
 use crate::store::{BlockInfo, BlockStatus, SettlementRecord, SettlementStatus, Store};
 
 pub use best_chain::{BestChain, BestChainError};

@@ -15,4 +15,4 @@ pub mod session;
 pub mod shared;
 
 pub use server::Listener;
-pub use shared::{Registry, Shared};
+pub use shared::{Registry, Shared, StratumConfig};

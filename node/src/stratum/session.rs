@@ -15,8 +15,7 @@ use std::time::{Duration, Instant};
 use bitcoin::hashes::Hash;
 use share_verifier::log::ShareRecord;
 use share_verifier::{
-    Address, Difficulty, JobId, Share, ShareRules, ShareTarget, Submission, Username,
-    VersionMask,
+    Address, Difficulty, JobId, Share, ShareRules, ShareTarget, Submission, Username, VersionMask,
 };
 use shareproof_stratum::request::{self, Request, Submit};
 use shareproof_stratum::{notification, response, Reject};
@@ -395,10 +394,7 @@ impl Session {
         if !self.subscribed {
             return Err(Reject::NotSubscribed);
         }
-        let parsed: Username =
-            username
-                .parse()
-                .map_err(Reject::BadUsername)?;
+        let parsed: Username = username.parse().map_err(Reject::BadUsername)?;
         if let Some(d) = password.and_then(password_difficulty) {
             self.vardiff.suggest(d, Instant::now());
         }

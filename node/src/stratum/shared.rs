@@ -3,20 +3,43 @@
 //! registry. Sessions and the accept loop both read it; it imports neither.
 
 use std::collections::HashMap;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bitcoin::hashes::Hash;
 use bitcoin::BlockHash;
 use share_verifier::Address;
 use tokio::sync::watch;
 
-use crate::api::metrics::Metrics;
-use crate::config::{StratumConfig, VardiffConfig};
 use crate::ledger::{JobEntry, LedgerHandle};
+use crate::metrics::Metrics;
 use crate::template::TemplateSource;
+use crate::vardiff::VardiffConfig;
+
+/// Stratum server limits.
+#[derive(Debug, Clone)]
+pub struct StratumConfig {
+    /// Listen address.
+    pub listen: SocketAddr,
+    /// Most simultaneous connections.
+    pub max_connections: usize,
+    /// Longest accepted line in bytes.
+    pub max_line_length: usize,
+    /// How long a connection may stay without `mining.subscribe`.
+    pub subscribe_timeout: Duration,
+    /// How long a subscribed connection may stay silent.
+    pub idle_timeout: Duration,
+    /// extranonce2 size in bytes.
+    pub extranonce2_size: usize,
+    /// How long jobs of a previous tip are answered as stale rather than unknown.
+    pub stale_grace: Duration,
+    /// Invalid shares per minute tolerated before a ban.
+    pub max_invalid_per_minute: u32,
+    /// How long a banned IP is refused.
+    pub ban: Duration,
+}
 
 /// What every session shares.
 pub struct Shared {
@@ -172,4 +195,3 @@ impl Registry {
         out
     }
 }
-

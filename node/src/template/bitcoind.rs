@@ -11,6 +11,7 @@
 //! Bitcoin Core (`tests/tests/bitcoind_core.rs`) and against a fake
 //! JSON-RPC server for shapes a real node does not produce on demand.
 
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -23,8 +24,31 @@ use serde_json::{json, Value};
 use tokio::sync::{mpsc, Notify};
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{BitcoindConfig, RpcAuth};
 use crate::template::{BoxFuture, SourceError, SubmitOutcome, Template, TemplateSource};
+
+/// bitcoind connection settings.
+#[derive(Debug, Clone)]
+pub struct BitcoindConfig {
+    /// RPC URLs in failover order.
+    pub urls: Vec<String>,
+    /// Authentication.
+    pub auth: RpcAuth,
+    /// Polling interval when long polling is unavailable.
+    pub poll: Duration,
+    /// Whether to long-poll.
+    pub longpoll: bool,
+}
+
+/// bitcoind RPC authentication.
+#[derive(Debug, Clone)]
+pub enum RpcAuth {
+    /// No credentials.
+    None,
+    /// `rpcuser`/`rpcpassword`.
+    UserPass(String, String),
+    /// A cookie file, read at each (re)connection since bitcoind rewrites it on restart.
+    Cookie(PathBuf),
+}
 
 /// How long a long poll may hang before we re-issue it.
 const LONGPOLL_TIMEOUT: Duration = Duration::from_secs(600);

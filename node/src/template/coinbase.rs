@@ -14,8 +14,16 @@ use bitcoin::{Amount, OutPoint, ScriptBuf, Sequence, Transaction, TxIn, TxOut, W
 use share_verifier::commitment::commitment_output;
 use share_verifier::WindowRoot;
 
-use crate::config::MAX_COINBASE_LEN;
 use crate::template::Template;
+
+/// The devnet's default settlement script: P2WSH(OP_TRUE),
+/// `0020 4ae81572f06e1b88fd5ced7a1a000945432e83e1551e6f721ee9c00b8cc33260`.
+/// Anyone can spend it: production must configure the bridge's peg-in script.
+pub const DEVNET_SETTLEMENT_SCRIPT: &str =
+    "00204ae81572f06e1b88fd5ced7a1a000945432e83e1551e6f721ee9c00b8cc33260";
+
+/// Longest coinbase we hand to ASIC firmware (DESIGN item 7: under ~700 bytes).
+pub const MAX_COINBASE_LEN: usize = 700;
 
 /// Builds coinbases for one pool's parameters.
 #[derive(Debug, Clone)]
@@ -150,8 +158,7 @@ mod tests {
 
     fn builder() -> CoinbaseBuilder {
         CoinbaseBuilder {
-            settlement_script: ScriptBuf::from_hex(crate::config::DEVNET_SETTLEMENT_SCRIPT)
-                .unwrap(),
+            settlement_script: ScriptBuf::from_hex(DEVNET_SETTLEMENT_SCRIPT).unwrap(),
             pool_tag: b"/shareproof/".to_vec(),
             extranonce1_size: 4,
             extranonce2_size: 8,

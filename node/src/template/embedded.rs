@@ -10,7 +10,7 @@ use tokio::sync::{mpsc, Notify};
 use tokio_util::sync::CancellationToken;
 
 use crate::chain::{Accepted, Chain};
-use crate::ledger::unix_now;
+use crate::clock::unix_now;
 use crate::template::{BoxFuture, SourceError, SubmitOutcome, Template, TemplateSource};
 
 /// The embedded chain behind the template-source trait.
