@@ -16,11 +16,11 @@ use bitcoin::ScriptBuf;
 use serde::{Deserialize, Serialize};
 use share_verifier::Difficulty;
 
-use crate::chain::DifficultyRule;
 use crate::stratum::StratumConfig;
-use crate::template::bitcoind::{BitcoindConfig, RpcAuth};
-use crate::template::coinbase::DEVNET_SETTLEMENT_SCRIPT;
 use crate::vardiff::VardiffConfig;
+use shareproof_sources::bitcoind::{BitcoindConfig, RpcAuth};
+use shareproof_sources::chain::DifficultyRule;
+use shareproof_sources::coinbase::DEVNET_SETTLEMENT_SCRIPT;
 
 /// The embedded chain's default block target, fixed: about 30 s per block
 /// for the built-in miner on one core of the reference machine (measured

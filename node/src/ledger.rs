@@ -34,11 +34,11 @@ use share_verifier::{
 };
 use tokio::sync::{mpsc, oneshot, watch};
 
-use crate::clock::unix_now;
 use crate::fatal::Fatal;
 use crate::metrics::Metrics;
 use crate::store::{BlockInfo, BlockStatus, LedgerBatch, Store, StoreError};
-use crate::template::{CoinbaseBuilder, Template};
+use shareproof_sources::clock::unix_now;
+use shareproof_sources::{CoinbaseBuilder, Template};
 use shareproof_stratum::notification;
 
 /// Most messages handled in one round (bounds a round's latency).
@@ -778,7 +778,7 @@ mod tests {
     fn coinbase() -> CoinbaseBuilder {
         CoinbaseBuilder {
             settlement_script: ScriptBuf::from_hex(
-                crate::template::coinbase::DEVNET_SETTLEMENT_SCRIPT,
+                shareproof_sources::coinbase::DEVNET_SETTLEMENT_SCRIPT,
             )
             .unwrap(),
             pool_tag: b"/shareproof/".to_vec(),

@@ -28,8 +28,6 @@
 //!   proving in a blocking task, `settle`, the miners' balance and claim.
 
 pub mod api;
-pub mod chain;
-pub mod clock;
 pub mod config;
 pub mod fatal;
 pub mod ledger;
@@ -38,7 +36,6 @@ pub mod node;
 pub mod settle;
 pub mod store;
 pub mod stratum;
-pub mod template;
 pub mod vardiff;
 
 pub use config::{Config, RawConfig};

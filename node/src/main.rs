@@ -575,9 +575,7 @@ async fn deploy_devnet(args: DeployArgs) -> Result<()> {
             pow_limit,
             retarget_interval: 0,
             target_timespan: 0,
-            settlement_script: hex::decode(
-                shareproof_node::template::coinbase::DEVNET_SETTLEMENT_SCRIPT,
-            )?,
+            settlement_script: hex::decode(shareproof_sources::coinbase::DEVNET_SETTLEMENT_SCRIPT)?,
             fee_recipient: deployer,
             fee_bps: args.fee_bps,
             confirmations: args.confirmations,

@@ -15,7 +15,6 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::api::{self, ApiState};
-use crate::chain::Chain;
 use crate::config::{Config, SourceConfig};
 use crate::fatal::Fatal;
 use crate::ledger::{Ledger, LedgerMsg};
@@ -23,9 +22,10 @@ use crate::metrics::Metrics;
 use crate::settle::{BestChain, Prover, Settler, SettlerParts};
 use crate::store::{Store, StoreError};
 use crate::stratum::{Listener, Registry, Shared};
-use crate::template::bitcoind::BitcoindSource;
-use crate::template::embedded::EmbeddedSource;
-use crate::template::{CoinbaseBuilder, TemplateSource};
+use shareproof_sources::bitcoind::BitcoindSource;
+use shareproof_sources::chain::Chain;
+use shareproof_sources::embedded::EmbeddedSource;
+use shareproof_sources::{CoinbaseBuilder, TemplateSource};
 
 /// extranonce1 size: 4 bytes, unique per connection.
 pub const EXTRANONCE1_SIZE: usize = 4;
@@ -38,7 +38,7 @@ pub enum NodeError {
     Store(#[from] StoreError),
     /// The embedded chain could not be opened.
     #[error("embedded chain: {0}")]
-    Chain(#[from] crate::chain::BlockError),
+    Chain(#[from] shareproof_sources::chain::BlockError),
     /// A listen address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {

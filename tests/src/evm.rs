@@ -146,10 +146,8 @@ pub async fn deploy_regtest(
             pow_limit: regtest_pow_limit(),
             retarget_interval: 0,
             target_timespan: 0,
-            settlement_script: hex::decode(
-                shareproof_node::template::coinbase::DEVNET_SETTLEMENT_SCRIPT,
-            )
-            .expect("hex"),
+            settlement_script: hex::decode(shareproof_sources::coinbase::DEVNET_SETTLEMENT_SCRIPT)
+                .expect("hex"),
             fee_recipient: signer(0).address(),
             fee_bps,
             confirmations,

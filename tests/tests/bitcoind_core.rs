@@ -26,7 +26,7 @@ use shareproof_miner::cpu::{self as miner, MinerConfig};
 use shareproof_miner::loadgen::{self, LoadgenConfig};
 use shareproof_node::config::RawConfig;
 use shareproof_node::store::BlockStatus;
-use shareproof_node::template::coinbase::DEVNET_SETTLEMENT_SCRIPT;
+use shareproof_sources::coinbase::DEVNET_SETTLEMENT_SCRIPT;
 use shareproof_tests::bitcoind::{anyone_can_spend, Bitcoind, RPC_PASSWORD, RPC_USER};
 use shareproof_tests::{start_node, subscribe, TestNode, ADDRESS};
 use tokio_util::sync::CancellationToken;

@@ -13,7 +13,7 @@ use share_verifier::log::LogReader;
 use share_verifier::{Auditor, ShareReceipt, WindowRoot};
 use shareproof_miner::cpu::{self as miner, MinerConfig};
 use shareproof_node::store::BlockStatus;
-use shareproof_node::template::coinbase::DEVNET_SETTLEMENT_SCRIPT;
+use shareproof_sources::coinbase::DEVNET_SETTLEMENT_SCRIPT;
 use shareproof_tests::{get, get_json, start_node, ADDRESS};
 use tokio_util::sync::CancellationToken;
 

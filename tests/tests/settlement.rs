@@ -31,8 +31,8 @@ use shareproof_node::settle::{
     evm_hash, BlockProof, ChainClient, ChainError, Deployment, KeySource, Prover, SettleArgs,
 };
 use shareproof_node::store::{SettlementStatus, Store};
-use shareproof_node::template::{SubmitOutcome, TemplateSource};
 use shareproof_node::RunningNode;
+use shareproof_sources::{SubmitOutcome, TemplateSource};
 use shareproof_tests::evm::{
     deploy_regtest, expected_balances, signer, start_anvil, wait_for, KEYS, SEED,
 };
@@ -208,7 +208,7 @@ fn grind_block(parent: &Header, height: u32) -> Block {
             version: parent.version,
             prev_blockhash: parent.block_hash(),
             merkle_root: bitcoin::TxMerkleNode::all_zeros(),
-            time: (shareproof_node::clock::unix_now() as u32).max(parent.time + 1),
+            time: (shareproof_sources::clock::unix_now() as u32).max(parent.time + 1),
             bits: parent.bits,
             nonce: 0,
         },

@@ -6,7 +6,7 @@ use bitcoin::hashes::Hash;
 use serde_json::Value;
 use share_verifier::{Job, PreparedJob, ShareRules, ShareTarget, VersionMask};
 use shareproof_node::stratum::session::validate_submit;
-use shareproof_node::template::bitcoind::parse_gbt;
+use shareproof_sources::bitcoind::parse_gbt;
 use shareproof_stratum::request::{self, Request};
 use shareproof_tests::vector;
 

@@ -36,12 +36,12 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use crate::clock::unix_now;
 use crate::ledger::{Accounts, JobEntry};
 use crate::metrics::Metrics;
 use crate::store::Store;
 use crate::stratum::Registry;
-use crate::template::embedded::EmbeddedSource;
+use shareproof_sources::clock::unix_now;
+use shareproof_sources::embedded::EmbeddedSource;
 
 /// What the handlers read.
 #[derive(Clone)]

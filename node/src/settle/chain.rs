@@ -93,7 +93,7 @@ impl BlockProof {
             input.witness.clear();
         }
         let txids: Vec<_> = block.txdata[1..].iter().map(|t| t.compute_txid()).collect();
-        let branch = crate::template::merkle_branch(&txids);
+        let branch = share_verifier::header::coinbase_merkle_branch(&txids);
         BlockProof {
             header: Bytes::from(bitcoin::consensus::serialize(&block.header)),
             coinbase: Bytes::from(bitcoin::consensus::serialize(&coinbase)),

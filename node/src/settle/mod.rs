@@ -27,7 +27,6 @@
 //! (the settlement auditor).
 
 pub mod audit;
-pub mod best_chain;
 pub mod chain;
 pub mod contracts;
 pub mod prover;
@@ -43,15 +42,15 @@ use bitcoin::hashes::Hash;
 use bitcoin::BlockHash;
 use tokio_util::sync::CancellationToken;
 
-use crate::clock::unix_now;
 use crate::fatal::Fatal;
 use crate::metrics::Metrics;
 use crate::store::{BlockInfo, BlockStatus, SettlementRecord, SettlementStatus, Store};
+use shareproof_sources::clock::unix_now;
 
-pub use best_chain::{BestChain, BestChainError};
 pub use chain::{BlockProof, ChainClient, ChainError, Mined, SettleArgs};
 pub use contracts::{deploy, DeployParams, Deployment, DeploymentError};
 pub use prover::{KeySource, Prover, ProverError};
+pub use shareproof_sources::{BestChain, BestChainError};
 pub use signer::{SignerError, SignerSource};
 
 /// How long a block waits after a failed step before it is tried again.

@@ -26,8 +26,8 @@ use crate::ledger::{AcceptedShare, FoundBlock, JobEntry, LedgerError, LedgerMsg}
 use crate::store::BlockStatus;
 use crate::stratum::connection::{Connection, ConnectionError};
 use crate::stratum::shared::Shared;
-use crate::template::SubmitOutcome;
 use crate::vardiff::Vardiff;
+use shareproof_sources::SubmitOutcome;
 
 /// Jobs of the current tip remembered per connection.
 const MAX_JOBS: usize = 8;

@@ -15,8 +15,8 @@ use tokio::sync::watch;
 
 use crate::ledger::{JobEntry, LedgerHandle};
 use crate::metrics::Metrics;
-use crate::template::TemplateSource;
 use crate::vardiff::VardiffConfig;
+use shareproof_sources::TemplateSource;
 
 /// Stratum server limits.
 #[derive(Debug, Clone)]

@@ -1,14 +1,18 @@
-//! Block templates: what a source (the embedded chain or bitcoind) says the
-//! next block may contain, the [`TemplateSource`] trait both implement, and
-//! the coinbase builder that turns a template and a window root into a
-//! Stratum job.
+//! Block templates and where they come from: what a source (the embedded
+//! regtest [`chain`] through [`embedded`], or [`bitcoind`]) says the next
+//! block may contain, the [`TemplateSource`] trait both implement, the
+//! [`coinbase`] builder that turns a template and a window root into a
+//! Stratum job, and the [`best_chain`] reads settlement relays to the EVM.
 //!
 //! Data flow: a source's task pushes [`Template`]s to the ledger, which
 //! mints a job from each (window root at that moment + coinbase) and
 //! broadcasts it; a share that meets the network target comes back here as a
 //! full block through [`TemplateSource::submit_block`].
 
+pub mod best_chain;
 pub mod bitcoind;
+pub mod chain;
+pub mod clock;
 pub mod coinbase;
 pub mod embedded;
 
@@ -17,12 +21,13 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use bitcoin::block::{Header, Version};
-use bitcoin::hashes::{sha256d, Hash};
 use bitcoin::pow::CompactTarget;
 use bitcoin::{Amount, Block, BlockHash, ScriptBuf, Transaction, TxMerkleNode, Txid, Witness};
+use share_verifier::header::coinbase_merkle_branch;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+pub use best_chain::{BestChain, BestChainError};
 pub use coinbase::{CoinbaseBuilder, CoinbaseParts};
 
 /// A boxed future, so that [`TemplateSource`] can be used as a trait object.
@@ -62,7 +67,7 @@ impl Template {
             .iter()
             .map(Transaction::compute_txid)
             .collect();
-        self.merkle_branch = merkle_branch(&txids);
+        self.merkle_branch = coinbase_merkle_branch(&txids);
         self
     }
 
@@ -86,29 +91,6 @@ impl Template {
         txdata.extend(self.transactions.iter().cloned());
         Ok(Block { header, txdata })
     }
-}
-
-/// The Merkle branch of the first leaf (the coinbase) given the other
-/// leaves' txids, bottom first: at each level the sibling of the path.
-pub fn merkle_branch(txids: &[Txid]) -> Vec<TxMerkleNode> {
-    let mut level: Vec<[u8; 32]> = txids.iter().map(|t| t.to_byte_array()).collect();
-    let mut branch = Vec::new();
-    while !level.is_empty() {
-        branch.push(TxMerkleNode::from_byte_array(level[0]));
-        // The path's own node is implicit; pair up the rest (the path's
-        // sibling at this level was level[0]).
-        level = level[1..]
-            .chunks(2)
-            .map(|pair| {
-                let right = pair.get(1).unwrap_or(&pair[0]);
-                let mut buf = [0u8; 64];
-                buf[..32].copy_from_slice(&pair[0]);
-                buf[32..].copy_from_slice(right);
-                sha256d::Hash::hash(&buf).to_byte_array()
-            })
-            .collect();
-    }
-    branch
 }
 
 /// What a source answered to a submitted block.
@@ -188,23 +170,49 @@ pub trait TemplateSource: Send + Sync + 'static {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::str::FromStr;
+    use bitcoin::hashes::{sha256d, Hash};
+
+    fn template(transactions: Vec<Transaction>) -> Template {
+        Template {
+            height: 1,
+            prevhash: BlockHash::all_zeros(),
+            version: Version::TWO,
+            nbits: CompactTarget::from_consensus(0x207f_ffff),
+            time: 0,
+            min_time: 0,
+            coinbase_value: Amount::ZERO,
+            transactions,
+            witness_commitment: None,
+            merkle_branch: Vec::new(),
+        }
+        .with_branch_from_transactions()
+    }
+
+    fn tx(lock_time: u32) -> Transaction {
+        Transaction {
+            version: bitcoin::transaction::Version::TWO,
+            lock_time: bitcoin::absolute::LockTime::from_consensus(lock_time),
+            input: Vec::new(),
+            output: Vec::new(),
+        }
+    }
 
     #[test]
     fn branch_of_one_two_and_three_transactions() {
-        let t = |b: u8| Txid::from_byte_array([b; 32]);
         let h = |a: [u8; 32], b: [u8; 32]| {
             let mut buf = [0u8; 64];
             buf[..32].copy_from_slice(&a);
             buf[32..].copy_from_slice(&b);
             sha256d::Hash::hash(&buf).to_byte_array()
         };
-        assert!(merkle_branch(&[]).is_empty());
-        assert_eq!(merkle_branch(&[t(1)]).len(), 1);
-        let b = merkle_branch(&[t(1), t(2)]);
-        assert_eq!(b[1].to_byte_array(), h([2; 32], [2; 32]));
-        let b = merkle_branch(&[t(1), t(2), t(3)]);
-        assert_eq!(b[1].to_byte_array(), h([2; 32], [3; 32]));
-        let _ = Txid::from_str(&"00".repeat(32)).unwrap();
+        let id = |t: &Transaction| t.compute_txid().to_byte_array();
+        let (t1, t2, t3) = (tx(1), tx(2), tx(3));
+        assert!(template(vec![]).merkle_branch.is_empty());
+        assert_eq!(template(vec![t1.clone()]).merkle_branch.len(), 1);
+        let b = template(vec![t1.clone(), t2.clone()]).merkle_branch;
+        assert_eq!(b[0].to_byte_array(), id(&t1));
+        assert_eq!(b[1].to_byte_array(), h(id(&t2), id(&t2)));
+        let b = template(vec![t1, t2.clone(), t3.clone()]).merkle_branch;
+        assert_eq!(b[1].to_byte_array(), h(id(&t2), id(&t3)));
     }
 }

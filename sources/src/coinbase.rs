@@ -14,7 +14,7 @@ use bitcoin::{Amount, OutPoint, ScriptBuf, Sequence, Transaction, TxIn, TxOut, W
 use share_verifier::commitment::commitment_output;
 use share_verifier::WindowRoot;
 
-use crate::template::Template;
+use crate::Template;
 
 /// The devnet's default settlement script: P2WSH(OP_TRUE),
 /// `0020 4ae81572f06e1b88fd5ced7a1a000945432e83e1551e6f721ee9c00b8cc33260`.

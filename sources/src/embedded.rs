@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::chain::{Accepted, Chain};
 use crate::clock::unix_now;
-use crate::template::{BoxFuture, SourceError, SubmitOutcome, Template, TemplateSource};
+use crate::{BoxFuture, SourceError, SubmitOutcome, Template, TemplateSource};
 
 /// The embedded chain behind the template-source trait.
 pub struct EmbeddedSource {

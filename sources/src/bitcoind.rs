@@ -24,7 +24,7 @@ use serde_json::{json, Value};
 use tokio::sync::{mpsc, Notify};
 use tokio_util::sync::CancellationToken;
 
-use crate::template::{BoxFuture, SourceError, SubmitOutcome, Template, TemplateSource};
+use crate::{BoxFuture, SourceError, SubmitOutcome, Template, TemplateSource};
 
 /// bitcoind connection settings.
 #[derive(Debug, Clone)]

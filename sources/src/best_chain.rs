@@ -9,9 +9,9 @@ use bitcoin::consensus::Decodable;
 use bitcoin::{Block, BlockHash};
 use serde_json::{json, Value};
 
-use crate::template::bitcoind::BitcoindSource;
-use crate::template::embedded::EmbeddedSource;
-use crate::template::{BoxFuture, SourceError};
+use crate::bitcoind::BitcoindSource;
+use crate::embedded::EmbeddedSource;
+use crate::{BoxFuture, SourceError};
 
 /// Errors reading the Bitcoin chain.
 #[derive(Debug, thiserror::Error)]
@@ -78,7 +78,7 @@ impl BitcoindSource {
             .call(
                 "getblockhash",
                 json!([height]),
-                crate::template::bitcoind::CALL_TIMEOUT,
+                crate::bitcoind::CALL_TIMEOUT,
             )
             .await
         {
@@ -117,7 +117,7 @@ impl BitcoindSource {
             .call(
                 method,
                 json!([hash.to_string(), raw]),
-                crate::template::bitcoind::CALL_TIMEOUT,
+                crate::bitcoind::CALL_TIMEOUT,
             )
             .await?;
         let item: T = decode_hex(method, &answer)?;
@@ -135,11 +135,7 @@ impl BestChain for BitcoindSource {
     fn tip_height(&self) -> BoxFuture<'_, Result<u32, BestChainError>> {
         Box::pin(async move {
             let v = self
-                .call(
-                    "getblockcount",
-                    json!([]),
-                    crate::template::bitcoind::CALL_TIMEOUT,
-                )
+                .call("getblockcount", json!([]), crate::bitcoind::CALL_TIMEOUT)
                 .await?;
             v.as_u64()
                 .and_then(|h| u32::try_from(h).ok())

@@ -29,7 +29,7 @@ use bitcoin::hashes::Hash;
 use bitcoin::pow::{CompactTarget, Target, Work};
 use bitcoin::{Amount, Block, BlockHash, Network};
 
-use crate::template::Template;
+use crate::Template;
 
 /// Regtest's subsidy halving interval (Bitcoin Core `chainparams.cpp`).
 pub const REGTEST_HALVING_INTERVAL: u32 = 150;
@@ -557,7 +557,7 @@ fn check_block(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::template::coinbase::CoinbaseBuilder;
+    use crate::coinbase::CoinbaseBuilder;
     use bitcoin::hashes::Hash;
     use bitcoin::ScriptBuf;
     use share_verifier::WindowRoot;
