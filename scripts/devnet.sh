@@ -32,9 +32,9 @@ log2="${DEVNET_WINDOW_LOG2:-4}"
 slots=$((1 << log2))
 log "building ($profile)"
 if [ "$profile" = release ]; then
-  cargo build --release -p shareproof-node -p circuits
+  cargo build --release -p shareproof -p circuits
 else
-  cargo build -p shareproof-node -p circuits
+  cargo build -p shareproof -p circuits
 fi
 bin="$root/target/$profile/shareproof"
 cast="$root/scripts/cast.sh"

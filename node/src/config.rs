@@ -426,7 +426,8 @@ impl RawConfig {
         &self,
         data_dir: &std::path::Path,
     ) -> Result<Option<crate::settle::SettleConfig>, ConfigError> {
-        use crate::settle::{KeySource, SettleConfig, SignerSource};
+        use crate::settle::{KeySource, SettleConfig};
+        use shareproof_evm::SignerSource;
         let s = &self.settlement;
         if !s.enabled.unwrap_or(false) {
             return Ok(None);
@@ -458,7 +459,7 @@ impl RawConfig {
             (None, None) => SignerSource::Env(
                 s.key_env
                     .clone()
-                    .unwrap_or_else(|| crate::settle::signer::KEY_ENV.to_owned()),
+                    .unwrap_or_else(|| shareproof_evm::signer::KEY_ENV.to_owned()),
             ),
         };
         let keys =
@@ -681,7 +682,7 @@ mod tests {
         let c = raw.validate().unwrap().settlement.unwrap();
         assert_eq!(
             c.signer,
-            crate::settle::SignerSource::KeyFile(PathBuf::from("/k"))
+            shareproof_evm::SignerSource::KeyFile(PathBuf::from("/k"))
         );
         assert!(
             !c.allow_insecure_key,

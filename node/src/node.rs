@@ -19,12 +19,13 @@ use crate::config::{Config, SourceConfig};
 use crate::fatal::Fatal;
 use crate::ledger::{Ledger, LedgerMsg};
 use crate::metrics::Metrics;
-use crate::settle::{BestChain, Prover, Settler, SettlerParts};
+use crate::settle::{Prover, Settler, SettlerParts};
 use crate::store::{Store, StoreError};
 use crate::stratum::{Listener, Registry, Shared};
 use shareproof_sources::bitcoind::BitcoindSource;
 use shareproof_sources::chain::Chain;
 use shareproof_sources::embedded::EmbeddedSource;
+use shareproof_sources::BestChain;
 use shareproof_sources::{CoinbaseBuilder, TemplateSource};
 
 /// extranonce1 size: 4 bytes, unique per connection.

@@ -129,10 +129,10 @@ pub async fn deploy_regtest(
     fee_bps: u16,
     confirmations: u64,
     verifier: Option<(alloy::primitives::Address, u64)>,
-) -> shareproof_node::settle::Deployment {
+) -> shareproof_evm::Deployment {
     use alloy::providers::ProviderBuilder;
-    use shareproof_node::settle::contracts::regtest_pow_limit;
-    use shareproof_node::settle::{deploy, DeployParams};
+    use shareproof_evm::contracts::regtest_pow_limit;
+    use shareproof_evm::{deploy, DeployParams};
     let provider = ProviderBuilder::new()
         .wallet(alloy::network::EthereumWallet::from(signer(0)))
         .connect_http(anvil.url.parse().expect("anvil's URL"));

@@ -7,8 +7,8 @@
 //! allocation, a miner claims, and the settlement auditor is clean.
 
 use alloy::primitives::B256;
-use shareproof_node::settle::audit::audit_settlements;
-use shareproof_node::settle::{BlockProof, ChainClient};
+use shareproof_evm::audit::audit_settlements;
+use shareproof_evm::{BlockProof, EvmClient};
 use shareproof_node::store::{BlockStatus, SettlementStatus};
 use shareproof_tests::bitcoind::{Bitcoind, RPC_PASSWORD, RPC_USER};
 use shareproof_tests::evm::{
@@ -61,7 +61,7 @@ async fn blocks_mined_on_bitcoind_settle_and_a_reorganised_one_never_does() {
     )
     .await;
     deployment.write(&deployment_path).unwrap();
-    let client = ChainClient::connect(&anvil.url, signer(0), deployment.clone()).unwrap();
+    let client = EvmClient::connect(&anvil.url, signer(0), deployment.clone()).unwrap();
 
     // Three miners take turns finding blocks (every share is a block at
     // regtest difficulty), with a block from outside the pool between.
@@ -145,7 +145,7 @@ async fn blocks_mined_on_bitcoind_settle_and_a_reorganised_one_never_does() {
     let miner = signer(2);
     let owed = expected[&miner.address()];
     assert!(owed > 0, "{expected:?}");
-    let own = ChainClient::connect(&anvil.url, miner.clone(), deployment.clone()).unwrap();
+    let own = EvmClient::connect(&anvil.url, miner.clone(), deployment.clone()).unwrap();
     own.claim().await.unwrap();
     assert_eq!(own.token_balance(miner.address()).await.unwrap(), owed);
 

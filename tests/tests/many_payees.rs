@@ -16,9 +16,9 @@ use alloy::network::{EthereumWallet, TransactionBuilder};
 use alloy::providers::{Provider, ProviderBuilder};
 use alloy::signers::local::PrivateKeySigner;
 use serde_json::Value;
+use shareproof_evm::EvmClient;
 use shareproof_miner::cpu::{self as miner, MinerConfig};
 use shareproof_node::config::RawConfig;
-use shareproof_node::settle::ChainClient;
 use shareproof_node::store::{SettlementStatus, Store};
 use shareproof_node::RunningNode;
 use shareproof_tests::evm::{
@@ -298,7 +298,7 @@ async fn a_window_of_40_addresses_settles_in_pages_and_everyone_claims() {
     }
 
     // Every address holds exactly share-verifier's allocation.
-    let client = ChainClient::connect(&anvil.url, signer(0), deployment.clone()).unwrap();
+    let client = EvmClient::connect(&anvil.url, signer(0), deployment.clone()).unwrap();
     let expected = expected_balances(&store, &settled, FEE_BPS, signer(0).address());
     assert!(expected.len() >= 41, "{} accounts", expected.len());
     for (account, amount) in &expected {
@@ -323,7 +323,7 @@ async fn a_window_of_40_addresses_settles_in_pages_and_everyone_claims() {
             )
             .await
             .unwrap();
-        let own = ChainClient::connect(&anvil.url, a.clone(), deployment.clone()).unwrap();
+        let own = EvmClient::connect(&anvil.url, a.clone(), deployment.clone()).unwrap();
         let mined = own.claim().await.unwrap();
         assert_eq!(own.token_balance(a.address()).await.unwrap(), owed);
         assert_eq!(own.balance_of(a.address()).await.unwrap(), 0);

@@ -24,12 +24,11 @@ use bitcoin::{
     script, transaction, Amount, Block, BlockHash, OutPoint, ScriptBuf, Sequence, Target,
     Transaction, TxIn, TxOut, Witness,
 };
+use shareproof_evm::audit::audit_settlements;
+use shareproof_evm::{BlockProof, Deployment, EvmClient, EvmError, SettleArgs};
 use shareproof_miner::cpu::{self as miner, MinerConfig};
 use shareproof_node::config::RawConfig;
-use shareproof_node::settle::audit::audit_settlements;
-use shareproof_node::settle::{
-    evm_hash, BlockProof, ChainClient, ChainError, Deployment, KeySource, Prover, SettleArgs,
-};
+use shareproof_node::settle::{evm_hash, KeySource, Prover};
 use shareproof_node::store::{SettlementStatus, Store};
 use shareproof_node::RunningNode;
 use shareproof_sources::{SubmitOutcome, TemplateSource};
@@ -253,7 +252,7 @@ async fn blocks_settle_once_across_a_restart_and_balances_match_the_allocation()
     .await;
     deployment.write(&deployment_path).unwrap();
     let checkpoint = deployment.checkpoint_height;
-    let client = ChainClient::connect(&anvil.url, signer(0), deployment.clone()).unwrap();
+    let client = EvmClient::connect(&anvil.url, signer(0), deployment.clone()).unwrap();
 
     // A first block settles.
     let store = node.store.clone();
@@ -340,7 +339,7 @@ async fn blocks_settle_once_across_a_restart_and_balances_match_the_allocation()
         moved.payees[0].weight -= 1;
         moved.payees[1].weight += 1;
         match client.send_settle(&moved).await {
-            Err(ChainError::Reverted { reason, .. }) => {
+            Err(EvmError::Reverted { reason, .. }) => {
                 assert!(reason.contains("SettlementInvalidProof"), "{reason}")
             }
             Err(e) => panic!("moved weight: unexpected error {e}"),
@@ -350,7 +349,7 @@ async fn blocks_settle_once_across_a_restart_and_balances_match_the_allocation()
         let mut fewer = honest.clone();
         fewer.payees.remove(0);
         match client.send_settle(&fewer).await {
-            Err(ChainError::Reverted { reason, .. }) => {
+            Err(EvmError::Reverted { reason, .. }) => {
                 assert!(reason.contains("SettlementInvalidProof"), "{reason}")
             }
             Err(e) => panic!("dropped payee: unexpected error {e}"),
@@ -567,13 +566,13 @@ async fn blocks_settle_once_across_a_restart_and_balances_match_the_allocation()
     let miner = signer(2);
     let owed = expected[&miner.address()];
     assert!(owed > 0);
-    let own = ChainClient::connect(&anvil.url, miner.clone(), deployment.clone()).unwrap();
+    let own = EvmClient::connect(&anvil.url, miner.clone(), deployment.clone()).unwrap();
     let claimed = own.claim().await.unwrap();
     println!("claim gas {}", claimed.gas_used);
     assert_eq!(own.balance_of(miner.address()).await.unwrap(), 0);
     assert_eq!(own.token_balance(miner.address()).await.unwrap(), owed);
     match own.claim().await {
-        Err(ChainError::Reverted { reason, .. }) => {
+        Err(EvmError::Reverted { reason, .. }) => {
             assert!(reason.contains("SettlementNothingToClaim"), "{reason}")
         }
         other => panic!("a second claim: {other:?}"),

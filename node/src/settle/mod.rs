@@ -21,16 +21,11 @@
 //! per-block [`SettlementRecord`] lives in the store and is served by the
 //! API beside the block.
 //!
-//! Modules: [`best_chain`] (reading Bitcoin), [`contracts`] (bindings,
-//! deployment), [`chain`] (the EVM client),
-//! [`prover`] (keys, proving), [`signer`] (where keys come from), [`audit`]
-//! (the settlement auditor).
+//! Reading Bitcoin is `shareproof-sources`' [`BestChain`]; the EVM client,
+//! the contract bindings, signers and the settlement auditor are
+//! `shareproof-evm`'s; [`prover`] holds proving keys and proving.
 
-pub mod audit;
-pub mod chain;
-pub mod contracts;
 pub mod prover;
-pub mod signer;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -47,11 +42,11 @@ use crate::metrics::Metrics;
 use crate::store::{BlockInfo, BlockStatus, SettlementRecord, SettlementStatus, Store};
 use shareproof_sources::clock::unix_now;
 
-pub use chain::{BlockProof, ChainClient, ChainError, Mined, SettleArgs};
-pub use contracts::{deploy, DeployParams, Deployment, DeploymentError};
 pub use prover::{KeySource, Prover, ProverError};
-pub use shareproof_sources::{BestChain, BestChainError};
-pub use signer::{SignerError, SignerSource};
+use shareproof_evm::client::{BlockProof, EvmClient, EvmError, Mined, SettleArgs};
+use shareproof_evm::contracts::Deployment;
+use shareproof_evm::signer::{SignerError, SignerSource};
+use shareproof_sources::{BestChain, BestChainError};
 
 /// How long a block waits after a failed step before it is tried again.
 const RETRY_AFTER: Duration = Duration::from_secs(15);
@@ -99,7 +94,7 @@ pub enum ContractsSource {
 pub enum SettleError {
     /// The EVM side failed.
     #[error(transparent)]
-    Chain(#[from] ChainError),
+    Chain(#[from] EvmError),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
@@ -152,7 +147,7 @@ impl SettleError {
 
 /// The settlement task's state.
 pub struct Settler {
-    client: ChainClient,
+    client: EvmClient,
     store: Store,
     chain: Arc<dyn BestChain>,
     prover: Arc<Prover>,
@@ -205,7 +200,7 @@ impl Settler {
         let deployment = loop {
             let found = match &config.contracts {
                 ContractsSource::File(path) => Deployment::read(path).map_err(|e| e.to_string()),
-                ContractsSource::Pool(pool) => ChainClient::discover(&config.rpc_url, *pool)
+                ContractsSource::Pool(pool) => EvmClient::discover(&config.rpc_url, *pool)
                     .await
                     .map_err(|e| e.to_string()),
             };
@@ -258,7 +253,7 @@ impl Settler {
         metrics: &Arc<Metrics>,
     ) -> Result<Self, SettleError> {
         let signer = config.signer.load()?;
-        let client = ChainClient::connect(&config.rpc_url, signer, deployment)?;
+        let client = EvmClient::connect(&config.rpc_url, signer, deployment)?;
         let chain_id = client.chain_id().await?;
         prover.check_chain(chain_id, config.allow_insecure_key)?;
         let (_, required, window) = client.parameters().await?;
@@ -653,7 +648,7 @@ mod tests {
                 expected: 4,
                 got: 5,
             })),
-            SettleError::Chain(ChainError::Reverted {
+            SettleError::Chain(EvmError::Reverted {
                 what: "SettlementPool.settle",
                 reason: "SettlementNotConfirmed".into(),
             }),

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use circuits::keys::{self, KeyError, KeyHeader};
 use circuits::{PplnsParams, ProveError, Settlement};
 use share_verifier::WindowSnapshot;
+use shareproof_evm::contracts::DEVNET_CHAIN_ID;
 
 /// Where the proving key comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,11 +66,6 @@ pub enum ProverError {
         chain_id: u64,
     },
 }
-
-/// The EVM chain id of a local devnet (anvil's and Hardhat's default): the
-/// only chain where a seeded key proves without `allow_insecure_key`, and
-/// where `Deploy.s.sol` deploys the committed seeded verifier.
-pub const DEVNET_CHAIN_ID: u64 = 31337;
 
 /// A ready key directory and its header.
 #[derive(Debug, Clone)]

@@ -1,7 +1,7 @@
 //! The EVM side: one client over an HTTP provider with the node's signer,
 //! speaking to the light client, the settlement pool and the dev peg-in of
 //! one deployment. Every call that changes state is preceded by a read of
-//! the state it would change (the caller's job, see [`super::Settler`]), so
+//! the state it would change (the caller's job, see the node's settlement loop), so
 //! a restart or an RPC failure mid-way never settles twice.
 
 use alloy::network::EthereumWallet;
@@ -15,11 +15,14 @@ use circuits::Settlement;
 use share_verifier::allocation::Payee;
 use share_verifier::binding;
 
-use super::contracts::{BtcLightClient, Deployment, DevPegIn, SettlementPool, WrappedBtc};
+use crate::contracts::{BtcLightClient, Deployment, DevPegIn, SettlementPool, WrappedBtc};
 
 /// Errors of the chain client.
 #[derive(Debug, thiserror::Error)]
-pub enum ChainError {
+pub enum EvmError {
+    /// A claim for an account whose balance is zero.
+    #[error("{0} has nothing to claim")]
+    NothingToClaim(Address),
     /// The RPC URL does not parse.
     #[error("EVM RPC URL {url:?}: {reason}")]
     Url {
@@ -106,6 +109,15 @@ impl BlockProof {
     }
 }
 
+/// A claim that went through.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    /// Satoshis (wrapped BTC units) paid.
+    pub amount: u64,
+    /// The mined claim.
+    pub mined: Mined,
+}
+
 /// A field element as a `uint256`.
 pub fn field_word(x: &ark_bn254::Fr) -> U256 {
     U256::from_be_bytes(share_verifier::field::to_be_bytes(x))
@@ -157,7 +169,7 @@ impl Mined {
 
 /// The client of one deployment.
 #[derive(Debug, Clone)]
-pub struct ChainClient {
+pub struct EvmClient {
     provider: DynProvider,
     /// The deployment.
     pub deployment: Deployment,
@@ -165,42 +177,42 @@ pub struct ChainClient {
     pub sender: Address,
 }
 
-fn rpc<E: std::fmt::Display>(what: &'static str) -> impl FnOnce(E) -> ChainError {
-    move |e| ChainError::Rpc {
+fn rpc<E: std::fmt::Display>(what: &'static str) -> impl FnOnce(E) -> EvmError {
+    move |e| EvmError::Rpc {
         what,
         reason: e.to_string(),
     }
 }
 
-/// Turns a contract error into [`ChainError::Reverted`] with the decoded
-/// custom error when the contract reverted, [`ChainError::Rpc`] otherwise.
-fn contract(what: &'static str) -> impl FnOnce(alloy::contract::Error) -> ChainError {
+/// Turns a contract error into [`EvmError::Reverted`] with the decoded
+/// custom error when the contract reverted, [`EvmError::Rpc`] otherwise.
+fn contract(what: &'static str) -> impl FnOnce(alloy::contract::Error) -> EvmError {
     move |e| {
         if let Some(err) = e.as_decoded_interface_error::<SettlementPool::SettlementPoolErrors>() {
-            return ChainError::Reverted {
+            return EvmError::Reverted {
                 what,
                 reason: format!("{err:?}"),
             };
         }
         if let Some(err) = e.as_decoded_interface_error::<DevPegIn::DevPegInErrors>() {
-            return ChainError::Reverted {
+            return EvmError::Reverted {
                 what,
                 reason: format!("{err:?}"),
             };
         }
         if let Some(err) = e.as_decoded_interface_error::<BtcLightClient::BtcLightClientErrors>() {
-            return ChainError::Reverted {
+            return EvmError::Reverted {
                 what,
                 reason: format!("{err:?}"),
             };
         }
         if let Some(data) = e.as_revert_data() {
-            return ChainError::Reverted {
+            return EvmError::Reverted {
                 what,
                 reason: format!("revert data {data}"),
             };
         }
-        ChainError::Rpc {
+        EvmError::Rpc {
             what,
             reason: e.to_string(),
         }
@@ -208,30 +220,30 @@ fn contract(what: &'static str) -> impl FnOnce(alloy::contract::Error) -> ChainE
 }
 
 /// An EVM JSON-RPC URL, or the error naming it.
-fn parse_url(url: &str) -> Result<alloy::transports::http::reqwest::Url, ChainError> {
-    alloy::transports::http::reqwest::Url::parse(url).map_err(|e| ChainError::Url {
+fn parse_url(url: &str) -> Result<alloy::transports::http::reqwest::Url, EvmError> {
+    alloy::transports::http::reqwest::Url::parse(url).map_err(|e| EvmError::Url {
         url: url.to_owned(),
         reason: e.to_string(),
     })
 }
 
-impl ChainClient {
+impl EvmClient {
     /// Connects to `url` signing with `signer`.
     ///
     /// # Errors
-    /// [`ChainError::Url`] for a bad URL.
+    /// [`EvmError::Url`] for a bad URL.
     pub fn connect(
         url: &str,
         signer: PrivateKeySigner,
         deployment: Deployment,
-    ) -> Result<Self, ChainError> {
+    ) -> Result<Self, EvmError> {
         let parsed = parse_url(url)?;
         let sender = signer.address();
         let provider = ProviderBuilder::new()
             .wallet(EthereumWallet::from(signer))
             .connect_http(parsed)
             .erased();
-        Ok(ChainClient {
+        Ok(EvmClient {
             provider,
             deployment,
             sender,
@@ -243,8 +255,8 @@ impl ChainClient {
     /// (`deploy_block` 0: events are searched from genesis).
     ///
     /// # Errors
-    /// [`ChainError`] for a bad URL or a failed call (e.g. no pool there).
-    pub async fn discover(url: &str, pool: Address) -> Result<Deployment, ChainError> {
+    /// [`EvmError`] for a bad URL or a failed call (e.g. no pool there).
+    pub async fn discover(url: &str, pool: Address) -> Result<Deployment, EvmError> {
         let parsed = parse_url(url)?;
         let provider = ProviderBuilder::new().connect_http(parsed).erased();
         let instance = SettlementPool::new(pool, provider.clone());
@@ -280,11 +292,11 @@ impl ChainClient {
     /// A client that only reads (balances, events): no signer.
     ///
     /// # Errors
-    /// [`ChainError::Url`] for a bad URL.
-    pub fn read_only(url: &str, deployment: Deployment) -> Result<Self, ChainError> {
+    /// [`EvmError::Url`] for a bad URL.
+    pub fn read_only(url: &str, deployment: Deployment) -> Result<Self, EvmError> {
         let parsed = parse_url(url)?;
         let provider = ProviderBuilder::new().connect_http(parsed).erased();
-        Ok(ChainClient {
+        Ok(EvmClient {
             provider,
             deployment,
             sender: Address::ZERO,
@@ -312,10 +324,10 @@ impl ChainClient {
         &self,
         what: &'static str,
         pending: alloy::providers::PendingTransactionBuilder<alloy::network::Ethereum>,
-    ) -> Result<Mined, ChainError> {
+    ) -> Result<Mined, EvmError> {
         let receipt: TransactionReceipt = pending.get_receipt().await.map_err(rpc(what))?;
         if !receipt.status() {
-            return Err(ChainError::Failed {
+            return Err(EvmError::Failed {
                 what,
                 tx: receipt.transaction_hash,
             });
@@ -329,8 +341,8 @@ impl ChainClient {
     /// The chain id of the RPC's chain.
     ///
     /// # Errors
-    /// [`ChainError::Rpc`] when the call fails.
-    pub async fn chain_id(&self) -> Result<u64, ChainError> {
+    /// [`EvmError::Rpc`] when the call fails.
+    pub async fn chain_id(&self) -> Result<u64, EvmError> {
         self.provider
             .get_chain_id()
             .await
@@ -340,8 +352,8 @@ impl ChainClient {
     /// The light client's tip: (height, hash).
     ///
     /// # Errors
-    /// [`ChainError`] when the call fails.
-    pub async fn light_client_tip(&self) -> Result<(u64, B256), ChainError> {
+    /// [`EvmError`] when the call fails.
+    pub async fn light_client_tip(&self) -> Result<(u64, B256), EvmError> {
         let tip = self
             .light_client()
             .tip()
@@ -354,8 +366,8 @@ impl ChainClient {
     /// The light client's best-chain hash at `height` (zero outside its range).
     ///
     /// # Errors
-    /// [`ChainError`] when the call fails.
-    pub async fn light_client_hash_at(&self, height: u64) -> Result<B256, ChainError> {
+    /// [`EvmError`] when the call fails.
+    pub async fn light_client_hash_at(&self, height: u64) -> Result<B256, EvmError> {
         self.light_client()
             .blockHashAt(U256::from(height))
             .call()
@@ -366,12 +378,12 @@ impl ChainClient {
     /// Submits `headers` (concatenated, 80 bytes each) after `parent_height`.
     ///
     /// # Errors
-    /// [`ChainError`] when the transaction fails.
+    /// [`EvmError`] when the transaction fails.
     pub async fn submit_headers(
         &self,
         parent_height: u64,
         headers: Vec<u8>,
-    ) -> Result<Mined, ChainError> {
+    ) -> Result<Mined, EvmError> {
         let what = "BtcLightClient.submitHeaders";
         let pending = self
             .light_client()
@@ -385,8 +397,8 @@ impl ChainClient {
     /// Confirmations of block `hash` at `height` in the light client (0: not in its best chain).
     ///
     /// # Errors
-    /// [`ChainError`] when the call fails.
-    pub async fn confirmations(&self, hash: B256, height: u64) -> Result<u64, ChainError> {
+    /// [`EvmError`] when the call fails.
+    pub async fn confirmations(&self, hash: B256, height: u64) -> Result<u64, EvmError> {
         let c = self
             .light_client()
             .confirmations(hash, U256::from(height))
@@ -399,8 +411,8 @@ impl ChainClient {
     /// The pool's parameters: (fee recipient, confirmations, N).
     ///
     /// # Errors
-    /// [`ChainError`] when the call fails.
-    pub async fn parameters(&self) -> Result<(Address, u64, u64), ChainError> {
+    /// [`EvmError`] when the call fails.
+    pub async fn parameters(&self) -> Result<(Address, u64, u64), EvmError> {
         let p = self
             .pool()
             .parameters()
@@ -417,8 +429,8 @@ impl ChainClient {
     /// The pool's current fee in basis points.
     ///
     /// # Errors
-    /// [`ChainError`] when the call fails.
-    pub async fn fee_bps(&self) -> Result<u32, ChainError> {
+    /// [`EvmError`] when the call fails.
+    pub async fn fee_bps(&self) -> Result<u32, EvmError> {
         let fee = self
             .pool()
             .feeBps()
@@ -431,8 +443,8 @@ impl ChainClient {
     /// The block that settled coinbase `txid` (zero: not settled).
     ///
     /// # Errors
-    /// [`ChainError`] when the call fails.
-    pub async fn settled_block_of(&self, txid: B256) -> Result<B256, ChainError> {
+    /// [`EvmError`] when the call fails.
+    pub async fn settled_block_of(&self, txid: B256) -> Result<B256, EvmError> {
         self.pool()
             .settledBlockOf(txid)
             .call()
@@ -443,8 +455,8 @@ impl ChainClient {
     /// What the peg-in has delivered for coinbase `txid`, sats.
     ///
     /// # Errors
-    /// [`ChainError`] when the call fails.
-    pub async fn delivered(&self, txid: B256) -> Result<u64, ChainError> {
+    /// [`EvmError`] when the call fails.
+    pub async fn delivered(&self, txid: B256) -> Result<u64, EvmError> {
         let d = self
             .peg_in()
             .delivered(txid)
@@ -457,8 +469,8 @@ impl ChainClient {
     /// Asks the dev peg-in to bridge `block`'s coinbase (devnets).
     ///
     /// # Errors
-    /// [`ChainError`] when the transaction fails.
-    pub async fn deliver(&self, block: &BlockProof) -> Result<Mined, ChainError> {
+    /// [`EvmError`] when the transaction fails.
+    pub async fn deliver(&self, block: &BlockProof) -> Result<Mined, EvmError> {
         let what = "DevPegIn.deliver";
         let pending = self
             .peg_in()
@@ -476,15 +488,15 @@ impl ChainClient {
     /// Sends `settle` and returns the transaction's hash once it is in the
     /// RPC node's pool (the caller records it before waiting for the receipt).
     /// The provider estimates gas first, so a settlement the contract would
-    /// refuse comes back as [`ChainError::Reverted`] naming the reason,
+    /// refuse comes back as [`EvmError::Reverted`] naming the reason,
     /// without a transaction.
     ///
     /// # Errors
-    /// [`ChainError`].
+    /// [`EvmError`].
     pub async fn send_settle(
         &self,
         args: &SettleArgs,
-    ) -> Result<alloy::providers::PendingTransactionBuilder<alloy::network::Ethereum>, ChainError>
+    ) -> Result<alloy::providers::PendingTransactionBuilder<alloy::network::Ethereum>, EvmError>
     {
         self.pool()
             .settle(
@@ -510,12 +522,12 @@ impl ChainClient {
     /// with the gas of all of them.
     ///
     /// # Errors
-    /// [`ChainError`] for a refused or failed step (the next call resumes).
+    /// [`EvmError`] for a refused or failed step (the next call resumes).
     pub async fn settle_paged(
         &self,
         block: &BlockProof,
         settlement: &Settlement,
-    ) -> Result<Mined, ChainError> {
+    ) -> Result<Mined, EvmError> {
         // The chain hash at every record (`chain[j]` = h_j, `chain[D]` = 0):
         // whatever record the opening's cursor names, the next page starts
         // there, so a pass resumes even after a restart with another page size.
@@ -568,7 +580,7 @@ impl ChainClient {
                     break;
                 }
                 let Some(start) = chain.iter().position(|h| B256::from(*h) == cursor) else {
-                    return Err(ChainError::Reverted {
+                    return Err(EvmError::Reverted {
                         what: "SettlementPool.openingOf",
                         reason: format!("the opening's cursor {cursor} is no record of this list"),
                     });
@@ -594,7 +606,7 @@ impl ChainClient {
     }
 
     /// An opening's stage (0 none, 1 checking, 2 crediting) and cursor.
-    async fn stage_of(&self, id: B256) -> Result<(u8, B256), ChainError> {
+    async fn stage_of(&self, id: B256) -> Result<(u8, B256), EvmError> {
         let opening = self
             .pool()
             .openingOf(id)
@@ -607,20 +619,20 @@ impl ChainClient {
     /// Waits for a sent transaction's receipt.
     ///
     /// # Errors
-    /// [`ChainError`] when it fails or cannot be fetched.
+    /// [`EvmError`] when it fails or cannot be fetched.
     pub async fn wait(
         &self,
         what: &'static str,
         pending: alloy::providers::PendingTransactionBuilder<alloy::network::Ethereum>,
-    ) -> Result<Mined, ChainError> {
+    ) -> Result<Mined, EvmError> {
         self.mined(what, pending).await
     }
 
     /// The receipt of `tx`, if mined: `Some(Ok)` for success, `Some(Err)` for a failed one.
     ///
     /// # Errors
-    /// [`ChainError`] when the query fails.
-    pub async fn receipt(&self, tx: B256) -> Result<Option<Result<Mined, B256>>, ChainError> {
+    /// [`EvmError`] when the query fails.
+    pub async fn receipt(&self, tx: B256) -> Result<Option<Result<Mined, B256>>, EvmError> {
         let r = self
             .provider
             .get_transaction_receipt(tx)
@@ -641,8 +653,8 @@ impl ChainClient {
     /// Every `BlockSettled` event of the pool since its deployment, in order.
     ///
     /// # Errors
-    /// [`ChainError`] when the log query fails.
-    pub async fn settled_events(&self) -> Result<Vec<SettlementPool::BlockSettled>, ChainError> {
+    /// [`EvmError`] when the log query fails.
+    pub async fn settled_events(&self) -> Result<Vec<SettlementPool::BlockSettled>, EvmError> {
         let events = self
             .pool()
             .BlockSettled_filter()
@@ -656,10 +668,10 @@ impl ChainClient {
     /// As [`Self::settled_events`], with each event's transaction hash and EVM block number.
     ///
     /// # Errors
-    /// [`ChainError`] when the log query fails.
+    /// [`EvmError`] when the log query fails.
     pub async fn settled_logs(
         &self,
-    ) -> Result<Vec<(SettlementPool::BlockSettled, Option<B256>, Option<u64>)>, ChainError> {
+    ) -> Result<Vec<(SettlementPool::BlockSettled, Option<B256>, Option<u64>)>, EvmError> {
         let events = self
             .pool()
             .BlockSettled_filter()
@@ -677,12 +689,12 @@ impl ChainClient {
     /// with list hash `list_hash`.
     ///
     /// # Errors
-    /// [`ChainError`] when the log query fails.
+    /// [`EvmError`] when the log query fails.
     pub async fn opened_logs(
         &self,
         block_hash: B256,
         list_hash: B256,
-    ) -> Result<Vec<B256>, ChainError> {
+    ) -> Result<Vec<B256>, EvmError> {
         let events = self
             .pool()
             .SettlementOpened_filter()
@@ -702,8 +714,8 @@ impl ChainClient {
     /// never learnt (a response lost in transit, a crash before recording).
     ///
     /// # Errors
-    /// [`ChainError`] when a query fails.
-    pub async fn settlement_of(&self, hash: B256) -> Result<Option<Mined>, ChainError> {
+    /// [`EvmError`] when a query fails.
+    pub async fn settlement_of(&self, hash: B256) -> Result<Option<Mined>, EvmError> {
         let events = self
             .pool()
             .BlockSettled_filter()
@@ -721,8 +733,8 @@ impl ChainClient {
     /// `account`'s unclaimed balance in the pool, sats.
     ///
     /// # Errors
-    /// [`ChainError`] when the call fails.
-    pub async fn balance_of(&self, account: Address) -> Result<u64, ChainError> {
+    /// [`EvmError`] when the call fails.
+    pub async fn balance_of(&self, account: Address) -> Result<u64, EvmError> {
         let b = self
             .pool()
             .balanceOf(account)
@@ -735,8 +747,8 @@ impl ChainClient {
     /// `account`'s wrapped-BTC token balance, sats.
     ///
     /// # Errors
-    /// [`ChainError`] when the call fails.
-    pub async fn token_balance(&self, account: Address) -> Result<u64, ChainError> {
+    /// [`EvmError`] when the call fails.
+    pub async fn token_balance(&self, account: Address) -> Result<u64, EvmError> {
         let b = WrappedBtc::new(self.deployment.token, self.provider.clone())
             .balanceOf(account)
             .call()
@@ -745,11 +757,30 @@ impl ChainClient {
         Ok(b.saturating_to())
     }
 
+    /// Claims `account`'s whole balance: the signer's own with `claim`, or
+    /// another account's, paid to that account, with `claimFor`. Returns
+    /// the amount claimed and the mined transaction.
+    ///
+    /// # Errors
+    /// [`EvmError::NothingToClaim`] for a zero balance; the call's errors.
+    pub async fn claim_balance(&self, account: Address) -> Result<Claimed, EvmError> {
+        let amount = self.balance_of(account).await?;
+        if amount == 0 {
+            return Err(EvmError::NothingToClaim(account));
+        }
+        let mined = if account == self.sender {
+            self.claim().await?
+        } else {
+            self.claim_for(account).await?
+        };
+        Ok(Claimed { amount, mined })
+    }
+
     /// Claims the signer's whole balance.
     ///
     /// # Errors
-    /// [`ChainError`] (e.g. `SettlementNothingToClaim`).
-    pub async fn claim(&self) -> Result<Mined, ChainError> {
+    /// [`EvmError`] (e.g. `SettlementNothingToClaim`).
+    pub async fn claim(&self) -> Result<Mined, EvmError> {
         let what = "SettlementPool.claim";
         let pending = self.pool().claim().send().await.map_err(contract(what))?;
         self.mined(what, pending).await
@@ -758,8 +789,8 @@ impl ChainClient {
     /// Pays `account` its own balance (anyone may call it).
     ///
     /// # Errors
-    /// [`ChainError`].
-    pub async fn claim_for(&self, account: Address) -> Result<Mined, ChainError> {
+    /// [`EvmError`].
+    pub async fn claim_for(&self, account: Address) -> Result<Mined, EvmError> {
         let what = "SettlementPool.claimFor";
         let pending = self
             .pool()

@@ -23,15 +23,15 @@ use share_verifier::allocation::{allocate, group, FeeBps};
 use share_verifier::log::{LogReader, Record};
 use share_verifier::{binding, Auditor, WindowRoot, WindowSnapshot};
 
-use super::chain::{field_word, ChainClient, ChainError};
-use super::contracts::{Groth16Verifier, SettlementPool};
+use crate::client::{field_word, EvmClient, EvmError};
+use crate::contracts::{Groth16Verifier, SettlementPool};
 
 /// Errors that stop an audit before any verdict.
 #[derive(Debug, thiserror::Error)]
 pub enum AuditRunError {
     /// The EVM side failed.
     #[error(transparent)]
-    Chain(#[from] ChainError),
+    Chain(#[from] EvmError),
     /// The share log is unreadable or a record in it is invalid (a share
     /// without its proof of work, a job whose coinbase does not commit).
     #[error("share log: {0}")]
@@ -67,7 +67,7 @@ impl BlockVerdict {
 /// [`AuditRunError`] when the log is invalid or the chain cannot be read;
 /// a settlement that fails a check is a verdict with problems, not an error.
 pub async fn audit_settlements<R: Read>(
-    client: &ChainClient,
+    client: &EvmClient,
     log: R,
 ) -> Result<Vec<BlockVerdict>, AuditRunError> {
     let events = client.settled_logs().await?;
@@ -216,7 +216,7 @@ pub async fn audit_settlements<R: Read>(
 /// the block's coinbase for the event's list hash (a paged settlement; a
 /// griefer's bogus opening may sit beside the one that completed).
 async fn proofs_of(
-    client: &ChainClient,
+    client: &EvmClient,
     tx: Option<B256>,
     event: &SettlementPool::BlockSettled,
 ) -> Vec<(U256, [U256; 8])> {

@@ -10,7 +10,10 @@ use alloy::primitives::{Address, Bytes, U256};
 use alloy::providers::Provider;
 use serde::{Deserialize, Serialize};
 
-use super::prover::DEVNET_CHAIN_ID;
+/// The EVM chain id of a local devnet (anvil's and Hardhat's default): the
+/// only chain where a seeded key proves without `allow_insecure_key`, and
+/// where `Deploy.s.sol` deploys the committed seeded verifier.
+pub const DEVNET_CHAIN_ID: u64 = 31337;
 
 alloy::sol!(
     // `openSettlement` takes seven arguments, as the contract does.
@@ -119,6 +122,25 @@ pub enum DeploymentError {
         what: &'static str,
         /// Why.
         reason: String,
+    },
+    /// A transaction was sent but could not be followed to its receipt.
+    #[error("{what}: {source}")]
+    Pending {
+        /// What was done.
+        what: &'static str,
+        /// Why.
+        source: alloy::providers::PendingTransactionError,
+    },
+    /// Creation bytecode that is not hex.
+    #[error("the verifier bytecode is not hex: {0}")]
+    Bytecode(#[source] hex::FromHexError),
+    /// A deployment transaction was mined but reverted or created nothing.
+    #[error("{what} reverted or created no contract (transaction {tx})")]
+    Reverted {
+        /// What was deployed.
+        what: &'static str,
+        /// The transaction.
+        tx: alloy::primitives::B256,
     },
 }
 
@@ -332,6 +354,114 @@ pub async fn deploy<P: Provider + Clone>(
         settlement_script: script,
         checkpoint_height: params.checkpoint_height,
     })
+}
+
+/// Deploys creation bytecode given as hex (a verifier exported by
+/// `circuits export-solidity` and compiled); returns the contract's address.
+///
+/// # Errors
+/// [`DeploymentError`] when the bytecode is not hex, the transaction fails
+/// or reverts, or it creates no contract.
+pub async fn deploy_bytecode<P: Provider>(
+    provider: &P,
+    bytecode_hex: &str,
+) -> Result<Address, DeploymentError> {
+    use alloy::network::TransactionBuilder;
+    let what = "the verifier's deployment";
+    let code = hex::decode(bytecode_hex.trim().trim_start_matches("0x"))
+        .map_err(DeploymentError::Bytecode)?;
+    let tx = alloy::rpc::types::TransactionRequest::default().with_deploy_code(code);
+    let receipt = provider
+        .send_transaction(tx)
+        .await
+        .map_err(|e| DeploymentError::Rpc {
+            what,
+            reason: e.to_string(),
+        })?
+        .get_receipt()
+        .await
+        .map_err(|source| DeploymentError::Pending { what, source })?;
+    match receipt.contract_address {
+        Some(address) if receipt.status() => Ok(address),
+        _ => Err(DeploymentError::Reverted {
+            what,
+            tx: receipt.transaction_hash,
+        }),
+    }
+}
+
+/// A devnet deployment on regtest rules: the light client checkpointed at
+/// `checkpoint` (a node's tip header and height), the devnet settlement
+/// script, fees to the deployer, and either the committed seeded verifier
+/// or one deployed from `verifier_bytecode_hex` first.
+#[derive(Debug, Clone)]
+pub struct DevnetParams {
+    /// The light client's checkpoint: header and height.
+    pub checkpoint: ([u8; 80], u64),
+    /// The devnet settlement script (`shareproof_sources::coinbase::DEVNET_SETTLEMENT_SCRIPT`).
+    pub settlement_script: Vec<u8>,
+    /// Pool fee in basis points.
+    pub fee_bps: u16,
+    /// Confirmations before settlement.
+    pub confirmations: u64,
+    /// N of the verifier's key.
+    pub window_size: u64,
+    /// Creation bytecode (hex) of a verifier to deploy instead of the committed one.
+    pub verifier_bytecode_hex: Option<String>,
+    /// Deploy insecure parts on a chain that is not a local devnet.
+    pub allow_insecure: bool,
+}
+
+/// Deploys the whole devnet (`shareproof deploy-devnet`) from `provider`'s
+/// wallet, whose address receives the fees. The chain is checked before
+/// anything is sent.
+///
+/// # Errors
+/// [`DeploymentError`] for an insecure deployment on a real chain or a
+/// failed transaction.
+pub async fn deploy_devnet<P: Provider + Clone>(
+    provider: P,
+    fee_recipient: Address,
+    params: DevnetParams,
+) -> Result<Deployment, DeploymentError> {
+    let pow_limit = regtest_pow_limit();
+    let chain_id = provider
+        .get_chain_id()
+        .await
+        .map_err(|e| DeploymentError::Rpc {
+            what: "eth_chainId",
+            reason: e.to_string(),
+        })?;
+    check_deployment(
+        chain_id,
+        params.verifier_bytecode_hex.is_none(),
+        pow_limit,
+        0,
+        params.allow_insecure,
+    )?;
+    let verifier = match &params.verifier_bytecode_hex {
+        Some(code) => Some(deploy_bytecode(&provider, code).await?),
+        None => None,
+    };
+    let (checkpoint_header, checkpoint_height) = params.checkpoint;
+    deploy(
+        provider,
+        &DeployParams {
+            checkpoint_header,
+            checkpoint_height,
+            pow_limit,
+            retarget_interval: 0,
+            target_timespan: 0,
+            settlement_script: params.settlement_script,
+            fee_recipient,
+            fee_bps: params.fee_bps,
+            confirmations: params.confirmations,
+            window_size: params.window_size,
+            verifier,
+            allow_insecure: params.allow_insecure,
+        },
+    )
+    .await
 }
 
 #[cfg(test)]

@@ -7,9 +7,9 @@ use std::str::FromStr;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
+use shareproof_evm::{Deployment, DevnetParams, EvmClient, SignerSource};
 use shareproof_miner::command::{LoadgenArgs, MineArgs};
 use shareproof_node::config::RawConfig;
-use shareproof_node::settle::{ChainClient, DeployParams, Deployment, SignerSource};
 use tokio_util::sync::CancellationToken;
 
 /// Shareproof: a non-custodial Bitcoin mining pool node.
@@ -77,7 +77,7 @@ impl KeyArgs {
                 path: k.clone(),
                 password_file: self.keystore_password_file.clone(),
             },
-            (None, None) => SignerSource::Env(shareproof_node::settle::signer::KEY_ENV.to_owned()),
+            (None, None) => SignerSource::Env(shareproof_evm::signer::KEY_ENV.to_owned()),
         })
     }
 }
@@ -112,7 +112,7 @@ impl EvmArgs {
     async fn deployment(&self) -> Result<Deployment> {
         match (&self.deployment, &self.settlement_pool) {
             (Some(path), _) => Ok(Deployment::read(path)?),
-            (None, Some(pool)) => Ok(ChainClient::discover(&self.rpc_url, parse_address(pool)?)
+            (None, Some(pool)) => Ok(EvmClient::discover(&self.rpc_url, parse_address(pool)?)
                 .await
                 .with_context(|| format!("reading the pool at {pool}"))?),
             (None, None) => bail!("give --deployment or --settlement-pool"),
@@ -487,7 +487,7 @@ fn sats(v: u64) -> String {
 async fn balance(args: BalanceArgs) -> Result<()> {
     let deployment = args.evm.deployment().await?;
     let address = parse_address(&args.address)?;
-    let client = ChainClient::read_only(&args.evm.rpc_url, deployment)?;
+    let client = EvmClient::read_only(&args.evm.rpc_url, deployment)?;
     let unclaimed = client.balance_of(address).await?;
     let held = client.token_balance(address).await?;
     println!("{address}");
@@ -499,25 +499,17 @@ async fn balance(args: BalanceArgs) -> Result<()> {
 async fn claim(args: ClaimArgs) -> Result<()> {
     let deployment = args.evm.deployment().await?;
     let signer = args.key.source()?.load()?;
-    let client = ChainClient::connect(&args.evm.rpc_url, signer, deployment)?;
+    let client = EvmClient::connect(&args.evm.rpc_url, signer, deployment)?;
     let account = match &args.for_address {
         Some(a) => parse_address(a)?,
         None => client.sender,
     };
-    let before = client.balance_of(account).await?;
-    if before == 0 {
-        bail!("{account} has nothing to claim");
-    }
-    let mined = if args.for_address.is_some() {
-        client.claim_for(account).await?
-    } else {
-        client.claim().await?
-    };
+    let claimed = client.claim_balance(account).await?;
     println!(
         "claimed {} to {account} (transaction {}, gas {})",
-        sats(before),
-        mined.tx,
-        mined.gas_used
+        sats(claimed.amount),
+        claimed.mined.tx,
+        claimed.mined.gas_used
     );
     println!(
         "  wrapped BTC held: {}",
@@ -527,60 +519,35 @@ async fn claim(args: ClaimArgs) -> Result<()> {
 }
 
 async fn deploy_devnet(args: DeployArgs) -> Result<()> {
-    use alloy::providers::{Provider, ProviderBuilder};
     let signer = args.key.source()?.load()?;
     let deployer = signer.address();
-    let tip: serde_json::Value = reqwest::get(format!("{}/api/v1/chain/tip", args.node_api))
-        .await
-        .with_context(|| format!("reading the chain tip from {}", args.node_api))?
-        .json()
+    let checkpoint = node_tip(&args.node_api)
         .await
         .with_context(|| format!("reading the chain tip from {}", args.node_api))?;
-    let header_hex = tip["header"]
-        .as_str()
-        .with_context(|| format!("no header in {tip}"))?;
-    let header: [u8; 80] = hex::decode(header_hex)?
-        .try_into()
-        .map_err(|_| anyhow::anyhow!("the tip header is not 80 bytes"))?;
-    let height = tip["height"].as_u64().context("no height in the tip")?;
+    let verifier_bytecode_hex = match &args.verifier_bytecode {
+        Some(path) => Some(
+            std::fs::read_to_string(path)
+                .with_context(|| format!("reading the verifier bytecode {}", path.display()))?,
+        ),
+        None => None,
+    };
     let url = args
         .rpc_url
         .parse()
         .with_context(|| format!("RPC URL {:?}", args.rpc_url))?;
-    let provider = ProviderBuilder::new()
+    let provider = alloy::providers::ProviderBuilder::new()
         .wallet(alloy::network::EthereumWallet::from(signer))
         .connect_http(url);
-    let pow_limit = shareproof_node::settle::contracts::regtest_pow_limit();
-    // Refused before anything is sent, whichever verifier: regtest rules and a devnet key.
-    let chain_id = provider
-        .get_chain_id()
-        .await
-        .with_context(|| format!("reading the chain id from {}", args.rpc_url))?;
-    shareproof_node::settle::contracts::check_deployment(
-        chain_id,
-        args.verifier_bytecode.is_none(),
-        pow_limit,
-        0,
-        args.allow_insecure_verifier,
-    )?;
-    let verifier = match &args.verifier_bytecode {
-        Some(path) => Some(deploy_bytecode(&provider, path).await?),
-        None => None,
-    };
-    let deployment = shareproof_node::settle::deploy(
+    let deployment = shareproof_evm::deploy_devnet(
         provider,
-        &DeployParams {
-            checkpoint_header: header,
-            checkpoint_height: height,
-            pow_limit,
-            retarget_interval: 0,
-            target_timespan: 0,
+        deployer,
+        DevnetParams {
+            checkpoint,
             settlement_script: hex::decode(shareproof_sources::coinbase::DEVNET_SETTLEMENT_SCRIPT)?,
-            fee_recipient: deployer,
             fee_bps: args.fee_bps,
             confirmations: args.confirmations,
             window_size: args.window_size,
-            verifier,
+            verifier_bytecode_hex,
             allow_insecure: args.allow_insecure_verifier,
         },
     )
@@ -590,45 +557,30 @@ async fn deploy_devnet(args: DeployArgs) -> Result<()> {
     Ok(())
 }
 
-/// Deploys the creation bytecode (hex) in `path`; returns the contract's address.
-async fn deploy_bytecode(
-    provider: &impl alloy::providers::Provider,
-    path: &std::path::Path,
-) -> Result<alloy::primitives::Address> {
-    use alloy::network::TransactionBuilder;
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("reading the verifier bytecode {}", path.display()))?;
-    let code = hex::decode(text.trim().trim_start_matches("0x"))
-        .with_context(|| format!("{} is not hex bytecode", path.display()))?;
-    let tx = alloy::rpc::types::TransactionRequest::default().with_deploy_code(code);
-    let receipt = provider
-        .send_transaction(tx)
-        .await
-        .context("sending the verifier's deployment")?
-        .get_receipt()
-        .await
-        .context("waiting for the verifier's deployment")?;
-    anyhow::ensure!(
-        receipt.status(),
-        "the verifier's deployment reverted (tx {})",
-        receipt.transaction_hash
-    );
-    let address = receipt
-        .contract_address
-        .context("the verifier's deployment created no contract")?;
-    eprintln!("verifier deployed at {address} from {}", path.display());
-    Ok(address)
+/// The node's chain tip (`GET /api/v1/chain/tip`): its header and height.
+async fn node_tip(node_api: &str) -> Result<([u8; 80], u64)> {
+    let tip: serde_json::Value = reqwest::get(format!("{node_api}/api/v1/chain/tip"))
+        .await?
+        .json()
+        .await?;
+    let header_hex = tip["header"]
+        .as_str()
+        .with_context(|| format!("no header in {tip}"))?;
+    let header: [u8; 80] = hex::decode(header_hex)?
+        .try_into()
+        .map_err(|_| anyhow::anyhow!("the tip header is not 80 bytes"))?;
+    let height = tip["height"].as_u64().context("no height in the tip")?;
+    Ok((header, height))
 }
 
 async fn audit_settlements(args: AuditArgs) -> Result<()> {
     let deployment = args.evm.deployment().await?;
-    let client = ChainClient::read_only(&args.evm.rpc_url, deployment)?;
+    let client = EvmClient::read_only(&args.evm.rpc_url, deployment)?;
     let file = std::fs::File::open(&args.log)
         .with_context(|| format!("opening the share log {}", args.log.display()))?;
-    let verdicts =
-        shareproof_node::settle::audit::audit_settlements(&client, std::io::BufReader::new(file))
-            .await
-            .with_context(|| format!("auditing with the share log {}", args.log.display()))?;
+    let verdicts = shareproof_evm::audit::audit_settlements(&client, std::io::BufReader::new(file))
+        .await
+        .with_context(|| format!("auditing with the share log {}", args.log.display()))?;
     let mut bad = 0;
     for v in &verdicts {
         if v.ok() {
