@@ -56,7 +56,7 @@ pub use job::{Job, JobId, Submission, VersionMask};
 pub use share::{Checked, Share, ShareError, ShareRules, Unchecked};
 pub use target::{Difficulty, ShareHash, ShareTarget, Weight};
 #[cfg(feature = "window")]
-pub use window::{ShareReceipt, Slot, Window, WindowEntry, WindowRoot, WindowSnapshot};
+pub use window::{EntryError, ShareReceipt, Slot, Window, WindowEntry, WindowRoot, WindowSnapshot};
 
 /// The BN254 scalar field every window hash and public input lives in.
 #[cfg(feature = "window")]

@@ -12,6 +12,7 @@ use std::fmt;
 
 use ark_bn254::Fr;
 use ark_ff::{AdditiveGroup, Field};
+use bitcoin::hashes::Hash;
 use serde::{Deserialize, Serialize};
 
 use crate::address::Address;
@@ -153,10 +154,56 @@ pub struct WindowEntry {
     pub share_hash: ShareHash,
 }
 
+/// Errors of decoding a stored window entry.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum EntryError {
+    /// The bytes are not [`WindowEntry::ENCODED_LEN`] long.
+    #[error("window entry {seq} is {got} bytes, not {}", WindowEntry::ENCODED_LEN)]
+    Length { seq: u64, got: usize },
+    /// The weight is not below 2^92.
+    #[error("window entry {seq}: {source}")]
+    Weight {
+        seq: u64,
+        #[source]
+        source: crate::target::TargetError,
+    },
+}
+
 impl WindowEntry {
+    /// Bytes of an encoded entry: address (20) | weight (16, LE) | share hash (32).
+    pub const ENCODED_LEN: usize = 68;
+
     /// The slot's leaf elements.
     pub fn slot(&self) -> Slot {
         Slot::new(&self.address, self.weight, &self.share_hash)
+    }
+
+    /// The entry's bytes as the node stores them (its `seq` is the key, not
+    /// part of the value).
+    pub fn to_bytes(&self) -> [u8; Self::ENCODED_LEN] {
+        let mut out = [0u8; Self::ENCODED_LEN];
+        out[..20].copy_from_slice(&self.address.0);
+        out[20..36].copy_from_slice(&self.weight.get().to_le_bytes());
+        out[36..].copy_from_slice(self.share_hash.as_byte_array());
+        out
+    }
+
+    /// Reads the entry of share `seq` back from [`WindowEntry::to_bytes`].
+    ///
+    /// # Errors
+    /// [`EntryError`] for the wrong length or a weight out of range.
+    pub fn from_bytes(seq: u64, bytes: &[u8]) -> Result<WindowEntry, EntryError> {
+        let bytes: &[u8; Self::ENCODED_LEN] = bytes.try_into().map_err(|_| EntryError::Length {
+            seq,
+            got: bytes.len(),
+        })?;
+        let weight = u128::from_le_bytes(bytes[20..36].try_into().expect("16 bytes"));
+        Ok(WindowEntry {
+            seq,
+            address: Address(bytes[..20].try_into().expect("20 bytes")),
+            weight: Weight::new(weight).map_err(|source| EntryError::Weight { seq, source })?,
+            share_hash: ShareHash::from_byte_array(bytes[36..].try_into().expect("32 bytes")),
+        })
     }
 }
 
@@ -549,7 +596,6 @@ mod levels_hex {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bitcoin::hashes::Hash;
     use proptest::prelude::*;
 
     fn entry(seq: u64, addr: u8, weight: u128) -> WindowEntry {
@@ -744,5 +790,26 @@ mod tests {
             let is_root_mismatch = matches!(receipt.verify(&other_root), Err(ReceiptError::Root { .. }));
             prop_assert!(is_root_mismatch);
         }
+    }
+
+    #[test]
+    fn an_entry_encodes_and_decodes_and_bad_bytes_are_errors() {
+        let e = WindowEntry {
+            seq: 9,
+            address: Address([7; 20]),
+            weight: Weight::new(12345).unwrap(),
+            share_hash: ShareHash::from_byte_array([3; 32]),
+        };
+        assert_eq!(WindowEntry::from_bytes(9, &e.to_bytes()).unwrap(), e);
+        assert!(matches!(
+            WindowEntry::from_bytes(9, &e.to_bytes()[1..]),
+            Err(EntryError::Length { seq: 9, got: 67 })
+        ));
+        let mut heavy = e.to_bytes();
+        heavy[20..36].copy_from_slice(&u128::MAX.to_le_bytes());
+        assert!(matches!(
+            WindowEntry::from_bytes(9, &heavy),
+            Err(EntryError::Weight { seq: 9, .. })
+        ));
     }
 }

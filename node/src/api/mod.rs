@@ -18,8 +18,10 @@
 //!   what the prover proves)
 //! - `GET /api/v1/chain/tip`: the embedded chain's tip header (a light
 //!   client checkpoint for devnet deployments)
-//! - `GET /api/v1/log`: the share log file for auditors
+//! - `GET /api/v1/log`: the share log file for auditors, streamed
 //! - `GET /metrics`
+
+mod log_stream;
 
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
@@ -317,25 +319,15 @@ async fn block_snapshot(State(s): State<ApiState>, Path(hash): Path<String>) -> 
 }
 
 async fn log(State(s): State<ApiState>) -> Response {
-    let store = s.inner.store.clone();
-    match tokio::task::spawn_blocking(move || {
-        let mut out = Vec::new();
-        store.export_log(&mut out).map(|_| out)
-    })
-    .await
-    {
-        Ok(Ok(bytes)) => (
-            [
-                (header::CONTENT_TYPE, "application/octet-stream"),
-                (
-                    header::CONTENT_DISPOSITION,
-                    "attachment; filename=\"shareproof.shpflog\"",
-                ),
-            ],
-            bytes,
-        )
-            .into_response(),
-        Ok(Err(e)) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
-        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
-    }
+    (
+        [
+            (header::CONTENT_TYPE, "application/octet-stream"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"shareproof.shpflog\"",
+            ),
+        ],
+        log_stream::body(s.inner.store.clone()),
+    )
+        .into_response()
 }

@@ -29,8 +29,8 @@ use std::path::Path;
 use bitcoin::hashes::Hash;
 use bitcoin::BlockHash;
 use serde::{Deserialize, Serialize};
-use share_verifier::log::{LogHeader, LogWriter, Record};
-use share_verifier::{Address, ShareHash, Weight, WindowEntry, WindowRoot, WindowSnapshot};
+use share_verifier::log::{count_frames, LogHeader, LogWriter, Record};
+use share_verifier::{Address, WindowEntry, WindowRoot, WindowSnapshot};
 
 /// Errors of the store.
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +48,9 @@ pub enum StoreError {
     /// A stored value does not decode.
     #[error("store: corrupt {what}: {reason}")]
     Corrupt { what: &'static str, reason: String },
+    /// A stored window entry does not decode.
+    #[error("store: corrupt window entry: {0}")]
+    Entry(#[from] share_verifier::EntryError),
     /// Writing an export failed.
     #[error("export: {0}")]
     Export(#[from] share_verifier::log::LogError),
@@ -244,7 +247,7 @@ impl LedgerBatch {
     pub fn entry(&mut self, entry: &WindowEntry) {
         Run::open(&mut self.entries, &mut self.batch, b'E', entry.seq);
         let run = self.entries.as_mut().expect("opened");
-        run.bytes.extend_from_slice(&encode_entry(entry));
+        run.bytes.extend_from_slice(&entry.to_bytes());
         self.ops += 1;
     }
 
@@ -277,51 +280,6 @@ fn key(prefix: u8, n: u64) -> [u8; 9] {
     k[0] = prefix;
     k[1..].copy_from_slice(&n.to_be_bytes());
     k
-}
-
-/// Bytes of one stored window entry.
-const ENTRY_LEN: usize = 68;
-
-/// address (20) | weight (16 LE) | share hash (32).
-fn encode_entry(e: &WindowEntry) -> [u8; ENTRY_LEN] {
-    let mut out = [0u8; ENTRY_LEN];
-    out[..20].copy_from_slice(&e.address.0);
-    out[20..36].copy_from_slice(&e.weight.get().to_le_bytes());
-    out[36..].copy_from_slice(e.share_hash.as_byte_array());
-    out
-}
-
-fn decode_entry(seq: u64, bytes: &[u8]) -> Result<WindowEntry, StoreError> {
-    let corrupt = |reason: String| StoreError::Corrupt {
-        what: "window entry",
-        reason,
-    };
-    if bytes.len() != ENTRY_LEN {
-        return Err(corrupt(format!("entry {seq} is {} bytes", bytes.len())));
-    }
-    let weight = u128::from_le_bytes(bytes[20..36].try_into().expect("16 bytes"));
-    Ok(WindowEntry {
-        seq,
-        address: Address(bytes[..20].try_into().expect("20 bytes")),
-        weight: Weight::new(weight).map_err(|e| corrupt(e.to_string()))?,
-        share_hash: ShareHash::from_byte_array(bytes[36..].try_into().expect("32 bytes")),
-    })
-}
-
-/// The number of framed records (`kind | len (u32 LE) | payload | crc (4)`)
-/// back to back in `bytes`, `None` if the last one is cut short.
-fn count_frames(bytes: &[u8]) -> Option<u64> {
-    let mut at = 0usize;
-    let mut n = 0;
-    while at < bytes.len() {
-        let len = u32::from_le_bytes(bytes.get(at + 1..at + 5)?.try_into().ok()?) as usize;
-        at = at.checked_add(5 + len + 4)?;
-        if at > bytes.len() {
-            return None;
-        }
-        n += 1;
-    }
-    Some(n)
 }
 
 fn read_u64(tree: &sled::Tree, k: &[u8]) -> Result<u64, StoreError> {
@@ -434,13 +392,14 @@ impl Store {
         for item in self.ledger.range(start..end) {
             let (k, v) = item?;
             let first = u64::from_be_bytes(k[1..].try_into().expect("9-byte key"));
-            if v.len() % ENTRY_LEN != 0 {
+            if v.len() % WindowEntry::ENCODED_LEN != 0 {
                 return Err(corrupt(format!(
-                    "the run at share {first} is {} bytes, not a multiple of {ENTRY_LEN}",
-                    v.len()
+                    "the run at share {first} is {} bytes, not a multiple of {}",
+                    v.len(),
+                    WindowEntry::ENCODED_LEN
                 )));
             }
-            for (seq, bytes) in (first..).zip(v.chunks_exact(ENTRY_LEN)) {
+            for (seq, bytes) in (first..).zip(v.chunks_exact(WindowEntry::ENCODED_LEN)) {
                 if seq < from || seq >= to {
                     continue;
                 }
@@ -448,7 +407,7 @@ impl Store {
                 if seq != expected {
                     return Err(corrupt(format!("share {expected} is missing")));
                 }
-                out.push(decode_entry(seq, bytes)?);
+                out.push(WindowEntry::from_bytes(seq, bytes)?);
             }
         }
         if out.len() as u64 != to - from {
@@ -632,7 +591,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use share_verifier::Window;
+    use share_verifier::{ShareHash, Weight, Window};
 
     fn entry(seq: u64) -> WindowEntry {
         WindowEntry {
@@ -734,14 +693,5 @@ mod tests {
             .map(|r| r.unwrap())
             .collect();
         assert_eq!(records, (0..734).map(share).collect::<Vec<_>>());
-    }
-
-    #[test]
-    fn a_run_cut_short_is_reported() {
-        let frames = [share(0).to_bytes(), share(1).to_bytes()].concat();
-        assert_eq!(count_frames(&frames), Some(2));
-        assert_eq!(count_frames(&frames[..frames.len() - 1]), None);
-        assert_eq!(count_frames(&frames[..3]), None);
-        assert_eq!(count_frames(&[]), Some(0));
     }
 }

@@ -13,8 +13,8 @@ mod writer;
 
 pub use reader::LogReader;
 pub use record::{
-    BlockRecord, JobRecord, Record, ShareRecord, FRAME_OVERHEAD, KIND_BLOCK, KIND_JOB, KIND_SHARE,
-    MAX_PAYLOAD,
+    count_frames, BlockRecord, JobRecord, Record, ShareRecord, FRAME_OVERHEAD, KIND_BLOCK,
+    KIND_JOB, KIND_SHARE, MAX_PAYLOAD,
 };
 pub use writer::LogWriter;
 

@@ -25,6 +25,23 @@ pub const MAX_PAYLOAD: u32 = 1 << 20;
 /// Bytes of framing around a payload: kind, length, CRC.
 pub const FRAME_OVERHEAD: usize = 1 + 4 + 4;
 
+/// The number of framed records (`kind | len (u32 LE) | payload | crc`)
+/// back to back in `bytes`, `None` if the last one is cut short. Counts
+/// frames without decoding them (their CRCs are checked by the reader).
+pub fn count_frames(bytes: &[u8]) -> Option<u64> {
+    let mut at = 0usize;
+    let mut n = 0;
+    while at < bytes.len() {
+        let len = u32::from_le_bytes(bytes.get(at + 1..at + 5)?.try_into().ok()?) as usize;
+        at = at.checked_add(FRAME_OVERHEAD + len)?;
+        if at > bytes.len() {
+            return None;
+        }
+        n += 1;
+    }
+    Some(n)
+}
+
 /// One record of the share log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Record {

@@ -180,3 +180,12 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn frames_are_counted_and_a_run_cut_short_is_reported() {
+    let frames = [share_record(0).to_bytes(), share_record(1).to_bytes()].concat();
+    assert_eq!(count_frames(&frames), Some(2));
+    assert_eq!(count_frames(&frames[..frames.len() - 1]), None);
+    assert_eq!(count_frames(&frames[..3]), None);
+    assert_eq!(count_frames(&[]), Some(0));
+}
