@@ -25,6 +25,7 @@
 //! the contract bindings, signers and the settlement auditor are
 //! `shareproof-evm`'s; [`prover`] holds proving keys and proving.
 
+pub mod decide;
 pub mod prover;
 
 use std::collections::HashMap;
@@ -39,7 +40,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::fatal::Fatal;
 use crate::metrics::Metrics;
-use crate::store::{BlockInfo, BlockStatus, SettlementRecord, SettlementStatus, Store};
+use crate::settle::decide::{decide, Need, Observed, ResendReason, Rules, Step};
+use crate::store::{BlockInfo, SettlementRecord, SettlementStatus, Store};
 use shareproof_sources::clock::unix_now;
 
 pub use prover::{KeySource, Prover, ProverError};
@@ -429,105 +431,108 @@ impl Settler {
         Ok(proof)
     }
 
-    /// Moves one block as far as it can go now.
+    /// Moves one block as far as it can go now: asks [`decide`] for the
+    /// next step, makes the observation or takes the action it names, and
+    /// asks again until a step leaves the block for a later round.
     async fn advance(
         &self,
         info: &BlockInfo,
         rec: &mut SettlementRecord,
     ) -> Result<(), SettleError> {
-        if let BlockStatus::Rejected(reason) = &info.status {
-            rec.status = SettlementStatus::Orphaned;
-            rec.error = Some(format!("refused by the template source: {reason}"));
-            self.metrics.blocks_orphaned.inc();
-            return Ok(());
-        }
-        if u64::from(info.height) <= self.client.deployment.checkpoint_height {
-            rec.status = SettlementStatus::BeforeCheckpoint;
-            return Ok(());
-        }
-        match self.chain.header_at(info.height).await? {
-            // Not on the chain yet (the submission is still being answered).
-            None => return Ok(()),
-            Some(h) if h.block_hash() != info.hash => {
-                rec.status = SettlementStatus::Orphaned;
-                rec.error = Some(format!(
-                    "height {} is now block {}",
-                    info.height,
-                    h.block_hash()
-                ));
-                self.metrics.blocks_orphaned.inc();
-                tracing::warn!(block = %info.hash, height = info.height, "block left the best chain: orphaned");
-                return Ok(());
-            }
-            Some(_) => {}
-        }
-        let proof = self.proof_of(info).await?;
+        let rules = Rules {
+            checkpoint_height: self.client.deployment.checkpoint_height,
+            required_confirmations: self.required,
+            deliver_peg_in: self.config.deliver_peg_in,
+            now: unix_now(),
+            resend_after: RESEND_AFTER.as_secs(),
+        };
         let hash = evm_hash(&info.hash);
-
-        // Settled already (by us before a restart, or by anyone)?
-        let settled = self.client.settled_block_of(proof.txid).await?;
-        if settled != B256::ZERO {
-            if settled == hash {
-                self.mark_settled(info, rec, None).await?;
-            } else {
-                rec.status = SettlementStatus::Orphaned;
-                rec.error = Some(format!("its coinbase was settled with block {settled}"));
-            }
-            return Ok(());
-        }
-        // A settle we sent and have not seen mined.
-        if rec.status == SettlementStatus::Sent {
-            if let Some(tx) = rec.tx_hash.as_deref().and_then(|t| t.parse::<B256>().ok()) {
-                match self.client.receipt(tx).await? {
-                    Some(Ok(_)) => {
-                        // Mined and successful, yet not settled: the EVM chain reorganised it away.
-                        tracing::warn!(block = %info.hash, %tx, "settle transaction mined but the block is not settled; sending again");
-                    }
-                    Some(Err(_)) => {
-                        tracing::warn!(block = %info.hash, %tx, "settle transaction failed on chain; sending again");
-                    }
-                    None => {
-                        let sent = rec.sent_at.unwrap_or(0);
-                        if unix_now().saturating_sub(sent) < RESEND_AFTER.as_secs() {
-                            return Ok(());
-                        }
-                        tracing::warn!(block = %info.hash, %tx, "settle transaction not mined in time; sending again");
-                    }
+        let mut observed = Observed::default();
+        loop {
+            match decide(info, rec, &observed, &rules) {
+                Step::Observe(Need::BestAtHeight) => {
+                    let header = self.chain.header_at(info.height).await?;
+                    observed.best_at_height = Some(header.map(|h| h.block_hash()));
                 }
+                Step::Observe(Need::SettledWith) => {
+                    let proof = self.proof_of(info).await?;
+                    observed.settled_with = Some(self.client.settled_block_of(proof.txid).await?);
+                }
+                Step::Observe(Need::Receipt(tx)) => {
+                    let receipt = self.client.receipt(tx).await?;
+                    observed.receipt = Some(receipt.map(|r| r.is_ok()));
+                }
+                Step::Observe(Need::Confirmations) => {
+                    rec.confirmations = self
+                        .client
+                        .confirmations(hash, u64::from(info.height))
+                        .await?;
+                    observed.confirmations = Some(rec.confirmations);
+                }
+                Step::Observe(Need::Delivered) => {
+                    let proof = self.proof_of(info).await?;
+                    observed.delivered = Some(self.client.delivered(proof.txid).await?);
+                }
+                Step::Orphan(reason) => {
+                    tracing::warn!(block = %info.hash, height = info.height, %reason, "orphaned");
+                    rec.status = SettlementStatus::Orphaned;
+                    rec.error = Some(reason);
+                    self.metrics.blocks_orphaned.inc();
+                    return Ok(());
+                }
+                Step::SettledElsewhere(settled) => {
+                    rec.status = SettlementStatus::Orphaned;
+                    rec.error = Some(format!("its coinbase was settled with block {settled}"));
+                    return Ok(());
+                }
+                Step::BeforeCheckpoint => {
+                    rec.status = SettlementStatus::BeforeCheckpoint;
+                    return Ok(());
+                }
+                Step::NotOnChainYet | Step::WaitForMined => return Ok(()),
+                Step::AlreadySettled => return self.mark_settled(info, rec, None).await,
+                Step::Resend(why) => {
+                    if why != ResendReason::NoTransaction {
+                        tracing::warn!(block = %info.hash, tx = rec.tx_hash.as_deref().unwrap_or(""), reason = ?why, "sending settle again");
+                    }
+                    rec.status = SettlementStatus::Confirmed;
+                    rec.tx_hash = None;
+                    rec.sent_at = None;
+                }
+                Step::Unconfirmed => {
+                    rec.status = SettlementStatus::Found;
+                    return Ok(());
+                }
+                Step::NowConfirmed => {
+                    rec.status = SettlementStatus::Confirmed;
+                    tracing::info!(block = %info.hash, height = info.height, confirmations = rec.confirmations, "block confirmed");
+                }
+                Step::WaitForPegIn { delivered } => {
+                    rec.error = Some(format!(
+                        "waiting for the peg-in: {delivered} of {} sats delivered",
+                        info.reward_sats
+                    ));
+                    return Ok(());
+                }
+                Step::DeliverPegIn => {
+                    let proof = self.proof_of(info).await?;
+                    let mined = self.client.deliver(&proof).await?;
+                    tracing::info!(block = %info.hash, tx = %mined.tx, sats = info.reward_sats, "dev peg-in delivered the coinbase");
+                    observed.delivered = Some(info.reward_sats);
+                }
+                Step::Prove => return self.prove_and_settle(info, rec).await,
             }
-            rec.status = SettlementStatus::Confirmed;
-            rec.tx_hash = None;
-            rec.sent_at = None;
         }
+    }
 
-        rec.confirmations = self
-            .client
-            .confirmations(hash, u64::from(info.height))
-            .await?;
-        if rec.confirmations < self.required {
-            rec.status = SettlementStatus::Found;
-            return Ok(());
-        }
-        if rec.status == SettlementStatus::Found {
-            rec.status = SettlementStatus::Confirmed;
-            tracing::info!(block = %info.hash, height = info.height, confirmations = rec.confirmations, "block confirmed");
-        }
-
-        // The funds must have arrived through the bridge.
-        let delivered = self.client.delivered(proof.txid).await?;
-        if delivered < info.reward_sats {
-            if !self.config.deliver_peg_in {
-                rec.error = Some(format!(
-                    "waiting for the peg-in: {delivered} of {} sats delivered",
-                    info.reward_sats
-                ));
-                return Ok(());
-            }
-            let mined = self.client.deliver(&proof).await?;
-            tracing::info!(block = %info.hash, tx = %mined.tx, sats = info.reward_sats, "dev peg-in delivered the coinbase");
-        }
-
-        // Prove, off the async workers.
+    /// Proves the block's window off the async workers and settles it: in
+    /// one transaction (its hash recorded before waiting), or page by page.
+    async fn prove_and_settle(
+        &self,
+        info: &BlockInfo,
+        rec: &mut SettlementRecord,
+    ) -> Result<(), SettleError> {
+        let proof = self.proof_of(info).await?;
         rec.status = SettlementStatus::Proving;
         rec.error = None;
         self.store.put_settlement(&info.hash, rec)?;
