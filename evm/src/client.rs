@@ -24,20 +24,20 @@ pub enum EvmError {
     #[error("{0} has nothing to claim")]
     NothingToClaim(Address),
     /// The RPC URL does not parse.
-    #[error("EVM RPC URL {url:?}: {reason}")]
+    #[error("EVM RPC URL {url:?}: {source}")]
     Url {
         /// The URL.
         url: String,
         /// Why.
-        reason: String,
+        source: url::ParseError,
     },
     /// A call or transaction failed in transport or was refused by the node.
-    #[error("{what}: {reason}")]
+    #[error("{what}: {source}")]
     Rpc {
         /// What was done.
         what: &'static str,
-        /// Why.
-        reason: String,
+        /// Why: the transport's, the pending transaction's or the contract call's error.
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// The contract reverted; `reason` is the decoded custom error.
     #[error("{what} reverted: {reason}")]
@@ -177,10 +177,12 @@ pub struct EvmClient {
     pub sender: Address,
 }
 
-fn rpc<E: std::fmt::Display>(what: &'static str) -> impl FnOnce(E) -> EvmError {
+fn rpc<E: std::error::Error + Send + Sync + 'static>(
+    what: &'static str,
+) -> impl FnOnce(E) -> EvmError {
     move |e| EvmError::Rpc {
         what,
-        reason: e.to_string(),
+        source: Box::new(e),
     }
 }
 
@@ -214,16 +216,16 @@ fn contract(what: &'static str) -> impl FnOnce(alloy::contract::Error) -> EvmErr
         }
         EvmError::Rpc {
             what,
-            reason: e.to_string(),
+            source: Box::new(e),
         }
     }
 }
 
 /// An EVM JSON-RPC URL, or the error naming it.
 fn parse_url(url: &str) -> Result<alloy::transports::http::reqwest::Url, EvmError> {
-    alloy::transports::http::reqwest::Url::parse(url).map_err(|e| EvmError::Url {
+    alloy::transports::http::reqwest::Url::parse(url).map_err(|source| EvmError::Url {
         url: url.to_owned(),
-        reason: e.to_string(),
+        source,
     })
 }
 

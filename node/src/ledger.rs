@@ -122,9 +122,10 @@ pub struct FoundBlock {
 /// Errors the ledger reports to sessions.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum LedgerError {
-    /// The store failed; the share was not recorded.
+    /// The store failed; the share was not recorded (shared by every
+    /// share of the failed round).
     #[error("share not recorded: {0}")]
-    Store(String),
+    Store(#[source] Arc<StoreError>),
     /// The ledger is shutting down.
     #[error("the node is shutting down")]
     Closed,
@@ -504,7 +505,7 @@ impl Ledger {
             }
             Err(e) => {
                 tracing::error!(error = %e, shares = round.acks.len(), "share log commit failed; the round's shares are refused");
-                let error = LedgerError::Store(e.to_string());
+                let error = LedgerError::Store(Arc::new(e));
                 for (reply, _) in round.acks.drain(..) {
                     let _ = reply.send(Err(error.clone()));
                 }

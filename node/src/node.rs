@@ -173,7 +173,7 @@ pub async fn start(config: Config) -> Result<RunningNode, NodeError> {
         );
         let prover = tokio::task::spawn_blocking(move || Prover::prepare(&keys, log2, &dir))
             .await
-            .map_err(|e| crate::settle::SettleError::Join(e.to_string()))?
+            .map_err(crate::settle::SettleError::Join)?
             .map_err(crate::settle::SettleError::from)?;
         tracker.spawn(Settler::run(
             SettlerParts {

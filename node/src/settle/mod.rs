@@ -123,7 +123,7 @@ pub enum SettleError {
     MissingSnapshot(BlockHash, u32),
     /// The blocking prover task died.
     #[error("prover task: {0}")]
-    Join(String),
+    Join(#[from] tokio::task::JoinError),
 }
 
 impl SettleError {
@@ -543,9 +543,8 @@ impl Settler {
         let prover = self.prover.clone();
         tracing::info!(block = %info.hash, height = info.height, "proving");
         let page_records = self.config.page_records;
-        let proven = tokio::task::spawn_blocking(move || prover.prove(&snapshot, page_records))
-            .await
-            .map_err(|e| SettleError::Join(e.to_string()))??;
+        let proven =
+            tokio::task::spawn_blocking(move || prover.prove(&snapshot, page_records)).await??;
         self.metrics
             .prove_seconds
             .observe(proven.elapsed.as_secs_f64());

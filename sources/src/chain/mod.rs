@@ -84,8 +84,30 @@ pub enum BlockError {
     OldVersion(i32),
     /// The store failed.
     #[error("chain store: {0}")]
-    Store(String),
+    Store(#[source] StoreFailure),
+    /// A stored block or key does not decode.
+    #[error("chain store: corrupt {what}: {detail}")]
+    Corrupt {
+        /// What is corrupt (a block at a key, the height sequence, a key).
+        what: &'static str,
+        /// Where.
+        detail: String,
+    },
 }
+
+/// A sled failure, shared so that a [`BlockError`] stays `Clone`; two are
+/// equal only when they are the same failure.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error(transparent)]
+pub struct StoreFailure(std::sync::Arc<sled::Error>);
+
+impl PartialEq for StoreFailure {
+    fn eq(&self, other: &Self) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for StoreFailure {}
 
 /// Where an accepted block went.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -211,7 +233,7 @@ fn side_key(height: u32, hash: &BlockHash) -> Vec<u8> {
 }
 
 fn store_error(e: sled::Error) -> BlockError {
-    BlockError::Store(e.to_string())
+    BlockError::Store(StoreFailure(std::sync::Arc::new(e)))
 }
 
 impl Chain {
@@ -224,16 +246,19 @@ impl Chain {
         let mut side = HashMap::new();
         for item in tree.iter() {
             let (key, value) = item.map_err(store_error)?;
-            let block: Block = bitcoin::consensus::deserialize(&value).map_err(|e| {
-                BlockError::Store(format!("block at key {}: {e}", hex::encode(&key)))
-            })?;
+            let block: Block =
+                bitcoin::consensus::deserialize(&value).map_err(|e| BlockError::Corrupt {
+                    what: "block",
+                    detail: format!("at key {}: {e}", hex::encode(&key)),
+                })?;
             match key.len() {
                 4 => {
                     let height = u32::from_be_bytes(key.as_ref().try_into().expect("4 bytes"));
                     if height as usize != headers.len() {
-                        return Err(BlockError::Store(format!(
-                            "chain store has a gap before height {height}"
-                        )));
+                        return Err(BlockError::Corrupt {
+                            what: "height sequence",
+                            detail: format!("a gap before height {height}"),
+                        });
                     }
                     headers.push(block.header);
                 }
@@ -241,10 +266,10 @@ impl Chain {
                     side.insert(block.block_hash(), block.header);
                 }
                 _ => {
-                    return Err(BlockError::Store(format!(
-                        "bad chain key {}",
-                        hex::encode(&key)
-                    )))
+                    return Err(BlockError::Corrupt {
+                        what: "key",
+                        detail: hex::encode(&key),
+                    })
                 }
             }
         }
@@ -434,7 +459,10 @@ impl Chain {
                 .tree
                 .get(height.to_be_bytes())
                 .map_err(store_error)?
-                .ok_or_else(|| BlockError::Store(format!("block {height} is missing")))?;
+                .ok_or_else(|| BlockError::Corrupt {
+                    what: "best chain",
+                    detail: format!("block {height} is missing"),
+                })?;
             batch.remove(&height.to_be_bytes());
             batch.insert(side_key(height, &hash), bytes);
             disconnected.push(hash);
@@ -442,11 +470,14 @@ impl Chain {
         for (i, header) in path.iter().enumerate() {
             let height = (fork + 1 + i) as u32;
             let key = side_key(height, &header.block_hash());
-            let bytes = self
-                .tree
-                .get(&key)
-                .map_err(store_error)?
-                .ok_or_else(|| BlockError::Store(format!("side block {height} is missing")))?;
+            let bytes =
+                self.tree
+                    .get(&key)
+                    .map_err(store_error)?
+                    .ok_or_else(|| BlockError::Corrupt {
+                        what: "side branch",
+                        detail: format!("block {height} is missing"),
+                    })?;
             batch.remove(key);
             batch.insert(&height.to_be_bytes(), bytes);
         }
