@@ -25,7 +25,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use bitcoin::BlockHash;
+use bitcoin::{Amount, BlockHash};
 use bytes::Bytes;
 use share_verifier::log::{BlockRecord, JobRecord, Record, ShareRecord};
 use share_verifier::{
@@ -115,8 +115,8 @@ pub struct FoundBlock {
     pub hash: BlockHash,
     /// Height.
     pub height: u32,
-    /// Reward to the settlement script, sats.
-    pub reward_sats: u64,
+    /// Reward to the settlement script.
+    pub reward: Amount,
 }
 
 /// Errors the ledger reports to sessions.
@@ -695,11 +695,11 @@ impl Ledger {
             let info = BlockInfo {
                 hash: found.hash,
                 height: found.height,
-                job_id: job.job.id.0,
+                job_id: job.job.id,
                 share_seq: seq,
                 window_seq: job.window_seq,
                 root: job.root,
-                reward_sats: found.reward_sats,
+                reward: found.reward,
                 finder: entry.address,
                 found_at: now,
                 status: self

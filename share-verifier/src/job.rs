@@ -57,8 +57,12 @@ pub enum JobError {
     NtimeOutOfRange { ntime: u32, min: u32, max: u32 },
 }
 
-/// A job identifier, sent as 16 hex digits in `mining.notify`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// A job identifier, sent as 16 hex digits in `mining.notify` (stored and
+/// served as its number).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(transparent)]
 pub struct JobId(pub u64);
 
 impl fmt::Display for JobId {

@@ -104,7 +104,7 @@ pub fn expected_balances(
         let info = store.block(hash).unwrap().unwrap();
         let allocation = allocate(
             snapshot.entries.iter().map(|e| (e.address, e.weight)),
-            bitcoin::Amount::from_sat(info.reward_sats),
+            info.reward,
             FeeBps::new(u32::from(fee_bps)).unwrap(),
         )
         .unwrap();

@@ -130,7 +130,7 @@ async fn templates_carry_the_mempool_and_every_pool_block_commits_its_window() {
             .filter(|o| o.script_pubkey == settlement)
             .map(|o| o.value.to_sat())
             .sum();
-        assert_eq!(reward, info.reward_sats);
+        assert_eq!(reward, info.reward.to_sat());
         let stats = btc.cli_json(&["getblockstats", &hash.to_string()]);
         assert_eq!(
             stats["subsidy"].as_u64().unwrap() + stats["totalfee"].as_u64().unwrap(),

@@ -112,7 +112,7 @@ async fn the_built_in_miner_finds_blocks_that_commit_and_the_log_audits_clean() 
         assert_eq!(block.block_hash(), info.hash);
         let coinbase = &block.txdata[0];
         assert_eq!(find_commitment(coinbase).unwrap().1, info.root);
-        assert_eq!(reward_to(coinbase, &settlement).to_sat(), info.reward_sats);
+        assert_eq!(reward_to(coinbase, &settlement), info.reward);
         assert!(bitcoin::consensus::serialize(coinbase).len() < 700);
         let snapshot = store.block_snapshot(&info.hash).unwrap().unwrap();
         assert_eq!(snapshot.next_seq, info.window_seq);

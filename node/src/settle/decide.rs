@@ -7,7 +7,7 @@
 
 use alloy::primitives::B256;
 use bitcoin::hashes::Hash as _;
-use bitcoin::BlockHash;
+use bitcoin::{Amount, BlockHash};
 
 use crate::store::{BlockInfo, BlockStatus, SettlementRecord, SettlementStatus};
 
@@ -38,8 +38,8 @@ pub struct Observed {
     pub receipt: Option<Option<bool>>,
     /// Confirmations in the light client.
     pub confirmations: Option<u64>,
-    /// Satoshis the bridge delivered for the coinbase.
-    pub delivered: Option<u64>,
+    /// What the bridge delivered for the coinbase.
+    pub delivered: Option<Amount>,
 }
 
 /// An observation to make before deciding again.
@@ -95,8 +95,8 @@ pub enum Step {
     NowConfirmed,
     /// The bridge has not delivered the reward and this node does not deliver it: later.
     WaitForPegIn {
-        /// Satoshis delivered so far.
-        delivered: u64,
+        /// Delivered so far.
+        delivered: Amount,
     },
     /// Deliver the coinbase through the dev peg-in, then go on.
     DeliverPegIn,
@@ -134,7 +134,7 @@ pub fn decide(
         Some(settled) => return Step::SettledElsewhere(settled),
     }
     if rec.status == SettlementStatus::Sent {
-        let Some(tx) = rec.tx_hash.as_deref().and_then(|t| t.parse::<B256>().ok()) else {
+        let Some(tx) = rec.tx_hash else {
             return Step::Resend(ResendReason::NoTransaction);
         };
         return match observed.receipt {
@@ -163,7 +163,7 @@ pub fn decide(
     let Some(delivered) = observed.delivered else {
         return Step::Observe(Need::Delivered);
     };
-    if delivered < info.reward_sats {
+    if delivered < info.reward {
         return if rules.deliver_peg_in {
             Step::DeliverPegIn
         } else {
@@ -189,11 +189,11 @@ mod tests {
         BlockInfo {
             hash: BlockHash::from_byte_array([7; 32]),
             height: 20,
-            job_id: 1,
+            job_id: share_verifier::JobId(1),
             share_seq: 1,
             window_seq: 1,
             root: share_verifier::WindowRoot(share_verifier::Fr::from(0u64)),
-            reward_sats: 5_000,
+            reward: Amount::from_sat(5_000),
             finder: share_verifier::Address([1; 20]),
             found_at: 0,
             status: BlockStatus::Accepted,
@@ -234,7 +234,7 @@ mod tests {
             Need::SettledWith => o.settled_with = Some(B256::ZERO),
             Need::Receipt(_) => o.receipt = Some(None),
             Need::Confirmations => o.confirmations = Some(6),
-            Need::Delivered => o.delivered = Some(5_000),
+            Need::Delivered => o.delivered = Some(Amount::from_sat(5_000)),
         }
     }
 
@@ -328,7 +328,7 @@ mod tests {
         let tx = B256::repeat_byte(9);
         let sent = SettlementRecord {
             status: SettlementStatus::Sent,
-            tx_hash: Some(tx.to_string()),
+            tx_hash: Some(tx),
             sent_at: Some(950),
             ..SettlementRecord::default()
         };
@@ -392,7 +392,7 @@ mod tests {
         };
         let short = Observed {
             confirmations: Some(6),
-            delivered: Some(4_999),
+            delivered: Some(Amount::from_sat(4_999)),
             ..on_chain()
         };
         assert_eq!(
@@ -405,7 +405,9 @@ mod tests {
         };
         assert_eq!(
             decide(&info(), &confirmed, &short, &bridge),
-            Step::WaitForPegIn { delivered: 4_999 }
+            Step::WaitForPegIn {
+                delivered: Amount::from_sat(4_999)
+            }
         );
     }
 }

@@ -35,7 +35,7 @@ use std::time::{Duration, Instant};
 
 use alloy::primitives::B256;
 use bitcoin::hashes::Hash;
-use bitcoin::BlockHash;
+use bitcoin::{Amount, BlockHash};
 use tokio_util::sync::CancellationToken;
 
 use crate::fatal::Fatal;
@@ -471,7 +471,8 @@ impl Settler {
                 }
                 Step::Observe(Need::Delivered) => {
                     let proof = self.proof_of(info).await?;
-                    observed.delivered = Some(self.client.delivered(proof.txid).await?);
+                    observed.delivered =
+                        Some(Amount::from_sat(self.client.delivered(proof.txid).await?));
                 }
                 Step::Orphan(reason) => {
                     tracing::warn!(block = %info.hash, height = info.height, %reason, "orphaned");
@@ -493,7 +494,7 @@ impl Settler {
                 Step::AlreadySettled => return self.mark_settled(info, rec, None).await,
                 Step::Resend(why) => {
                     if why != ResendReason::NoTransaction {
-                        tracing::warn!(block = %info.hash, tx = rec.tx_hash.as_deref().unwrap_or(""), reason = ?why, "sending settle again");
+                        tracing::warn!(block = %info.hash, tx = ?rec.tx_hash, reason = ?why, "sending settle again");
                     }
                     rec.status = SettlementStatus::Confirmed;
                     rec.tx_hash = None;
@@ -509,16 +510,17 @@ impl Settler {
                 }
                 Step::WaitForPegIn { delivered } => {
                     rec.error = Some(format!(
-                        "waiting for the peg-in: {delivered} of {} sats delivered",
-                        info.reward_sats
+                        "waiting for the peg-in: {} of {} sats delivered",
+                        delivered.to_sat(),
+                        info.reward.to_sat()
                     ));
                     return Ok(());
                 }
                 Step::DeliverPegIn => {
                     let proof = self.proof_of(info).await?;
                     let mined = self.client.deliver(&proof).await?;
-                    tracing::info!(block = %info.hash, tx = %mined.tx, sats = info.reward_sats, "dev peg-in delivered the coinbase");
-                    observed.delivered = Some(info.reward_sats);
+                    tracing::info!(block = %info.hash, tx = %mined.tx, sats = info.reward.to_sat(), "dev peg-in delivered the coinbase");
+                    observed.delivered = Some(info.reward);
                 }
                 Step::Prove => return self.prove_and_settle(info, rec).await,
             }
@@ -576,7 +578,7 @@ impl Settler {
         let pending = self.client.send_settle(&args).await?;
         let tx = *pending.tx_hash();
         rec.status = SettlementStatus::Sent;
-        rec.tx_hash = Some(tx.to_string());
+        rec.tx_hash = Some(tx);
         rec.sent_at = Some(unix_now());
         self.store.put_settlement(&info.hash, rec)?;
         let mined = self.client.wait("SettlementPool.settle", pending).await?;
@@ -592,7 +594,7 @@ impl Settler {
         let mined = match mined {
             Some(m) => Some(m),
             None => {
-                let recorded = match rec.tx_hash.as_deref().and_then(|t| t.parse::<B256>().ok()) {
+                let recorded = match rec.tx_hash {
                     Some(tx) => self.client.receipt(tx).await?.and_then(Result::ok),
                     None => None,
                 };
@@ -604,7 +606,7 @@ impl Settler {
             }
         };
         if let Some(m) = mined {
-            rec.tx_hash = Some(m.tx.to_string());
+            rec.tx_hash = Some(m.tx);
             rec.gas_used = Some(m.gas_used);
             self.metrics.settle_gas.set(m.gas_used as i64);
         }
@@ -616,7 +618,7 @@ impl Settler {
         tracing::info!(
             block = %info.hash,
             height = info.height,
-            tx = rec.tx_hash.as_deref().unwrap_or("(by an earlier run)"),
+            tx = rec.tx_hash.map_or_else(|| "(by an earlier run)".to_owned(), |t| t.to_string()),
             gas = rec.gas_used,
             found_to_settled_secs = now.saturating_sub(info.found_at),
             "block settled"

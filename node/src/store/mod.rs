@@ -26,11 +26,12 @@
 use std::io::Write;
 use std::path::Path;
 
+use alloy::primitives::B256;
 use bitcoin::hashes::Hash;
-use bitcoin::BlockHash;
+use bitcoin::{Amount, BlockHash};
 use serde::{Deserialize, Serialize};
 use share_verifier::log::{count_frames, LogHeader, LogWriter, Record};
-use share_verifier::{Address, WindowEntry, WindowRoot, WindowSnapshot};
+use share_verifier::{Address, JobId, WindowEntry, WindowRoot, WindowSnapshot};
 
 /// Errors of the store.
 #[derive(Debug, thiserror::Error)]
@@ -80,15 +81,16 @@ pub struct BlockInfo {
     /// Height.
     pub height: u32,
     /// The job it was built on.
-    pub job_id: u64,
+    pub job_id: JobId,
     /// The share that found it.
     pub share_seq: u64,
     /// The window position its coinbase commits to.
     pub window_seq: u64,
     /// The committed window root.
     pub root: WindowRoot,
-    /// Reward R paid to the settlement script, in sats.
-    pub reward_sats: u64,
+    /// What the coinbase pays the settlement script (JSON: `reward_sats`).
+    #[serde(rename = "reward_sats", with = "bitcoin::amount::serde::as_sat")]
+    pub reward: Amount,
     /// The finder's payout address.
     pub finder: Address,
     /// Unix time found.
@@ -143,8 +145,8 @@ pub struct SettlementRecord {
     pub status: SettlementStatus,
     /// Confirmations in the light client at the last check.
     pub confirmations: u64,
-    /// The `settle` transaction (`0x` hex), once sent.
-    pub tx_hash: Option<String>,
+    /// The `settle` transaction, once sent (JSON: `0x` hex).
+    pub tx_hash: Option<B256>,
     /// Unix time `settle` was sent (for the resend timeout).
     pub sent_at: Option<u64>,
     /// Gas used by `settle`.
@@ -637,7 +639,7 @@ mod tests {
     fn share(seq: u64) -> Record {
         Record::Share(share_verifier::log::ShareRecord {
             seq,
-            job_id: share_verifier::JobId(1),
+            job_id: JobId(1),
             extranonce1: vec![1, 2, 3, 4],
             extranonce2: seq.to_le_bytes().to_vec(),
             ntime: 1_700_000_000,

@@ -704,7 +704,7 @@ impl Session {
         FoundBlock {
             hash: block_hash,
             height: entry.template.height,
-            reward_sats: entry.template.coinbase_value.to_sat(),
+            reward: entry.template.coinbase_value,
         }
     }
 }
