@@ -170,7 +170,8 @@ impl LoadgenArgs {
         if !(0.0..=1.0).contains(&self.invalid) {
             return Err(ArgsError::InvalidFraction(self.invalid).into());
         }
-        if !self.idle && !(self.rate.is_finite() && self.rate > 0.0) {
+        let positive = self.rate.is_finite() && self.rate > 0.0;
+        if !self.idle && !positive {
             return Err(ArgsError::Rate(self.rate).into());
         }
         let config = LoadgenConfig {
