@@ -15,19 +15,18 @@ use std::time::{Duration, Instant};
 use bitcoin::hashes::Hash;
 use share_verifier::log::ShareRecord;
 use share_verifier::{
-    Address, Difficulty, JobId, Share, ShareRules, ShareTarget, Submission, Username, VersionMask,
+    Address, Difficulty, JobId, Share, ShareRules, ShareTarget, Username, VersionMask,
 };
 use shareproof_stratum::request::{self, Request, Submit};
 use shareproof_stratum::{notification, response, Reject};
 use tokio::sync::{oneshot, watch};
 use tokio_util::sync::CancellationToken;
 
-use crate::ledger::{AcceptedShare, FoundBlock, JobEntry, LedgerError, LedgerMsg};
-use crate::store::BlockStatus;
+use crate::ledger::{AcceptedShare, JobEntry, LedgerError, LedgerMsg};
+use crate::stratum::block;
 use crate::stratum::connection::{Connection, ConnectionError};
 use crate::stratum::shared::Shared;
 use crate::vardiff::Vardiff;
-use shareproof_sources::SubmitOutcome;
 
 /// Jobs of the current tip remembered per connection.
 const MAX_JOBS: usize = 8;
@@ -618,7 +617,13 @@ impl Session {
         }
         let sub = share.submission;
         let block = if checked.is_block {
-            Some(self.submit_block(&entry, &sub, checked.version, checked.hash))
+            Some(block::submit(
+                &self.shared,
+                &entry,
+                &sub,
+                checked.version,
+                checked.hash,
+            ))
         } else {
             None
         };
@@ -645,67 +650,6 @@ impl Session {
             },
             rx,
         ))
-    }
-
-    /// Submits a share that meets the network target as a block, at once.
-    fn submit_block(
-        &self,
-        entry: &JobEntry,
-        sub: &Submission,
-        version: bitcoin::block::Version,
-        hash: share_verifier::ShareHash,
-    ) -> FoundBlock {
-        let header = entry.prepared.header(
-            &sub.extranonce1,
-            &sub.extranonce2,
-            sub.ntime,
-            sub.nonce,
-            version,
-        );
-        let coinbase = entry.job.coinbase(&sub.extranonce1, &sub.extranonce2);
-        let block_hash = hash.to_block_hash();
-        match entry.template.assemble(header, &coinbase) {
-            Ok(block) => {
-                let submitted = self.shared.source.submit_block(block);
-                let ledger = self.shared.ledger.clone();
-                let shared = self.shared.clone();
-                let prevhash = entry.job.prevhash;
-                tokio::spawn(async move {
-                    let status = match submitted.await {
-                        Ok(SubmitOutcome::Accepted) => {
-                            shared.spend_tip(&prevhash);
-                            BlockStatus::Accepted
-                        }
-                        Ok(SubmitOutcome::LostRace(why)) => BlockStatus::LostRace(why),
-                        Ok(SubmitOutcome::Rejected(why)) => BlockStatus::Rejected(why),
-                        Err(e) => BlockStatus::Rejected(e.to_string()),
-                    };
-                    let outcome = match &status {
-                        BlockStatus::Accepted => "accepted",
-                        BlockStatus::LostRace(_) => "lost_race",
-                        _ => "rejected",
-                    };
-                    shared
-                        .metrics
-                        .blocks_submitted
-                        .with_label_values(&[outcome])
-                        .inc();
-                    tracing::info!(hash = %block_hash, ?status, "block submission result");
-                    let _ = ledger
-                        .send(LedgerMsg::BlockStatus {
-                            hash: block_hash,
-                            status,
-                        })
-                        .await;
-                });
-            }
-            Err(e) => tracing::error!(error = %e, "cannot assemble a found block"),
-        }
-        FoundBlock {
-            hash: block_hash,
-            height: entry.template.height,
-            reward: entry.template.coinbase_value,
-        }
     }
 }
 
