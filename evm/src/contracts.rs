@@ -116,12 +116,12 @@ pub enum DeploymentError {
         what: &'static str,
     },
     /// A transaction or query failed.
-    #[error("{what}: {reason}")]
+    #[error("{what}: {source}")]
     Rpc {
         /// What was done.
         what: &'static str,
-        /// Why.
-        reason: String,
+        /// Why: the transport's or the pending transaction's error.
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// A transaction was sent but could not be followed to its receipt.
     #[error("{what}: {source}")]
@@ -263,7 +263,7 @@ pub async fn deploy<P: Provider + Clone>(
     let rpc = |what: &'static str| {
         move |e: alloy::transports::TransportError| DeploymentError::Rpc {
             what,
-            reason: e.to_string(),
+            source: Box::new(e),
         }
     };
     let chain_id = provider.get_chain_id().await.map_err(rpc("eth_chainId"))?;
@@ -341,7 +341,7 @@ pub async fn deploy<P: Provider + Clone>(
         .await
         .map_err(|e| DeploymentError::Rpc {
             what: "DevPegIn.bindRecipient receipt",
-            reason: e.to_string(),
+            source: Box::new(e),
         })?;
     Ok(Deployment {
         chain_id,
@@ -376,7 +376,7 @@ pub async fn deploy_bytecode<P: Provider>(
         .await
         .map_err(|e| DeploymentError::Rpc {
             what,
-            reason: e.to_string(),
+            source: Box::new(e),
         })?
         .get_receipt()
         .await
@@ -430,7 +430,7 @@ pub async fn deploy_devnet<P: Provider + Clone>(
         .await
         .map_err(|e| DeploymentError::Rpc {
             what: "eth_chainId",
-            reason: e.to_string(),
+            source: Box::new(e),
         })?;
     check_deployment(
         chain_id,
