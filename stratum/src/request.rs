@@ -71,14 +71,6 @@ impl Submit<'_> {
     }
 }
 
-/// `mining.authorize [username, password?]`.
-#[derive(Debug, Deserialize)]
-struct AuthorizeParams {
-    username: Value,
-    #[serde(default)]
-    password: Option<Value>,
-}
-
 /// `mining.configure [extensions, params]` (BIP310).
 #[derive(Debug, Deserialize)]
 struct ConfigureParams {
@@ -143,17 +135,14 @@ pub fn parse(line: &[u8]) -> Parsed<'_> {
             }
         }
         "mining.authorize" => {
-            let p: AuthorizeParams = serde_json::from_str(params).map_err(bad)?;
-            let Value::String(username) = p.username else {
+            // `[username, password?, …]`; lenient, as some miners send more.
+            let p: Vec<Value> = serde_json::from_str(params).map_err(bad)?;
+            let Some(Value::String(username)) = p.first() else {
                 return Err((id, Reject::MissingParam("username must be a string")));
             };
             Request::Authorize {
-                username,
-                password: p
-                    .password
-                    .as_ref()
-                    .and_then(Value::as_str)
-                    .map(str::to_owned),
+                username: username.clone(),
+                password: p.get(1).and_then(Value::as_str).map(str::to_owned),
             }
         }
         "mining.configure" => {
@@ -307,6 +296,11 @@ mod tests {
         assert!(matches!(r, Reject::BadParams(_)));
         let (_, r) = parse(br#"{"id":7,"method":"mining.authorize","params":[5]}"#).unwrap_err();
         assert!(matches!(r, Reject::MissingParam(_)));
+        let line = br#"{"id":8,"method":"mining.authorize","params":["0xab","x","extra"]}"#;
+        assert!(matches!(
+            parse(line).unwrap().1,
+            Request::Authorize { username, .. } if username == "0xab"
+        ));
     }
 
     #[test]
