@@ -36,4 +36,4 @@ pub mod r1cs;
 pub use keys::{Key, KeyError, KeyHeader};
 pub use poseidon::PoseidonGadget;
 pub use pplns::{PplnsCircuit, PplnsParams};
-pub use proof::{prove, prove_from_dir, ProveError, Settlement, SettlementJson};
+pub use proof::{prove, prove_from_dir, JsonFault, ProveError, Settlement, SettlementJson};

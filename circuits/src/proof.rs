@@ -52,8 +52,64 @@ pub enum ProveError {
     #[error("the proof does not verify against the key's verifying key")]
     SelfCheck,
     /// A proof file field is malformed.
-    #[error("invalid proof JSON field {field}: {reason}")]
-    Json { field: &'static str, reason: String },
+    #[error("invalid proof JSON field {field}: {source}")]
+    Json {
+        /// The field, as the JSON names it.
+        field: &'static str,
+        /// What is wrong with it.
+        source: JsonFault,
+    },
+}
+
+/// What is wrong with a field of a settlement JSON.
+#[derive(Debug, thiserror::Error)]
+pub enum JsonFault {
+    /// A field element that is not 64 hex digits below the modulus.
+    #[error(transparent)]
+    Field(#[from] share_verifier::field::FieldError),
+    /// A number that is not written in decimal.
+    #[error("{0:?} is not a decimal integer")]
+    NotDecimal(String),
+    /// A number at or above its field's modulus.
+    #[error("{value:?} is not below the {field} field modulus")]
+    NotBelowModulus {
+        /// The number as written.
+        value: String,
+        /// `base` or `scalar`.
+        field: &'static str,
+    },
+    /// A weight that is not a u128.
+    #[error("{0:?} is not a u128")]
+    NotU128(String),
+    /// An account that is not 20 bytes of hex.
+    #[error("{0:?} is not a 20-byte hex address")]
+    NotAddress(String),
+    /// A list of the wrong length.
+    #[error("{got} items, expected {expected}")]
+    Count {
+        /// Its length.
+        got: usize,
+        /// The length the format fixes.
+        expected: usize,
+    },
+    /// A page size of zero.
+    #[error("a page holds at least one record")]
+    EmptyPage,
+    /// Payees out of order, or with a zero account or weight.
+    #[error("accounts must be non-zero and strictly ascending, weights at least 1")]
+    Unordered,
+    /// A list hash that is not the pages' hash chain.
+    #[error("it differs from the pages' hash chain")]
+    ListHash,
+    /// The challenge equals a payee's address (no statement exists).
+    #[error("the challenge equals a payee's address")]
+    ChallengeHitsAddress,
+    /// Public inputs that are not those the payee list gives.
+    #[error("they differ from the values the contract computes from the payee list")]
+    InputsDiffer,
+    /// A proof point off the curve or outside the prime-order subgroup.
+    #[error("a {0} point is not on the curve or not in the subgroup")]
+    Point(&'static str),
 }
 
 /// A proven settlement: the statement, its paged payee list and the proof.
@@ -287,30 +343,34 @@ pub fn proof_words(proof: &Proof<Bn254>) -> [String; 8] {
     ]
 }
 
-fn parse_fq(s: &str, field: &'static str) -> Result<Fq, ProveError> {
-    let bad = |reason: &str| ProveError::Json {
-        field,
-        reason: format!("{s:?}: {reason}"),
-    };
-    let big: num_bigint::BigUint = s.parse().map_err(|_| bad("not a decimal integer"))?;
-    let modulus: num_bigint::BigUint = Fq::MODULUS.into();
+/// A decimal number below `modulus` (`which` names the field in errors).
+fn parse_below(
+    s: &str,
+    field: &'static str,
+    modulus: num_bigint::BigUint,
+    which: &'static str,
+) -> Result<num_bigint::BigUint, ProveError> {
+    let big: num_bigint::BigUint = s
+        .parse()
+        .map_err(|_| json_error(field, JsonFault::NotDecimal(s.to_owned())))?;
     if big >= modulus {
-        return Err(bad("not below the base field modulus"));
+        return Err(json_error(
+            field,
+            JsonFault::NotBelowModulus {
+                value: s.to_owned(),
+                field: which,
+            },
+        ));
     }
-    Ok(Fq::from(big))
+    Ok(big)
+}
+
+fn parse_fq(s: &str, field: &'static str) -> Result<Fq, ProveError> {
+    parse_below(s, field, Fq::MODULUS.into(), "base").map(Fq::from)
 }
 
 fn parse_fr(s: &str, field: &'static str) -> Result<Fr, ProveError> {
-    let bad = |reason: &str| ProveError::Json {
-        field,
-        reason: format!("{s:?}: {reason}"),
-    };
-    let big: num_bigint::BigUint = s.parse().map_err(|_| bad("not a decimal integer"))?;
-    let modulus: num_bigint::BigUint = Fr::MODULUS.into();
-    if big >= modulus {
-        return Err(bad("not below the scalar field modulus"));
-    }
-    Ok(Fr::from(big))
+    parse_below(s, field, Fr::MODULUS.into(), "scalar").map(Fr::from)
 }
 
 /// Reads `uint256[8]` back into a proof, refusing points off the curve or
@@ -320,10 +380,13 @@ fn parse_fr(s: &str, field: &'static str) -> Result<Fr, ProveError> {
 /// [`ProveError::Json`] naming the bad word.
 pub fn proof_from_words(words: &[String]) -> Result<Proof<Bn254>, ProveError> {
     if words.len() != 8 {
-        return Err(ProveError::Json {
-            field: "proof",
-            reason: format!("{} words, expected 8", words.len()),
-        });
+        return Err(json_error(
+            "proof",
+            JsonFault::Count {
+                got: words.len(),
+                expected: 8,
+            },
+        ));
     }
     let f = |i: usize| parse_fq(&words[i], "proof");
     let g1 = |x: Fq, y: Fq| -> Result<G1Affine, ProveError> {
@@ -332,10 +395,7 @@ pub fn proof_from_words(words: &[String]) -> Result<Proof<Bn254>, ProveError> {
         }
         let p = G1Affine::new_unchecked(x, y);
         if !p.is_on_curve() || !p.is_in_correct_subgroup_assuming_on_curve() {
-            return Err(ProveError::Json {
-                field: "proof",
-                reason: "a G1 point is not on the curve".to_owned(),
-            });
+            return Err(json_error("proof", JsonFault::Point("G1")));
         }
         Ok(p)
     };
@@ -347,10 +407,7 @@ pub fn proof_from_words(words: &[String]) -> Result<Proof<Bn254>, ProveError> {
     } else {
         let p = G2Affine::new_unchecked(bx, by);
         if !p.is_on_curve() || !p.is_in_correct_subgroup_assuming_on_curve() {
-            return Err(ProveError::Json {
-                field: "proof",
-                reason: "the G2 point is not on the curve or not in the subgroup".to_owned(),
-            });
+            return Err(json_error("proof", JsonFault::Point("G2")));
         }
         p
     };
@@ -386,11 +443,8 @@ impl Settlement {
     }
 }
 
-fn json_error(field: &'static str, reason: impl Into<String>) -> ProveError {
-    ProveError::Json {
-        field,
-        reason: reason.into(),
-    }
+fn json_error(field: &'static str, source: JsonFault) -> ProveError {
+    ProveError::Json { field, source }
 }
 
 /// Checks a settlement JSON the way the contract does: the list hash, beta
@@ -401,12 +455,12 @@ fn json_error(field: &'static str, reason: impl Into<String>) -> ProveError {
 /// [`ProveError::Json`] for a malformed file or inputs that do not match
 /// the payee list.
 pub fn verify_json(vk: &VerifyingKey<Bn254>, json: &SettlementJson) -> Result<bool, ProveError> {
-    let root = WindowRoot::from_hex(&json.window_root)
-        .map_err(|e| json_error("windowRoot", e.to_string()))?;
+    let root =
+        WindowRoot::from_hex(&json.window_root).map_err(|e| json_error("windowRoot", e.into()))?;
     let x = field::from_hex(&json.weight_commitment)
-        .map_err(|e| json_error("weightCommitment", e.to_string()))?;
+        .map_err(|e| json_error("weightCommitment", e.into()))?;
     if json.page_size == 0 {
-        return Err(json_error("pageSize", "a page holds at least one record"));
+        return Err(json_error("pageSize", JsonFault::EmptyPage));
     }
     let payees = json
         .payees
@@ -415,7 +469,7 @@ pub fn verify_json(vk: &VerifyingKey<Bn254>, json: &SettlementJson) -> Result<bo
             Ok(Payee {
                 address: parse_address(&p.account)?,
                 weight: p.weight.parse().map_err(|_| {
-                    json_error("payees.weight", format!("{:?} is not a u128", p.weight))
+                    json_error("payees.weight", JsonFault::NotU128(p.weight.clone()))
                 })?,
             })
         })
@@ -423,24 +477,21 @@ pub fn verify_json(vk: &VerifyingKey<Bn254>, json: &SettlementJson) -> Result<bo
     if payees.windows(2).any(|w| w[0].address >= w[1].address)
         || payees.iter().any(|p| p.weight == 0 || p.address.is_zero())
     {
-        return Err(json_error(
-            "payees",
-            "accounts must be non-zero and strictly ascending, weights at least 1",
-        ));
+        return Err(json_error("payees", JsonFault::Unordered));
     }
     let list = binding::paged_list(&payees, json.page_size);
     if format!("0x{}", hex::encode(list.list_hash)) != json.list_hash.to_lowercase() {
-        return Err(json_error(
-            "listHash",
-            "it differs from the pages' hash chain",
-        ));
+        return Err(json_error("listHash", JsonFault::ListHash));
     }
     let expected = binding::public_inputs(&root, &x, &list.list_hash, &payees)
-        .ok_or_else(|| json_error("payees", "the challenge equals a payee's address"))?;
+        .ok_or_else(|| json_error("payees", JsonFault::ChallengeHitsAddress))?;
     if json.public_inputs.len() != 4 {
         return Err(json_error(
             "publicInputs",
-            format!("{} inputs, expected 4", json.public_inputs.len()),
+            JsonFault::Count {
+                got: json.public_inputs.len(),
+                expected: 4,
+            },
         ));
     }
     let inputs = json
@@ -449,10 +500,7 @@ pub fn verify_json(vk: &VerifyingKey<Bn254>, json: &SettlementJson) -> Result<bo
         .map(|s| parse_fr(s, "publicInputs"))
         .collect::<Result<Vec<_>, _>>()?;
     if inputs != expected {
-        return Err(json_error(
-            "publicInputs",
-            "they differ from the values the contract computes from the payee list",
-        ));
+        return Err(json_error("publicInputs", JsonFault::InputsDiffer));
     }
     let proof = proof_from_words(&json.proof)?;
     Ok(groth16::verify(vk, &inputs, &proof)?)
@@ -461,11 +509,7 @@ pub fn verify_json(vk: &VerifyingKey<Bn254>, json: &SettlementJson) -> Result<bo
 fn parse_address(s: &str) -> Result<Address, ProveError> {
     let digits = s.strip_prefix("0x").unwrap_or(s);
     let mut bytes = [0u8; 20];
-    hex::decode_to_slice(digits, &mut bytes).map_err(|_| {
-        json_error(
-            "payees.account",
-            format!("{s:?} is not a 20-byte hex address"),
-        )
-    })?;
+    hex::decode_to_slice(digits, &mut bytes)
+        .map_err(|_| json_error("payees.account", JsonFault::NotAddress(s.to_owned())))?;
     Ok(Address(bytes))
 }

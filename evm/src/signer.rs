@@ -51,12 +51,12 @@ pub enum SignerError {
         from: String,
     },
     /// The keystore could not be decrypted.
-    #[error("keystore {path}: {reason}")]
+    #[error("keystore {}: {source}", .path.display())]
     Keystore {
         /// The keystore.
         path: PathBuf,
         /// Why (a wrong password reads as a MAC mismatch).
-        reason: String,
+        source: alloy::signers::local::LocalSignerError,
     },
 }
 
@@ -84,10 +84,10 @@ impl SignerSource {
                     None => std::env::var(KEYSTORE_PASSWORD_ENV)
                         .map_err(|_| SignerError::MissingEnv(KEYSTORE_PASSWORD_ENV.to_owned()))?,
                 };
-                PrivateKeySigner::decrypt_keystore(path, password).map_err(|e| {
+                PrivateKeySigner::decrypt_keystore(path, password).map_err(|source| {
                     SignerError::Keystore {
                         path: path.clone(),
-                        reason: e.to_string(),
+                        source,
                     }
                 })
             }

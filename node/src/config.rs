@@ -42,20 +42,45 @@ pub enum ConfigError {
         path: PathBuf,
         source: toml::de::Error,
     },
-    /// A setting has an invalid value.
+    /// A setting breaks a rule.
     #[error("setting {key} = {value:?}: {reason}")]
     Invalid {
+        /// The setting.
         key: &'static str,
+        /// Its value, as written.
         value: String,
-        reason: String,
+        /// The rule it breaks.
+        reason: &'static str,
+    },
+    /// A setting does not parse as what it holds.
+    #[error("setting {key} = {value:?}: {source}")]
+    Unparsed {
+        /// The setting.
+        key: &'static str,
+        /// Its value, as written.
+        value: String,
+        /// The parser's error.
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
 }
 
-fn invalid(key: &'static str, value: impl ToString, reason: impl ToString) -> ConfigError {
+fn invalid(key: &'static str, value: impl ToString, reason: &'static str) -> ConfigError {
     ConfigError::Invalid {
         key,
         value: value.to_string(),
-        reason: reason.to_string(),
+        reason,
+    }
+}
+
+fn unparsed(
+    key: &'static str,
+    value: impl ToString,
+    source: impl std::error::Error + Send + Sync + 'static,
+) -> ConfigError {
+    ConfigError::Unparsed {
+        key,
+        value: value.to_string(),
+        source: Box::new(source),
     }
 }
 
@@ -335,7 +360,7 @@ impl RawConfig {
         let v = &self.vardiff;
         let diff = |key: &'static str, value: Option<f64>, default: f64| {
             let value = value.unwrap_or(default);
-            Difficulty::new(value).map_err(|e| invalid(key, value, e))
+            Difficulty::new(value).map_err(|e| unparsed(key, value, e))
         };
         let vardiff = VardiffConfig {
             target_share_secs: positive("vardiff.target_share_secs", v.target_share_secs, 10.0)?,
@@ -368,7 +393,7 @@ impl RawConfig {
             .as_deref()
             .unwrap_or(DEVNET_SETTLEMENT_SCRIPT);
         let settlement_script = ScriptBuf::from_hex(script_hex)
-            .map_err(|e| invalid("pool.settlement_script", script_hex, e))?;
+            .map_err(|e| unparsed("pool.settlement_script", script_hex, e))?;
         if settlement_script.is_empty() || settlement_script.len() > 100 {
             return Err(invalid(
                 "pool.settlement_script",
@@ -489,7 +514,7 @@ impl RawConfig {
             }
             (_, Some(pool)) => crate::settle::ContractsSource::Pool(
                 pool.parse()
-                    .map_err(|e| invalid("settlement.settlement_pool", pool, e))?,
+                    .map_err(|e| unparsed("settlement.settlement_pool", pool, e))?,
             ),
             (Some(file), None) => crate::settle::ContractsSource::File(file.clone()),
             (None, None) => crate::settle::ContractsSource::File(data_dir.join("deployment.json")),
@@ -533,12 +558,12 @@ impl RawConfig {
                     None => CompactTarget::from_consensus(DEFAULT_EMBEDDED_NBITS),
                     Some(hex) => {
                         let value = u32::from_str_radix(hex.trim_start_matches("0x"), 16)
-                            .map_err(|e| invalid("chain.nbits", hex, e))?;
+                            .map_err(|e| unparsed("chain.nbits", hex, e))?;
                         CompactTarget::from_consensus(value)
                     }
                 };
                 DifficultyRule::fixed(nbits)
-                    .map_err(|e| invalid("chain.nbits", nbits_hex(nbits), e))
+                    .map_err(|e| unparsed("chain.nbits", nbits_hex(nbits), e))
             }
             "retarget" => {
                 let interval = c.retarget_interval.unwrap_or(10);
@@ -586,11 +611,11 @@ impl RawConfig {
         }
         let auth = match (&b.user, &b.password, &b.cookie_file) {
             (Some(u), Some(p), _) => RpcAuth::UserPass(u.clone(), p.clone()),
-            (Some(u), None, _) => {
+            (Some(_), None, _) => {
                 return Err(invalid(
                     "bitcoind.password",
                     "",
-                    format!("missing for user {u}"),
+                    "missing: bitcoind.user is set, so the password is needed",
                 ))
             }
             (None, _, Some(c)) => RpcAuth::Cookie(c.clone()),
@@ -615,9 +640,7 @@ fn parse_addr(
     default: &str,
 ) -> Result<SocketAddr, ConfigError> {
     let value = value.unwrap_or(default);
-    value
-        .parse()
-        .map_err(|e| invalid(key, value, format!("not a socket address: {e}")))
+    value.parse().map_err(|e| unparsed(key, value, e))
 }
 
 fn positive(key: &'static str, value: Option<f64>, default: f64) -> Result<f64, ConfigError> {

@@ -29,8 +29,7 @@ use bitcoin::{Amount, BlockHash};
 use bytes::Bytes;
 use share_verifier::log::{BlockRecord, JobRecord, Record, ShareRecord};
 use share_verifier::{
-    Address, Job, JobId, PreparedJob, ShareHash, ShareTarget, Weight, Window, WindowEntry,
-    WindowRoot,
+    Address, Checked, Job, JobId, PreparedJob, ShareTarget, Window, WindowEntry, WindowRoot,
 };
 use tokio::sync::{mpsc, oneshot, watch};
 
@@ -96,10 +95,9 @@ pub struct AcceptedShare {
     pub job: Arc<JobEntry>,
     /// The record to log (its `seq` is assigned by the ledger).
     pub record: ShareRecord,
-    /// Its weight (the work of its assigned target).
-    pub weight: Weight,
-    /// Its header hash.
-    pub hash: ShareHash,
+    /// What validation found: its weight (the work of its assigned
+    /// target), header hash and rolled version.
+    pub checked: Checked,
     /// The worker name after the address.
     pub worker: Arc<str>,
     /// Set when the share is also a block (already submitted).
@@ -313,13 +311,9 @@ impl Durable {
             .entries
             .first()
             .map_or(recovered.next_seq, |e| e.seq);
-        let corrupt = |e: share_verifier::window::WindowError| StoreError::Corrupt {
-            what: "window",
-            reason: e.to_string(),
-        };
-        let mut window = Window::starting_at(log2, first).map_err(corrupt)?;
+        let mut window = Window::starting_at(log2, first)?;
         for entry in &recovered.entries {
-            window.push(*entry).map_err(corrupt)?;
+            window.push(*entry)?;
         }
         Ok(Durable {
             window,
@@ -426,9 +420,8 @@ impl Ledger {
             }
             if let Err(e) = self.round(&mut msgs) {
                 // Dropping the receiver answers every later share with `Closed`.
-                self.fatal.fail(format!(
-                    "ledger: a share log commit failed and the store cannot be read back: {e}"
-                ));
+                // A share log commit failed and the store cannot be read back.
+                self.fatal.fail("ledger", e);
                 return;
             }
         }
@@ -669,12 +662,7 @@ impl Ledger {
         let seq = self.window.next_seq();
         let n = self.window.slots();
         let evicted = self.window.entry(seq % n).copied();
-        let entry = WindowEntry {
-            seq,
-            address: share.record.address,
-            weight: share.weight,
-            share_hash: share.hash,
-        };
+        let entry = WindowEntry::of_share(seq, share.record.address, &share.checked);
         self.window.push(entry).expect("seq is the window's next");
         let mut record = share.record.clone();
         record.seq = seq;
@@ -759,6 +747,7 @@ mod tests {
     use bitcoin::pow::CompactTarget;
     use bitcoin::{Amount, ScriptBuf};
     use share_verifier::log::LogReader;
+    use share_verifier::{ShareHash, Weight};
     use tokio_util::sync::CancellationToken;
 
     fn template(prev: u8) -> Arc<Template> {
@@ -806,8 +795,12 @@ mod tests {
                 address: Address([n; 20]),
                 target: ShareTarget::MAX,
             },
-            weight: Weight::new(1000 + u128::from(n)).unwrap(),
-            hash: ShareHash::from_byte_array([n; 32]),
+            checked: Checked {
+                hash: ShareHash::from_byte_array([n; 32]),
+                version: job.job.version,
+                weight: Weight::new(1000 + u128::from(n)).unwrap(),
+                is_block: false,
+            },
             worker: Arc::from("rig"),
             block: None,
             reply,

@@ -16,7 +16,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::api::{self, ApiState};
 use crate::config::{Config, SourceConfig};
-use crate::fatal::Fatal;
+use crate::fatal::{Fatal, FatalError};
 use crate::ledger::{Ledger, LedgerMsg};
 use crate::metrics::Metrics;
 use crate::settle::{Prover, Settler, SettlerParts};
@@ -61,7 +61,7 @@ pub enum NodeError {
     },
     /// A part of the running node stopped it.
     #[error("the node stopped: {0}")]
-    Fatal(String),
+    Fatal(#[source] FatalError),
 }
 
 /// A running node.
@@ -105,14 +105,14 @@ impl RunningNode {
         let fatal = self.fatal.clone();
         self.stop().await;
         match fatal.error() {
-            Some(error) => Err(NodeError::Fatal(error.to_owned())),
+            Some(error) => Err(NodeError::Fatal(error.clone())),
             None => Ok(()),
         }
     }
 
     /// The fatal error that stopped the node, if one did.
-    pub fn fatal_error(&self) -> Option<String> {
-        self.fatal.error().map(str::to_owned)
+    pub fn fatal_error(&self) -> Option<FatalError> {
+        self.fatal.error().cloned()
     }
 }
 

@@ -52,7 +52,7 @@ pub enum AuditFault {
     JobWindowSeq { window_seq: u64, shares: u64 },
     /// A job's coinbase does not parse as a transaction.
     #[error("coinbase does not parse: {0}")]
-    Coinbase(String),
+    Coinbase(#[source] bitcoin::consensus::encode::Error),
     /// A job's coinbase has no valid commitment.
     #[error("coinbase commitment: {0}")]
     Commitment(#[from] CommitmentError),
@@ -190,8 +190,8 @@ impl Auditor {
             &vec![0; r.extranonce1_size.into()],
             &vec![0; r.extranonce2_size.into()],
         );
-        let tx: Transaction = bitcoin::consensus::deserialize(&coinbase)
-            .map_err(|e| AuditFault::Coinbase(e.to_string()))?;
+        let tx: Transaction =
+            bitcoin::consensus::deserialize(&coinbase).map_err(AuditFault::Coinbase)?;
         let (_, committed) = commitment::find_commitment(&tx)?;
         let recomputed = self.window.root();
         if committed != recomputed {
@@ -261,14 +261,8 @@ impl Auditor {
             share.checked().version,
             Version::from_consensus(version as i32)
         );
-        let checked = share.checked();
         self.window
-            .push(WindowEntry {
-                seq: r.seq,
-                address: r.address,
-                weight: checked.weight,
-                share_hash: checked.hash,
-            })
+            .push(WindowEntry::of_share(r.seq, r.address, share.checked()))
             .expect("sequence number checked above");
         Ok(())
     }

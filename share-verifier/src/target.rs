@@ -76,8 +76,13 @@ pub enum TargetError {
     #[error("target {target:#x} is too small: its work {work:#x} is not below 2^92")]
     WeightTooLarge { target: U256, work: U256 },
     /// A hex target did not parse.
-    #[error("target {input:?} is not 64 hex digits: {reason}")]
-    Hex { input: String, reason: String },
+    #[error("target {input:?} is not 64 hex digits: {source}")]
+    Hex {
+        /// The text given.
+        input: String,
+        /// Why it does not decode.
+        source: hex::FromHexError,
+    },
 }
 
 /// A pool difficulty: difficulty 1 = target `0x00000000FFFF0000…`.
@@ -205,9 +210,9 @@ impl ShareTarget {
     /// [`TargetError::Hex`] for anything but 64 hex digits, [`TargetError::ZeroTarget`] for zero.
     pub fn from_hex(input: &str) -> Result<Self, TargetError> {
         let mut bytes = [0u8; 32];
-        hex::decode_to_slice(input, &mut bytes).map_err(|e| TargetError::Hex {
+        hex::decode_to_slice(input, &mut bytes).map_err(|source| TargetError::Hex {
             input: input.to_owned(),
-            reason: e.to_string(),
+            source,
         })?;
         Self::from_be_bytes(bytes)
     }

@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::address::Address;
 use crate::field::{self, FieldError};
 use crate::poseidon::{Poseidon8, ARITY};
+use crate::share::Checked;
 use crate::target::ShareHash;
 use crate::target::{Weight, WEIGHT_BITS};
 
@@ -170,6 +171,17 @@ pub enum EntryError {
 }
 
 impl WindowEntry {
+    /// The entry of a validated share at `seq`, paying `address`: its
+    /// weight and hash are the ones validation gave.
+    pub fn of_share(seq: u64, address: Address, checked: &Checked) -> WindowEntry {
+        WindowEntry {
+            seq,
+            address,
+            weight: checked.weight,
+            share_hash: checked.hash,
+        }
+    }
+
     /// Bytes of an encoded entry: address (20) | weight (16, LE) | share hash (32).
     pub const ENCODED_LEN: usize = 68;
 

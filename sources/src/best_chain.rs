@@ -9,6 +9,7 @@ use bitcoin::consensus::Decodable;
 use bitcoin::{Block, BlockHash};
 use serde_json::{json, Value};
 
+use crate::answer::AnswerFault;
 use crate::bitcoind::BitcoindSource;
 use crate::embedded::EmbeddedSource;
 use crate::{BoxFuture, SourceError};
@@ -20,12 +21,12 @@ pub enum BestChainError {
     #[error(transparent)]
     Source(#[from] SourceError),
     /// The node answered something that is not what was asked for.
-    #[error("bitcoind {method}: {reason}")]
+    #[error("bitcoind {method}: {source}")]
     BadAnswer {
         /// The RPC.
         method: &'static str,
         /// What is wrong with it.
-        reason: String,
+        source: AnswerFault,
     },
 }
 
@@ -63,12 +64,12 @@ fn above_tip(e: &SourceError) -> bool {
 }
 
 fn decode_hex<T: Decodable>(method: &'static str, value: &Value) -> Result<T, BestChainError> {
-    let bad = |reason: String| BestChainError::BadAnswer { method, reason };
+    let bad = |source: AnswerFault| BestChainError::BadAnswer { method, source };
     let text = value
         .as_str()
-        .ok_or_else(|| bad(format!("expected hex, got {value}")))?;
-    let bytes = hex::decode(text).map_err(|e| bad(e.to_string()))?;
-    bitcoin::consensus::deserialize(&bytes).map_err(|e| bad(e.to_string()))
+        .ok_or_else(|| bad(AnswerFault::shape("hex", Some(value))))?;
+    let bytes = hex::decode(text).map_err(|e| bad(e.into()))?;
+    bitcoin::consensus::deserialize(&bytes).map_err(|e| bad(e.into()))
 }
 
 impl BitcoindSource {
@@ -83,18 +84,16 @@ impl BitcoindSource {
             .await
         {
             Ok(v) => {
-                let text = v.as_str().ok_or_else(|| BestChainError::BadAnswer {
+                let bad = |source: AnswerFault| BestChainError::BadAnswer {
                     method: "getblockhash",
-                    reason: format!("expected a hash, got {v}"),
-                })?;
+                    source,
+                };
+                let text = v
+                    .as_str()
+                    .ok_or_else(|| bad(AnswerFault::shape("a hash", Some(&v))))?;
                 text.parse()
                     .map(Some)
-                    .map_err(
-                        |e: bitcoin::hex::HexToArrayError| BestChainError::BadAnswer {
-                            method: "getblockhash",
-                            reason: e.to_string(),
-                        },
-                    )
+                    .map_err(|e: bitcoin::hex::HexToArrayError| bad(e.into()))
             }
             Err(e) if above_tip(&e) => Ok(None),
             Err(e) => Err(e.into()),
@@ -124,7 +123,10 @@ impl BitcoindSource {
         if hash_of(&item) != hash {
             return Err(BestChainError::BadAnswer {
                 method,
-                reason: format!("asked for {hash}, got {}", hash_of(&item)),
+                source: AnswerFault::WrongBlock {
+                    asked: hash,
+                    got: hash_of(&item),
+                },
             });
         }
         Ok(Some(item))
@@ -141,7 +143,7 @@ impl BestChain for BitcoindSource {
                 .and_then(|h| u32::try_from(h).ok())
                 .ok_or_else(|| BestChainError::BadAnswer {
                     method: "getblockcount",
-                    reason: format!("expected a height, got {v}"),
+                    source: AnswerFault::shape("a height", Some(&v)),
                 })
         })
     }

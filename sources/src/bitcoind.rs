@@ -24,7 +24,8 @@ use serde_json::{json, Value};
 use tokio::sync::{mpsc, Notify};
 use tokio_util::sync::CancellationToken;
 
-use crate::{BoxFuture, SourceError, SubmitOutcome, Template, TemplateSource};
+use crate::answer::AnswerFault;
+use crate::{BoxFuture, SourceError, SubmitOutcome, Template, TemplateSource, Unanswered};
 
 /// bitcoind connection settings.
 #[derive(Debug, Clone)]
@@ -86,15 +87,14 @@ impl BitcoindSource {
             RpcAuth::UserPass(u, p) => Some((u.clone(), p.clone())),
             RpcAuth::Cookie(path) => {
                 // Re-read every call: bitcoind writes a new cookie at each start.
-                let text = std::fs::read_to_string(path).map_err(|e| {
-                    SourceError::Unreachable(format!("cookie file {}: {e}", path.display()))
+                let text = std::fs::read_to_string(path).map_err(|source| SourceError::Cookie {
+                    path: path.clone(),
+                    source,
                 })?;
-                let (u, p) = text.trim().split_once(':').ok_or_else(|| {
-                    SourceError::Unreachable(format!(
-                        "cookie file {} is not user:password",
-                        path.display()
-                    ))
-                })?;
+                let (u, p) = text
+                    .trim()
+                    .split_once(':')
+                    .ok_or_else(|| SourceError::CookieFormat(path.clone()))?;
                 Some((u.to_owned(), p.to_owned()))
             }
         })
@@ -126,7 +126,11 @@ impl BitcoindSource {
                 Ok(r) => r,
                 Err(e) => {
                     tracing::warn!(%url, method, error = %e, "bitcoind unreachable; trying the next node");
-                    failures.push(format!("{url}: {e}"));
+                    failures.push(Unanswered {
+                        url: url.clone(),
+                        status: None,
+                        source: e,
+                    });
                     continue;
                 }
             };
@@ -134,7 +138,11 @@ impl BitcoindSource {
             let body: Value = match response.json().await {
                 Ok(b) => b,
                 Err(e) => {
-                    failures.push(format!("{url}: HTTP {status}: {e}"));
+                    failures.push(Unanswered {
+                        url: url.clone(),
+                        status: Some(status),
+                        source: e,
+                    });
                     continue;
                 }
             };
@@ -150,7 +158,11 @@ impl BitcoindSource {
             }
             return Ok(body.get("result").cloned().unwrap_or(Value::Null));
         }
-        Err(SourceError::Unreachable(failures.join("; ")))
+        Err(if failures.is_empty() {
+            SourceError::NoNode
+        } else {
+            SourceError::Unreachable(failures)
+        })
     }
 
     async fn template(
@@ -181,26 +193,29 @@ impl BitcoindSource {
 /// # Errors
 /// [`SourceError::BadTemplate`] naming the field that is missing or malformed.
 pub fn parse_gbt(gbt: &Value) -> Result<Template, SourceError> {
-    let bad = |what: &str| SourceError::BadTemplate(what.to_owned());
+    let bad = |field: &str| {
+        let field = field.to_owned();
+        move |source: AnswerFault| SourceError::BadTemplate { field, source }
+    };
     let u64_field = |name: &str| {
         gbt.get(name)
             .and_then(Value::as_u64)
-            .ok_or_else(|| bad(&format!("{name} missing or not a number")))
+            .ok_or_else(|| bad(name)(AnswerFault::shape("a number", gbt.get(name))))
     };
     let str_field = |name: &str| {
         gbt.get(name)
             .and_then(Value::as_str)
-            .ok_or_else(|| bad(&format!("{name} missing or not a string")))
+            .ok_or_else(|| bad(name)(AnswerFault::shape("a string", gbt.get(name))))
     };
     let height = u64_field("height")? as u32;
     let prevhash = BlockHash::from_str(str_field("previousblockhash")?)
-        .map_err(|e| bad(&format!("previousblockhash: {e}")))?;
+        .map_err(|e| bad("previousblockhash")(e.into()))?;
     let version = gbt
         .get("version")
         .and_then(Value::as_i64)
-        .ok_or_else(|| bad("version missing"))? as i32;
-    let bits =
-        u32::from_str_radix(str_field("bits")?, 16).map_err(|e| bad(&format!("bits: {e}")))?;
+        .ok_or_else(|| bad("version")(AnswerFault::shape("a number", gbt.get("version"))))?
+        as i32;
+    let bits = u32::from_str_radix(str_field("bits")?, 16).map_err(|e| bad("bits")(e.into()))?;
     let time = u64_field("curtime")? as u32;
     let min_time = gbt.get("mintime").and_then(Value::as_u64).unwrap_or(0) as u32;
     let coinbase_value = Amount::from_sat(u64_field("coinbasevalue")?);
@@ -208,22 +223,29 @@ pub fn parse_gbt(gbt: &Value) -> Result<Template, SourceError> {
     for (i, tx) in gbt
         .get("transactions")
         .and_then(Value::as_array)
-        .ok_or_else(|| bad("transactions missing"))?
+        .ok_or_else(|| {
+            bad("transactions")(AnswerFault::shape("an array", gbt.get("transactions")))
+        })?
         .iter()
         .enumerate()
     {
+        let field = format!("transactions[{i}].data");
         let data = tx
             .get("data")
             .and_then(Value::as_str)
-            .ok_or_else(|| bad(&format!("transactions[{i}].data missing")))?;
-        let bytes = hex::decode(data).map_err(|e| bad(&format!("transactions[{i}].data: {e}")))?;
-        let parsed: Transaction = bitcoin::consensus::deserialize(&bytes)
-            .map_err(|e| bad(&format!("transactions[{i}].data: {e}")))?;
+            .ok_or_else(|| bad(&field)(AnswerFault::shape("a string", tx.get("data"))))?;
+        let bytes = hex::decode(data).map_err(|e| bad(&field)(e.into()))?;
+        let parsed: Transaction =
+            bitcoin::consensus::deserialize(&bytes).map_err(|e| bad(&field)(e.into()))?;
         if let Some(txid) = tx.get("txid").and_then(Value::as_str) {
-            if parsed.compute_txid().to_string() != txid {
-                return Err(bad(&format!(
-                    "transactions[{i}].txid does not match its data"
-                )));
+            let computed = parsed.compute_txid();
+            if computed.to_string() != txid {
+                return Err(bad(&format!("transactions[{i}].txid"))(
+                    AnswerFault::TxidMismatch {
+                        claimed: txid.to_owned(),
+                        computed,
+                    },
+                ));
             }
         }
         transactions.push(parsed);
@@ -233,8 +255,7 @@ pub fn parse_gbt(gbt: &Value) -> Result<Template, SourceError> {
         .and_then(Value::as_str)
     {
         Some(hex) => Some(
-            ScriptBuf::from_hex(hex)
-                .map_err(|e| bad(&format!("default_witness_commitment: {e}")))?,
+            ScriptBuf::from_hex(hex).map_err(|e| bad("default_witness_commitment")(e.into()))?,
         ),
         None => None,
     };
@@ -401,7 +422,7 @@ impl TemplateSource for BitcoindSource {
             let credentials = credentials?;
             // Every node gets the block (propagation). The best answer wins:
             // accepted, then a lost race, then a refusal.
-            let mut last = SourceError::Unreachable("no node configured".to_owned());
+            let mut failures = Vec::new();
             let mut outcome: Option<SubmitOutcome> = None;
             for url in &config.urls {
                 let mut request = http
@@ -427,8 +448,12 @@ impl TemplateSource for BitcoindSource {
                         (Some(Value::Null) | None, _) => SubmitOutcome::from_bip22(None),
                         (Some(other), _) => SubmitOutcome::Rejected(other.to_string()),
                     },
-                    Err(e) => {
-                        last = SourceError::Unreachable(format!("{url}: {e}"));
+                    Err(source) => {
+                        failures.push(Unanswered {
+                            url: url.clone(),
+                            status: None,
+                            source,
+                        });
                         continue;
                     }
                 };
@@ -443,7 +468,11 @@ impl TemplateSource for BitcoindSource {
             }
             // Whatever the answer, the tip may have moved: new work now.
             found.notify_one();
-            outcome.ok_or(last)
+            outcome.ok_or(if failures.is_empty() {
+                SourceError::NoNode
+            } else {
+                SourceError::Unreachable(failures)
+            })
         })
     }
 }

@@ -9,6 +9,7 @@
 //! broadcasts it; a share that meets the network target comes back here as a
 //! full block through [`TemplateSource::submit_block`].
 
+pub mod answer;
 pub mod best_chain;
 pub mod bitcoind;
 pub mod chain;
@@ -27,7 +28,9 @@ use share_verifier::header::coinbase_merkle_branch;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+pub use answer::AnswerFault;
 pub use best_chain::{BestChain, BestChainError};
+pub use chain::StoreFailure;
 pub use coinbase::{CoinbaseBuilder, CoinbaseParts};
 
 /// A boxed future, so that [`TemplateSource`] can be used as a trait object.
@@ -127,12 +130,31 @@ impl SubmitOutcome {
 /// Errors of template sources.
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
-    /// No configured bitcoind answered.
-    #[error("no bitcoind node answered: {0}")]
-    Unreachable(String),
+    /// No bitcoind node is configured.
+    #[error("no bitcoind node configured")]
+    NoNode,
+    /// No configured bitcoind answered; why, node by node.
+    #[error("no bitcoind node answered: {}", list(.0))]
+    Unreachable(Vec<Unanswered>),
+    /// The RPC cookie file cannot be read.
+    #[error("cookie file {}: {source}", .path.display())]
+    Cookie {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why it cannot be read.
+        source: std::io::Error,
+    },
+    /// The RPC cookie file is not `user:password`.
+    #[error("cookie file {} is not user:password", .0.display())]
+    CookieFormat(std::path::PathBuf),
     /// A node answered something that is not a usable template.
-    #[error("bad getblocktemplate answer: {0}")]
-    BadTemplate(String),
+    #[error("bad getblocktemplate answer: {field}: {source}")]
+    BadTemplate {
+        /// The field (`bits`, `transactions[3].data`, …).
+        field: String,
+        /// What is wrong with it.
+        source: AnswerFault,
+    },
     /// An RPC returned an error.
     #[error("rpc {method} failed: {message}")]
     Rpc {
@@ -143,7 +165,33 @@ pub enum SourceError {
     },
     /// The embedded chain's store failed.
     #[error("chain store: {0}")]
-    Store(#[from] sled::Error),
+    Store(#[from] StoreFailure),
+}
+
+/// One node that did not answer an RPC: its URL and the HTTP error.
+#[derive(Debug, thiserror::Error)]
+#[error("{url}: {}{source}", .status.map(|s| format!("HTTP {s}: ")).unwrap_or_default())]
+pub struct Unanswered {
+    /// The node's URL.
+    pub url: String,
+    /// The HTTP status, when the node answered with a body that is not JSON.
+    pub status: Option<reqwest::StatusCode>,
+    /// The transport or decoding error.
+    pub source: reqwest::Error,
+}
+
+impl From<sled::Error> for SourceError {
+    fn from(e: sled::Error) -> Self {
+        SourceError::Store(e.into())
+    }
+}
+
+fn list(failures: &[Unanswered]) -> String {
+    failures
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// Where templates come from and where blocks go.

@@ -358,9 +358,12 @@ async fn settlement_reads_the_best_chain_from_bitcoind() {
     // A node that answers with another block's header is caught.
     fake.lie.store(true, Ordering::SeqCst);
     match source.header_at(2).await {
-        Err(BestChainError::BadAnswer { method, reason }) => {
+        Err(BestChainError::BadAnswer { method, source }) => {
             assert_eq!(method, "getblockheader");
-            assert!(reason.contains("asked for"), "{reason}");
+            assert!(
+                matches!(source, shareproof_sources::AnswerFault::WrongBlock { .. }),
+                "{source}"
+            );
         }
         other => panic!("a lying node: {other:?}"),
     }

@@ -109,9 +109,20 @@ pub enum SettleError {
     /// The signer could not be loaded.
     #[error(transparent)]
     Signer(#[from] SignerError),
-    /// The deployment disagrees with the node.
-    #[error("deployment mismatch: {0}")]
-    Mismatch(String),
+    /// The contract's window size is not the proving key's.
+    #[error("deployment mismatch: the pool is for N = {pool}; the key at {} is for N = {key}", .key_dir.display())]
+    WindowMismatch {
+        /// The contract's window size.
+        pool: u64,
+        /// The proving key's directory.
+        key_dir: std::path::PathBuf,
+        /// The key's window size.
+        key: usize,
+    },
+    /// The light client's checkpoint is not on the node's chain: the
+    /// contract follows another Bitcoin network or fork.
+    #[error("deployment mismatch: the light client's checkpoint at height {0} is not on the node's chain")]
+    CheckpointOffChain(u64),
     /// The Bitcoin chain could not be read.
     #[error("bitcoin chain: {0}")]
     BestChain(#[from] BestChainError),
@@ -233,7 +244,7 @@ impl Settler {
             {
                 Ok(s) => break s,
                 Err(e) if e.is_fatal() => {
-                    fatal.fail(format!("settlement: {e}"));
+                    fatal.fail("settlement", e);
                     return;
                 }
                 Err(e) => tracing::warn!(error = %e, "settlement cannot start yet; retrying"),
@@ -260,11 +271,11 @@ impl Settler {
         prover.check_chain(chain_id, config.allow_insecure_key)?;
         let (_, required, window) = client.parameters().await?;
         if window != prover.header.slots as u64 {
-            return Err(SettleError::Mismatch(format!(
-                "the pool is for N = {window}; the key at {} for N = {}",
-                prover.dir.display(),
-                prover.header.slots,
-            )));
+            return Err(SettleError::WindowMismatch {
+                pool: window,
+                key_dir: prover.dir.clone(),
+                key: prover.header.slots,
+            });
         }
         tracing::info!(
             pool = %client.deployment.settlement_pool,
@@ -332,9 +343,7 @@ impl Settler {
                 break;
             }
             if common <= checkpoint {
-                return Err(SettleError::Mismatch(format!(
-                    "the light client's checkpoint at height {checkpoint} is not on the node's chain"
-                )));
+                return Err(SettleError::CheckpointOffChain(checkpoint));
             }
             common -= 1;
             lc_at = self.client.light_client_hash_at(common).await?;

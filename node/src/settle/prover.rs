@@ -50,7 +50,7 @@ pub enum ProverError {
     },
     /// The circuit parameters are invalid.
     #[error("circuit parameters: {0}")]
-    Params(String),
+    Params(#[from] circuits::pplns::PplnsError),
     /// A seeded key would prove on a chain that is not a local devnet.
     #[error(
         "the proving key at {dir} comes from an INSECURE seeded setup: anyone who knows the seed \
@@ -108,8 +108,7 @@ impl Prover {
                     keys::CIRCUIT_VERSION
                 ));
                 if !dir.join("key.json").exists() {
-                    let params = PplnsParams::new(log2_slots)
-                        .map_err(|e| ProverError::Params(e.to_string()))?;
+                    let params = PplnsParams::new(log2_slots)?;
                     tracing::warn!(dir = %dir.display(), seed, "making an INSECURE seeded proving key (devnets only)");
                     keys::setup(params, Some(seed), &dir)?;
                 }

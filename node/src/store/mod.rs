@@ -32,13 +32,14 @@ use bitcoin::{Amount, BlockHash};
 use serde::{Deserialize, Serialize};
 use share_verifier::log::{count_frames, LogHeader, LogWriter, Record};
 use share_verifier::{Address, JobId, WindowEntry, WindowRoot, WindowSnapshot};
+use shareproof_sources::StoreFailure;
 
 /// Errors of the store.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// sled failed.
     #[error("store: {0}")]
-    Sled(#[from] sled::Error),
+    Sled(#[from] StoreFailure),
     /// The data dir was made for another window size.
     #[error("the store at {path} holds a log for a 2^{stored}-slot window, the config says 2^{configured}")]
     WindowSize {
@@ -46,15 +47,53 @@ pub enum StoreError {
         stored: u32,
         configured: u32,
     },
-    /// A stored value does not decode.
-    #[error("store: corrupt {what}: {reason}")]
-    Corrupt { what: &'static str, reason: String },
+    /// A stored JSON value does not decode.
+    #[error("store: corrupt {what}: {source}")]
+    Json {
+        /// What it holds (`block`, `settlement record`).
+        what: &'static str,
+        /// Why it does not decode.
+        source: serde_json::Error,
+    },
+    /// A counter that is not 8 bytes.
+    #[error("store: corrupt counter {0:?}")]
+    Counter(String),
+    /// A run of window entries whose length is not a whole number of entries.
+    #[error("store: corrupt window entries: the run at share {first} is {len} bytes, not a multiple of {}", WindowEntry::ENCODED_LEN)]
+    EntryRun {
+        /// The run's first share.
+        first: u64,
+        /// Its length in bytes.
+        len: usize,
+    },
+    /// Window entries asked for that the store does not hold.
+    #[error("store: corrupt window entries: {present} of shares {from}..{to} present")]
+    MissingEntries {
+        /// The first share asked for.
+        from: u64,
+        /// One past the last.
+        to: u64,
+        /// How many are there.
+        present: u64,
+    },
+    /// A stored share log chunk that ends inside a record.
+    #[error("store: corrupt share log: the records from {0} are cut short")]
+    LogCut(u64),
+    /// The stored entries do not rebuild a window.
+    #[error("store: corrupt window: {0}")]
+    Window(#[from] share_verifier::window::WindowError),
     /// A stored window entry does not decode.
     #[error("store: corrupt window entry: {0}")]
     Entry(#[from] share_verifier::EntryError),
     /// Writing an export failed.
     #[error("export: {0}")]
     Export(#[from] share_verifier::log::LogError),
+}
+
+impl From<sled::Error> for StoreError {
+    fn from(e: sled::Error) -> Self {
+        StoreError::Sled(e.into())
+    }
 }
 
 /// What became of a found block.
@@ -288,10 +327,7 @@ fn read_u64(tree: &sled::Tree, k: &[u8]) -> Result<u64, StoreError> {
     match tree.get(k)? {
         None => Ok(0),
         Some(v) => Ok(u64::from_be_bytes(v.as_ref().try_into().map_err(|_| {
-            StoreError::Corrupt {
-                what: "counter",
-                reason: String::from_utf8_lossy(k).into_owned(),
-            }
+            StoreError::Counter(String::from_utf8_lossy(k).into_owned())
         })?)),
     }
 }
@@ -377,9 +413,10 @@ impl Store {
         if from >= to {
             return Ok(out);
         }
-        let corrupt = |reason: String| StoreError::Corrupt {
-            what: "window entries",
-            reason,
+        let missing = |present: usize| StoreError::MissingEntries {
+            from,
+            to,
+            present: present as u64,
         };
         // The run holding `from` starts at or before it.
         let start = match self
@@ -395,11 +432,10 @@ impl Store {
             let (k, v) = item?;
             let first = u64::from_be_bytes(k[1..].try_into().expect("9-byte key"));
             if v.len() % WindowEntry::ENCODED_LEN != 0 {
-                return Err(corrupt(format!(
-                    "the run at share {first} is {} bytes, not a multiple of {}",
-                    v.len(),
-                    WindowEntry::ENCODED_LEN
-                )));
+                return Err(StoreError::EntryRun {
+                    first,
+                    len: v.len(),
+                });
             }
             for (seq, bytes) in (first..).zip(v.chunks_exact(WindowEntry::ENCODED_LEN)) {
                 if seq < from || seq >= to {
@@ -407,16 +443,13 @@ impl Store {
                 }
                 let expected = from + out.len() as u64;
                 if seq != expected {
-                    return Err(corrupt(format!("share {expected} is missing")));
+                    return Err(missing(out.len()));
                 }
                 out.push(WindowEntry::from_bytes(seq, bytes)?);
             }
         }
         if out.len() as u64 != to - from {
-            return Err(corrupt(format!(
-                "{} of shares {from}..{to} present",
-                out.len()
-            )));
+            return Err(missing(out.len()));
         }
         Ok(out)
     }
@@ -457,9 +490,9 @@ impl Store {
                 .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
                 .is_ok()
             {
-                return Err(StoreError::Sled(sled::Error::Io(std::io::Error::other(
-                    "injected commit failure",
-                ))));
+                return Err(
+                    sled::Error::Io(std::io::Error::other("injected commit failure")).into(),
+                );
             }
         }
         self.ledger.apply_batch(batch.finish())?;
@@ -486,10 +519,7 @@ impl Store {
         for item in self.ledger.range(key(b'L', 0)..=key(b'L', u64::MAX)) {
             let (k, v) = item?;
             let first = u64::from_be_bytes(k[1..].try_into().expect("9-byte key"));
-            n += count_frames(&v).ok_or_else(|| StoreError::Corrupt {
-                what: "share log",
-                reason: format!("the records from {first} are cut short"),
-            })?;
+            n += count_frames(&v).ok_or(StoreError::LogCut(first))?;
             writer.append_raw(&v)?;
         }
         writer.flush()?;
@@ -504,12 +534,12 @@ impl Store {
         let mut out = Vec::new();
         for item in self.ledger.scan_prefix(b"B") {
             let (_, v) = item?;
-            out.push(
-                serde_json::from_slice::<BlockInfo>(&v).map_err(|e| StoreError::Corrupt {
+            out.push(serde_json::from_slice::<BlockInfo>(&v).map_err(|source| {
+                StoreError::Json {
                     what: "block",
-                    reason: e.to_string(),
-                })?,
-            );
+                    source,
+                }
+            })?);
         }
         out.sort_by_key(|b| (b.share_seq, b.height));
         Ok(out)
@@ -524,10 +554,10 @@ impl Store {
         k.extend_from_slice(hash.as_byte_array());
         match self.ledger.get(k)? {
             None => Ok(None),
-            Some(v) => Ok(Some(serde_json::from_slice(&v).map_err(|e| {
-                StoreError::Corrupt {
+            Some(v) => Ok(Some(serde_json::from_slice(&v).map_err(|source| {
+                StoreError::Json {
                     what: "block",
-                    reason: e.to_string(),
+                    source,
                 }
             })?)),
         }
@@ -554,9 +584,9 @@ impl Store {
             None => Ok(None),
             Some(v) => serde_json::from_slice(&v)
                 .map(Some)
-                .map_err(|e| StoreError::Corrupt {
+                .map_err(|source| StoreError::Json {
                     what: "settlement record",
-                    reason: e.to_string(),
+                    source,
                 }),
         }
     }
@@ -685,7 +715,11 @@ mod tests {
         assert!(store.entries(5, 5).unwrap().is_empty());
         assert!(matches!(
             store.entries(700, 735),
-            Err(StoreError::Corrupt { .. })
+            Err(StoreError::MissingEntries {
+                from: 700,
+                to: 735,
+                present: 34
+            })
         ));
 
         let mut file = Vec::new();

@@ -615,12 +615,11 @@ impl Session {
         if !self.jobs[index].seen.insert(key) {
             return Err(Reject::Duplicate);
         }
-        let sub = share.submission;
         let block = if checked.is_block {
             Some(block::submit(
                 &self.shared,
                 &entry,
-                &sub,
+                &share.submission,
                 checked.version,
                 checked.hash,
             ))
@@ -630,20 +629,10 @@ impl Session {
         let (reply, rx) = oneshot::channel();
         Ok((
             AcceptedShare {
-                record: ShareRecord {
-                    seq: 0,
-                    job_id,
-                    extranonce1: sub.extranonce1,
-                    extranonce2: sub.extranonce2,
-                    ntime: sub.ntime,
-                    nonce: sub.nonce,
-                    version: checked.version,
-                    address,
-                    target: share.target,
-                },
+                // Its seq is assigned by the ledger.
+                record: ShareRecord::of_share(share, 0, address),
                 job: entry,
-                weight: checked.weight,
-                hash: checked.hash,
+                checked,
                 worker: worker_name,
                 block,
                 reply,

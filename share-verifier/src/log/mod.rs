@@ -40,9 +40,15 @@ pub enum LogError {
     /// A format version this build does not know.
     #[error("share log format version {0} is not supported (this build reads version 1)")]
     UnsupportedVersion(u16),
-    /// The header's checksum or fields are wrong.
-    #[error("share log header is corrupt: {0}")]
-    Header(String),
+    /// The file ends inside its 16-byte header.
+    #[error("share log header is corrupt: the file is shorter than the 16-byte header")]
+    ShortHeader,
+    /// The header's checksum does not match its bytes.
+    #[error("share log header is corrupt: checksum mismatch")]
+    HeaderChecksum,
+    /// The header's window size is out of range (or its padding byte is set).
+    #[error("share log header is corrupt: window size 2^{0} is outside 2^1..=2^24")]
+    HeaderWindow(u32),
     /// The file ends inside a record.
     #[error("record {record} at byte {offset} is truncated")]
     Truncated { record: u64, offset: u64 },
@@ -88,7 +94,8 @@ impl LogHeader {
     /// Parses the 16 header bytes.
     ///
     /// # Errors
-    /// [`LogError::BadMagic`], [`LogError::UnsupportedVersion`] or [`LogError::Header`].
+    /// [`LogError::BadMagic`], [`LogError::UnsupportedVersion`],
+    /// [`LogError::HeaderChecksum`] or [`LogError::HeaderWindow`].
     pub fn from_bytes(bytes: &[u8; HEADER_LEN]) -> Result<Self, LogError> {
         if bytes[..8] != MAGIC {
             return Err(LogError::BadMagic);
@@ -99,13 +106,11 @@ impl LogHeader {
         }
         let crc = u32::from_le_bytes(bytes[12..].try_into().expect("4 bytes"));
         if crc32fast::hash(&bytes[..12]) != crc {
-            return Err(LogError::Header("checksum mismatch".to_owned()));
+            return Err(LogError::HeaderChecksum);
         }
         let log2_slots = u32::from(bytes[10]);
         if !(1..=MAX_LOG2_SLOTS).contains(&log2_slots) || bytes[11] != 0 {
-            return Err(LogError::Header(format!(
-                "window size 2^{log2_slots} is outside 2^1..=2^24"
-            )));
+            return Err(LogError::HeaderWindow(log2_slots));
         }
         Ok(LogHeader { log2_slots })
     }

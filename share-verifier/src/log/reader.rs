@@ -27,9 +27,7 @@ impl<R: Read> LogReader<R> {
     pub fn new(mut inner: R) -> Result<Self, LogError> {
         let mut bytes = [0u8; HEADER_LEN];
         inner.read_exact(&mut bytes).map_err(|e| match e.kind() {
-            ErrorKind::UnexpectedEof => {
-                LogError::Header("the file is shorter than the 16-byte header".to_owned())
-            }
+            ErrorKind::UnexpectedEof => LogError::ShortHeader,
             _ => LogError::Io(e),
         })?;
         let header = LogHeader::from_bytes(&bytes)?;

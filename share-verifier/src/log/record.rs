@@ -12,6 +12,7 @@ use bitcoin::{BlockHash, TxMerkleNode};
 use crate::address::Address;
 use crate::job::{Job, JobId};
 use crate::log::LogError;
+use crate::share::{Checked, Share};
 use crate::target::ShareTarget;
 
 /// Record kind byte of a [`JobRecord`].
@@ -90,6 +91,26 @@ pub struct ShareRecord {
     pub address: Address,
     /// The target the share was assigned (its job's difficulty for that miner).
     pub target: ShareTarget,
+}
+
+impl ShareRecord {
+    /// The record of a validated share at `seq`, paying `address`: the
+    /// submission's fields, the rolled version and the assigned target.
+    pub fn of_share(share: Share<Checked>, seq: u64, address: Address) -> ShareRecord {
+        let version = share.checked().version;
+        let sub = share.submission;
+        ShareRecord {
+            seq,
+            job_id: sub.job_id,
+            extranonce1: sub.extranonce1,
+            extranonce2: sub.extranonce2,
+            ntime: sub.ntime,
+            nonce: sub.nonce,
+            version,
+            address,
+            target: share.target,
+        }
+    }
 }
 
 /// A share whose hash met the network target.

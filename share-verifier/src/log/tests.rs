@@ -116,7 +116,7 @@ fn headers_are_checked() {
     ));
     assert!(matches!(
         LogReader::new(&bytes[..10]),
-        Err(LogError::Header(_))
+        Err(LogError::ShortHeader)
     ));
     let mut v2 = bytes.clone();
     v2[8] = 2;
@@ -126,7 +126,10 @@ fn headers_are_checked() {
     ));
     let mut crc = bytes;
     crc[10] = 11;
-    assert!(matches!(LogReader::new(&crc[..]), Err(LogError::Header(_))));
+    assert!(matches!(
+        LogReader::new(&crc[..]),
+        Err(LogError::HeaderChecksum)
+    ));
 }
 
 #[test]

@@ -95,11 +95,18 @@ pub enum BlockError {
     },
 }
 
-/// A sled failure, shared so that a [`BlockError`] stays `Clone`; two are
-/// equal only when they are the same failure.
+/// A sled failure, shared so that errors holding it stay `Clone`; two are
+/// equal only when they are the same failure. The one way every crate of
+/// the pool wraps a sled error.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error(transparent)]
 pub struct StoreFailure(std::sync::Arc<sled::Error>);
+
+impl From<sled::Error> for StoreFailure {
+    fn from(e: sled::Error) -> Self {
+        StoreFailure(std::sync::Arc::new(e))
+    }
+}
 
 impl PartialEq for StoreFailure {
     fn eq(&self, other: &Self) -> bool {
@@ -233,7 +240,7 @@ fn side_key(height: u32, hash: &BlockHash) -> Vec<u8> {
 }
 
 fn store_error(e: sled::Error) -> BlockError {
-    BlockError::Store(StoreFailure(std::sync::Arc::new(e)))
+    BlockError::Store(e.into())
 }
 
 impl Chain {
