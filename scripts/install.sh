@@ -5,7 +5,9 @@
 # with --tests, Bitcoin Core's bitcoind and bitcoin-cli for the end-to-end
 # tests, built from crates.io source and cached outside the repository
 # (scripts/install-bitcoind.sh; skipped when SHAREPROOF_BITCOIND names
-# your own bitcoind). Idempotent: run it again and it only checks.
+# your own bitcoind), and the NATS server for the share bus's tests
+# (scripts/install-nats.sh, Debian's nats-server). Idempotent: run it again
+# and it only checks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,4 +28,5 @@ if [ "${1:-}" = "--tests" ]; then
   else
     scripts/install-bitcoind.sh >/dev/null
   fi
+  echo "install: nats-server at $(scripts/install-nats.sh)"
 fi

@@ -100,6 +100,10 @@ pub struct AcceptedShare {
     pub checked: Checked,
     /// The worker name after the address.
     pub worker: Arc<str>,
+    /// Its sequence on the share stream when it came from an edge through
+    /// the bus (stored with it as the accounting node's resume point);
+    /// `None` when this node's own Stratum server accepted it.
+    pub stream_seq: Option<u64>,
     /// Set when the share is also a block (already submitted).
     pub block: Option<FoundBlock>,
     /// Receives the share's sequence number once it is durable.
@@ -669,6 +673,9 @@ impl Ledger {
         batch.record(self.next_index, &Record::Share(record));
         self.next_index += 1;
         batch.entry(&entry);
+        if let Some(stream_seq) = share.stream_seq {
+            batch.stream_position(stream_seq);
+        }
 
         if let Some(found) = &share.block {
             batch.record(
@@ -802,6 +809,7 @@ mod tests {
                 is_block: false,
             },
             worker: Arc::from("rig"),
+            stream_seq: None,
             block: None,
             reply,
         });
@@ -916,6 +924,51 @@ mod tests {
         assert_eq!(accounts.committed, Some((second.job.id, 2, second.root)));
         assert_eq!(store.recover().unwrap().next_seq, 3);
         assert!(fatal.error().is_none());
+    }
+
+    /// A share from the bus, at `stream_seq` on the share stream.
+    fn streamed(job: &Arc<JobEntry>, n: u8, stream_seq: u64) -> (LedgerMsg, Reply) {
+        let (mut msg, rx) = share(job, n);
+        if let LedgerMsg::Share(s) = &mut msg {
+            s.stream_seq = Some(stream_seq);
+        }
+        (msg, rx)
+    }
+
+    #[test]
+    fn the_stream_position_is_durable_with_its_shares_and_only_with_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("db"), 2).unwrap();
+        let fatal = Fatal::new(CancellationToken::new());
+        let mut ledger =
+            Ledger::recover(store.clone(), coinbase(), Arc::new(Metrics::new()), fatal).unwrap();
+        let jobs = ledger.jobs_tx.subscribe();
+        ledger
+            .round(&mut vec![LedgerMsg::Template(template(1))])
+            .unwrap();
+        let job = latest(&jobs);
+        assert_eq!(store.recover().unwrap().stream_seq, 0);
+
+        let (a, _) = streamed(&job, 1, 7);
+        let (b, _) = streamed(&job, 2, 8);
+        ledger.round(&mut vec![a, b]).unwrap();
+        let recovered = store.recover().unwrap();
+        assert_eq!((recovered.stream_seq, recovered.next_seq), (8, 2));
+
+        // A failed commit moves neither the shares nor the resume point.
+        store.fail_next_commits(1);
+        let (c, c_reply) = streamed(&job, 3, 9);
+        ledger.round(&mut vec![c]).unwrap();
+        assert!(c_reply.blocking_recv().unwrap().is_err());
+        let recovered = store.recover().unwrap();
+        assert_eq!((recovered.stream_seq, recovered.next_seq), (8, 2));
+
+        // Applied again after the failure: stored once, at the next sequence.
+        let (c, c_reply) = streamed(&job, 3, 9);
+        ledger.round(&mut vec![c]).unwrap();
+        assert_eq!(c_reply.blocking_recv().unwrap().unwrap(), 2);
+        let recovered = store.recover().unwrap();
+        assert_eq!((recovered.stream_seq, recovered.next_seq), (9, 3));
     }
 
     #[test]

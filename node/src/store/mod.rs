@@ -209,12 +209,16 @@ pub struct Recovered {
     pub next_job: u64,
     /// The last N window entries, oldest first.
     pub entries: Vec<WindowEntry>,
+    /// The share stream's sequence of the last share applied from it (an
+    /// accounting node's resume point; 0 when none was).
+    pub stream_seq: u64,
 }
 
 const META_LOG2: &[u8] = b"Mlog2_slots";
 const META_INDEX: &[u8] = b"Mnext_index";
 const META_SEQ: &[u8] = b"Mnext_seq";
 const META_JOB: &[u8] = b"Mnext_job";
+const META_STREAM: &[u8] = b"Mstream_seq";
 
 /// The store's handles (cheap to clone).
 #[derive(Debug, Clone)]
@@ -308,6 +312,14 @@ impl LedgerBatch {
         self.batch.insert(META_JOB, &next_job.to_be_bytes()[..]);
     }
 
+    /// Records that the shares of this batch were applied from the share
+    /// stream up to stream sequence `seq`: stored in the same batch, so the
+    /// resume point and the shares are durable together.
+    pub fn stream_position(&mut self, seq: u64) {
+        self.batch.insert(META_STREAM, &seq.to_be_bytes()[..]);
+        self.ops += 1;
+    }
+
     /// The sled batch with every open run written.
     fn finish(mut self) -> sled::Batch {
         Run::close(&mut self.records, &mut self.batch, b'L');
@@ -394,6 +406,7 @@ impl Store {
         let next_index = read_u64(&self.ledger, META_INDEX)?;
         let next_seq = read_u64(&self.ledger, META_SEQ)?;
         let next_job = read_u64(&self.ledger, META_JOB)?.max(1);
+        let stream_seq = read_u64(&self.ledger, META_STREAM)?;
         let from = next_seq.saturating_sub(1 << self.log2_slots);
         let entries = self.entries(from, next_seq)?;
         Ok(Recovered {
@@ -401,6 +414,7 @@ impl Store {
             next_seq,
             next_job,
             entries,
+            stream_seq,
         })
     }
 

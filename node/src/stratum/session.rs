@@ -634,6 +634,7 @@ impl Session {
                 job: entry,
                 checked,
                 worker: worker_name,
+                stream_seq: None,
                 block,
                 reply,
             },
