@@ -3,122 +3,13 @@
 //! acknowledged, re-sends are stored once, the consumer resumes exactly
 //! where the store says, and a dead server is an error, never a silent loss.
 
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+#[path = "support/nats.rs"]
+mod nats;
+
 use std::time::{Duration, Instant};
 
-use bitcoin::block::Version;
-use bitcoin::hashes::Hash;
-use share_verifier::log::ShareRecord;
-use share_verifier::{Address, JobId, ShareHash, ShareTarget};
-use shareproof_bus::{
-    BusConfig, BusError, ShareConsumer, ShareMessage, SharePublisher, ShareStream,
-};
-
-/// A `nats-server -js` on a free port with its store in a temp dir; killed
-/// on drop.
-struct NatsServer {
-    child: Child,
-    port: u16,
-    store: PathBuf,
-}
-
-fn nats_server_binary() -> PathBuf {
-    if let Some(path) = std::env::var_os("SHAREPROOF_NATS_SERVER") {
-        return path.into();
-    }
-    let candidates = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
-        .unwrap_or_default()
-        .into_iter()
-        .chain(["/usr/sbin".into(), "/usr/bin".into()])
-        .map(|d: PathBuf| d.join("nats-server"));
-    candidates.into_iter().find(|p| p.exists()).expect(
-        "nats-server not found: run scripts/install-nats.sh (or set SHAREPROOF_NATS_SERVER)",
-    )
-}
-
-impl NatsServer {
-    fn start() -> NatsServer {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let store =
-            std::env::temp_dir().join(format!("shareproof-nats-{}-{port}", std::process::id()));
-        NatsServer::start_at(port, &store)
-    }
-
-    fn start_at(port: u16, store: &Path) -> NatsServer {
-        NatsServer {
-            child: spawn(port, store),
-            port,
-            store: store.to_owned(),
-        }
-    }
-
-    /// Starts the killed server again on its port and store.
-    fn restart(&mut self) {
-        self.child = spawn(self.port, &self.store);
-    }
-
-    fn url(&self) -> String {
-        format!("nats://127.0.0.1:{}", self.port)
-    }
-
-    /// Kills the server (`kill -9`), keeping its store.
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn spawn(port: u16, store: &Path) -> Child {
-    let child = Command::new(nats_server_binary())
-        .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
-        .arg(store)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("nats-server starts");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "nats-server did not listen on {port}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    child
-}
-
-impl Drop for NatsServer {
-    fn drop(&mut self) {
-        self.kill();
-        let _ = std::fs::remove_dir_all(&self.store);
-    }
-}
-
-fn share(n: u32) -> ShareMessage {
-    ShareMessage {
-        record: ShareRecord {
-            seq: 0,
-            job_id: JobId(u64::from(n / 10)),
-            extranonce1: vec![0, 0, 0, 1],
-            extranonce2: n.to_be_bytes().repeat(2),
-            ntime: 1_700_000_000,
-            nonce: n,
-            version: Version::from_consensus(0x2000_0000),
-            address: Address([(n % 7) as u8 + 1; 20]),
-            target: ShareTarget::MAX,
-        },
-        hash: ShareHash::hash(&n.to_le_bytes()),
-        is_block: n.is_multiple_of(25),
-        worker: format!("rig{}", n % 3),
-    }
-}
+use nats::{share, NatsServer};
+use shareproof_bus::{BusConfig, BusError, ShareConsumer, SharePublisher, ShareStream};
 
 async fn connect(server: &NatsServer) -> async_nats::jetstream::Context {
     let client = BusConfig::new(vec![server.url()], "test")

@@ -79,6 +79,10 @@ async fn blocks_mined_on_bitcoind_settle_and_a_reorganised_one_never_does() {
         let (s, user) = &mut miners[(round % 3) as usize];
         s.job_where("the tip", |j| j.prevhash == tip).await;
         let hash = s.submit_valid_share(user, 10 + round).await;
+        // The share's answer does not wait for bitcoind: the block is
+        // submitted beside it. Work on the found block means bitcoind took it.
+        s.job_where("the found block as prevhash", |j| j.prevhash == hash)
+            .await;
         assert_eq!(btc.tip(), hash);
         pool_blocks.push(hash);
     }
