@@ -19,6 +19,16 @@ pub struct NatsServer {
     child: Child,
     pub port: u16,
     pub store: PathBuf,
+    /// Cluster flags (`--cluster`, `--routes`, names), empty for a lone server.
+    cluster: Vec<String>,
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn nats_server_binary() -> PathBuf {
@@ -38,27 +48,52 @@ fn nats_server_binary() -> PathBuf {
 
 impl NatsServer {
     pub fn start() -> NatsServer {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let store =
-            std::env::temp_dir().join(format!("shareproof-nats-{}-{port}", std::process::id()));
-        NatsServer::start_at(port, &store)
+        NatsServer::start_with(free_port(), Vec::new())
     }
 
-    pub fn start_at(port: u16, store: &Path) -> NatsServer {
+    fn start_with(port: u16, cluster: Vec<String>) -> NatsServer {
+        let store =
+            std::env::temp_dir().join(format!("shareproof-nats-{}-{port}", std::process::id()));
         NatsServer {
-            child: spawn(port, store),
+            child: spawn(port, &store, &cluster),
             port,
-            store: store.to_owned(),
+            store,
+            cluster,
         }
+    }
+
+    /// `n` servers in one JetStream cluster, each routed to the others.
+    pub fn cluster(n: usize) -> Vec<NatsServer> {
+        let ports: Vec<(u16, u16)> = (0..n).map(|_| (free_port(), free_port())).collect();
+        let routes = ports
+            .iter()
+            .map(|(_, c)| format!("nats://127.0.0.1:{c}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        ports
+            .iter()
+            .enumerate()
+            .map(|(i, (port, cluster_port))| {
+                NatsServer::start_with(
+                    *port,
+                    vec![
+                        "--server_name".into(),
+                        format!("n{i}"),
+                        "--cluster_name".into(),
+                        "shareproof".into(),
+                        "--cluster".into(),
+                        format!("nats://127.0.0.1:{cluster_port}"),
+                        "--routes".into(),
+                        routes.clone(),
+                    ],
+                )
+            })
+            .collect()
     }
 
     /// Starts the killed server again on its port and store.
     pub fn restart(&mut self) {
-        self.child = spawn(self.port, &self.store);
+        self.child = spawn(self.port, &self.store, &self.cluster);
     }
 
     pub fn url(&self) -> String {
@@ -72,10 +107,11 @@ impl NatsServer {
     }
 }
 
-fn spawn(port: u16, store: &Path) -> Child {
+fn spawn(port: u16, store: &Path, cluster: &[String]) -> Child {
     let child = Command::new(nats_server_binary())
         .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
         .arg(store)
+        .args(cluster)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
