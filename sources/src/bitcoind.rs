@@ -229,14 +229,15 @@ pub fn parse_gbt(gbt: &Value) -> Result<Template, SourceError> {
         .iter()
         .enumerate()
     {
-        let field = format!("transactions[{i}].data");
+        // Named only when something is wrong: no allocation per transaction.
+        let field = || format!("transactions[{i}].data");
         let data = tx
             .get("data")
             .and_then(Value::as_str)
-            .ok_or_else(|| bad(&field)(AnswerFault::shape("a string", tx.get("data"))))?;
-        let bytes = hex::decode(data).map_err(|e| bad(&field)(e.into()))?;
+            .ok_or_else(|| bad(&field())(AnswerFault::shape("a string", tx.get("data"))))?;
+        let bytes = hex::decode(data).map_err(|e| bad(&field())(e.into()))?;
         let parsed: Transaction =
-            bitcoin::consensus::deserialize(&bytes).map_err(|e| bad(&field)(e.into()))?;
+            bitcoin::consensus::deserialize(&bytes).map_err(|e| bad(&field())(e.into()))?;
         if let Some(txid) = tx.get("txid").and_then(Value::as_str) {
             let computed = parsed.compute_txid();
             if computed.to_string() != txid {

@@ -243,6 +243,8 @@ pub struct LedgerBatch {
     batch: sled::Batch,
     records: Option<Run>,
     entries: Option<Run>,
+    /// The last share stream position applied in the batch, written once.
+    stream_seq: Option<u64>,
     /// Operations in the batch (0: nothing to commit).
     pub ops: usize,
 }
@@ -315,15 +317,21 @@ impl LedgerBatch {
     /// Records that the shares of this batch were applied from the share
     /// stream up to stream sequence `seq`: stored in the same batch, so the
     /// resume point and the shares are durable together.
+    /// Called per share; the batch keeps the last and writes it once.
     pub fn stream_position(&mut self, seq: u64) {
-        self.batch.insert(META_STREAM, &seq.to_be_bytes()[..]);
-        self.ops += 1;
+        if self.stream_seq.is_none() {
+            self.ops += 1;
+        }
+        self.stream_seq = Some(seq);
     }
 
     /// The sled batch with every open run written.
     fn finish(mut self) -> sled::Batch {
         Run::close(&mut self.records, &mut self.batch, b'L');
         Run::close(&mut self.entries, &mut self.batch, b'E');
+        if let Some(seq) = self.stream_seq {
+            self.batch.insert(META_STREAM, &seq.to_be_bytes()[..]);
+        }
         self.batch
     }
 }
