@@ -5,6 +5,7 @@ use async_nats::jetstream::consumer::StreamError;
 use async_nats::jetstream::context::{CreateStreamError, PublishError};
 use async_nats::jetstream::stream::ConsumerError;
 
+use crate::job::JobMessageError;
 use crate::message::MessageError;
 
 /// Errors of the share bus.
@@ -89,7 +90,25 @@ pub enum BusError {
         /// The client's error.
         source: async_nats::jetstream::stream::RawMessageError,
     },
-    /// The consumer's message stream ended.
-    #[error("the JetStream consumer's message stream ended")]
+    /// The consumer's message stream, or the job subscription, ended.
+    #[error("the NATS subscription ended")]
     Ended,
+    /// A job could not be announced to the edges and stored as the latest.
+    #[error("cannot announce a job: {0}")]
+    Announce(#[source] PublishError),
+    /// The latest job could not be read from the jobs stream.
+    #[error("cannot read the latest job: {0}")]
+    Latest(#[source] async_nats::jetstream::stream::LastRawMessageError),
+    /// The job subscription cannot be made.
+    #[error("cannot subscribe to jobs: {0}")]
+    Subscribe(#[source] async_nats::SubscribeError),
+    /// A message on the jobs subject is not a job.
+    #[error("not a job message: {0}")]
+    Job(#[source] JobMessageError),
+    /// A fresh-job request failed (no accounting node answers).
+    #[error("fresh job request: {0}")]
+    Request(#[source] async_nats::client::RequestError),
+    /// No fresh job came back in time.
+    #[error("no fresh job within {0:?}")]
+    FreshTimeout(std::time::Duration),
 }

@@ -11,7 +11,7 @@
 //! | 1 | format version (1) |
 //! | 9 + len | the share log record frame of a `Share` record (its `seq` is 0: the accounting node assigns sequence numbers in stream order) |
 //! | 32 | the share's header hash |
-//! | 1 | flags: bit 0 set when the hash meets the network target (a block, already submitted by the edge) |
+//! | 1 | flags: bit 0 set when the hash meets the network target (a block: the accounting node, which holds the job's template, submits it as it applies the share) |
 //! | 2 + len | the worker name after the payout address, UTF-8 |
 
 use bitcoin::hashes::Hash;
@@ -35,8 +35,8 @@ pub struct ShareMessage {
     /// The header's double-SHA256, as the edge computed it when it
     /// validated the share.
     pub hash: ShareHash,
-    /// Whether the hash meets the network target: the edge submitted it as
-    /// a block before publishing it.
+    /// Whether the hash meets the network target: a block, which the
+    /// accounting node submits as it applies the share.
     pub is_block: bool,
     /// The worker name after the address (`rig1` in `0xabc….rig1`).
     pub worker: String,

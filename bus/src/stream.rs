@@ -21,15 +21,25 @@ pub struct ShareStream {
     /// (an edge that reconnected before its acknowledgement arrived) is
     /// stored once.
     pub duplicate_window: Duration,
+    /// How long the stream keeps a share (0: for ever). The share log is
+    /// the record and the stream the way there, so this bounds the storage
+    /// at rate × age; it must exceed the longest time the accounting node
+    /// may be away, or shares it has not applied expire (its consumer then
+    /// stops at the first missing one, never skipping it).
+    pub max_age: Duration,
 }
 
 impl ShareStream {
+    /// Shares are kept a week unless configured otherwise.
+    pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(7 * 24 * 3600);
+
     /// The stream `name`, R1, with a two-minute de-duplication window.
     pub fn new(name: impl Into<String>) -> Self {
         ShareStream {
             name: name.into(),
             replicas: 1,
             duplicate_window: Duration::from_secs(120),
+            max_age: Self::DEFAULT_MAX_AGE,
         }
     }
 
@@ -38,10 +48,10 @@ impl ShareStream {
         format!("{}.shares", self.name)
     }
 
-    /// The JetStream configuration: file storage, every share kept (the
-    /// accounting node's share log is the record; the stream is the way
-    /// there), new messages refused rather than old ones dropped when a
-    /// limit is hit.
+    /// The JetStream configuration: file storage, shares kept for
+    /// [`ShareStream::max_age`] (the accounting node's share log is the
+    /// record; the stream is the way there), new messages refused rather
+    /// than old ones dropped when a size limit is hit.
     pub fn config(&self) -> Config {
         Config {
             name: self.name.clone(),
@@ -51,6 +61,7 @@ impl ShareStream {
             discard: DiscardPolicy::New,
             num_replicas: self.replicas,
             duplicate_window: self.duplicate_window,
+            max_age: self.max_age,
             ..Config::default()
         }
     }

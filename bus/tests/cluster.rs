@@ -4,29 +4,8 @@
 #[path = "support/nats.rs"]
 mod nats;
 
-use std::time::{Duration, Instant};
-
-use nats::{share, NatsServer};
-use shareproof_bus::{BusConfig, BusError, Published, ShareConsumer, SharePublisher, ShareStream};
-
-/// Retries `f` for up to `secs` seconds (a cluster electing a leader).
-async fn retry<T, F, Fut>(secs: u64, what: &str, mut f: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, BusError>>,
-{
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        match f().await {
-            Ok(v) => return v,
-            Err(e) if Instant::now() < deadline => {
-                eprintln!("{what}: {e}; retrying");
-                tokio::time::sleep(Duration::from_millis(250)).await;
-            }
-            Err(e) => panic!("{what}: {e}"),
-        }
-    }
-}
+use nats::{retry, share, NatsServer};
+use shareproof_bus::{BusConfig, Published, ShareConsumer, SharePublisher, ShareStream};
 
 #[tokio::test]
 async fn an_r3_stream_keeps_every_share_once_when_a_server_dies() {

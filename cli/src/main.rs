@@ -28,6 +28,15 @@ enum Command {
     /// in-process regtest chain, Stratum on 127.0.0.1:3333, HTTP on
     /// 127.0.0.1:8080, data under the user's data directory.
     Node(Box<NodeArgs>),
+    /// Scale-out: a Stratum edge. Serves miners (sessions, vardiff, share
+    /// validation) and publishes every accepted share to the NATS JetStream
+    /// share stream; a miner hears "accepted" once the stream stored it
+    /// (docs/scale-out.md).
+    Edge(Box<RoleArgs>),
+    /// Scale-out: the accounting node. Applies the share stream in order to
+    /// the share log and window, mints jobs for the edges, submits and
+    /// settles blocks, serves the HTTP API (docs/scale-out.md).
+    Accounting(Box<RoleArgs>),
     /// Mine on a pool with this machine's CPU (Stratum V1, sha256d).
     Mine(MineArgs),
     /// Open many Stratum connections and submit shares at a fixed rate.
@@ -272,6 +281,87 @@ struct NodeArgs {
     allow_insecure_key: bool,
 }
 
+/// Settings of `shareproof edge` and `shareproof accounting`: the node's,
+/// and the share bus's.
+#[derive(Args)]
+struct RoleArgs {
+    #[command(flatten)]
+    node: NodeArgs,
+    #[command(flatten)]
+    bus: BusArgs,
+}
+
+/// The NATS share bus (the [bus] section).
+#[derive(Args)]
+struct BusArgs {
+    /// NATS server URL; repeat (or comma-separate) for a cluster [default: nats://127.0.0.1:4222].
+    #[arg(long = "nats", env = "SHAREPROOF_NATS_URLS", value_delimiter = ',')]
+    nats_urls: Vec<String>,
+    /// The JetStream share stream's name [default: SHAREPROOF].
+    #[arg(long, env = "SHAREPROOF_STREAM")]
+    stream: Option<String>,
+    /// The share stream's replicas: 3 on a production cluster [default: 1].
+    #[arg(long, env = "SHAREPROOF_STREAM_REPLICAS")]
+    replicas: Option<usize>,
+    /// NATS user (user/password authentication).
+    #[arg(long, env = "SHAREPROOF_NATS_USER")]
+    nats_user: Option<String>,
+    /// NATS password (prefer the environment variable).
+    #[arg(long, env = "SHAREPROOF_NATS_PASSWORD")]
+    nats_password: Option<String>,
+    /// NATS `.creds` file (user JWT and nkey seed).
+    #[arg(long, env = "SHAREPROOF_NATS_CREDS")]
+    nats_creds: Option<PathBuf>,
+    /// File holding an nkey seed for NATS nkey authentication.
+    #[arg(long, env = "SHAREPROOF_NATS_NKEY_FILE")]
+    nats_nkey_file: Option<PathBuf>,
+    /// PEM file of CA certificates to trust for NATS TLS.
+    #[arg(long, env = "SHAREPROOF_NATS_TLS_CA")]
+    nats_tls_ca: Option<PathBuf>,
+    /// Refuse NATS servers without TLS.
+    #[arg(long, env = "SHAREPROOF_NATS_REQUIRE_TLS")]
+    nats_require_tls: bool,
+    /// This edge's id, 0..=255, different on every edge of the pool: the
+    /// first byte of its extranonce1s (edge only).
+    #[arg(long, env = "SHAREPROOF_EDGE_ID")]
+    edge_id: Option<u8>,
+}
+
+impl RoleArgs {
+    /// The node's raw configuration with the bus flags on it.
+    fn raw_config(&self) -> Result<RawConfig> {
+        let mut raw = raw_config(&self.node)?;
+        let (b, a) = (&mut raw.bus, &self.bus);
+        if !a.nats_urls.is_empty() {
+            b.urls = Some(a.nats_urls.clone());
+        }
+        for (slot, value) in [
+            (&mut b.stream, &a.stream),
+            (&mut b.user, &a.nats_user),
+            (&mut b.password, &a.nats_password),
+        ] {
+            if value.is_some() {
+                slot.clone_from(value);
+            }
+        }
+        for (slot, value) in [
+            (&mut b.credentials, &a.nats_creds),
+            (&mut b.nkey_seed_file, &a.nats_nkey_file),
+            (&mut b.tls_ca, &a.nats_tls_ca),
+        ] {
+            if value.is_some() {
+                slot.clone_from(value);
+            }
+        }
+        b.replicas = a.replicas.or(b.replicas);
+        raw.stratum.edge_id = a.edge_id.or(raw.stratum.edge_id);
+        if a.nats_require_tls {
+            b.require_tls = Some(true);
+        }
+        Ok(raw)
+    }
+}
+
 #[derive(Args)]
 struct ExportArgs {
     /// The node's data dir (the node must be stopped: sled locks it; use GET /api/v1/log on a running node).
@@ -303,6 +393,8 @@ fn main() -> Result<()> {
     runtime.block_on(async move {
         match cli.command {
             Command::Node(args) => node(*args).await,
+            Command::Edge(args) => edge(*args).await,
+            Command::Accounting(args) => accounting(*args).await,
             Command::Mine(args) => mine(args).await,
             Command::Loadgen(args) => load(args).await,
             Command::ExportLog(args) => export(args),
@@ -380,18 +472,73 @@ async fn node(args: NodeArgs) -> Result<()> {
         .await
         .with_context(|| format!("starting the node (data dir {})", data_dir.display()))?;
     print_banner(running.stratum_addr, running.api_addr, &data_dir);
-    let token = running.shutdown_token();
-    tokio::spawn(async move {
-        wait_for_signal().await;
-        tracing::info!("shutting down: flushing the share log");
-        token.cancel();
-    });
+    stop_on_signal(running.shutdown_token());
     running
         .wait()
         .await
         .with_context(|| format!("the node (data dir {})", data_dir.display()))?;
     tracing::info!("stopped");
     Ok(())
+}
+
+async fn edge(args: RoleArgs) -> Result<()> {
+    let config = args.raw_config()?.validate()?;
+    if config.stratum.edge_id.is_none() {
+        bail!("an edge needs --edge-id (0..=255, different on every edge of the pool)");
+    }
+    let urls = config.bus.connect.urls.join(",");
+    let running = shareproof_node::start_edge(config)
+        .await
+        .with_context(|| format!("starting the edge (NATS {urls})"))?;
+    println!("shareproof edge");
+    println!("  Stratum:  stratum+tcp://{}", running.stratum_addr);
+    println!(
+        "  Metrics:  http://{}/metrics  (health: http://{}/health)",
+        running.api_addr, running.api_addr
+    );
+    println!("  NATS:     {urls}");
+    stop_on_signal(running.running.shutdown_token());
+    running.running.wait().await.context("the edge")?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn accounting(args: RoleArgs) -> Result<()> {
+    let config = args.raw_config()?.validate()?;
+    let data_dir = config.data_dir.clone();
+    let urls = config.bus.connect.urls.join(",");
+    let running = shareproof_node::start_accounting(config)
+        .await
+        .with_context(|| {
+            format!(
+                "starting the accounting node (data dir {}, NATS {urls})",
+                data_dir.display()
+            )
+        })?;
+    println!("shareproof accounting");
+    println!(
+        "  HTTP API: http://{}/api/v1/pool  (metrics: http://{}/metrics)",
+        running.api_addr, running.api_addr
+    );
+    println!("  NATS:     {urls}");
+    println!("  Data:     {}", data_dir.display());
+    stop_on_signal(running.running.shutdown_token());
+    running
+        .running
+        .wait()
+        .await
+        .with_context(|| format!("the accounting node (data dir {})", data_dir.display()))?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Cancels `token` on Ctrl-C or SIGTERM.
+fn stop_on_signal(token: CancellationToken) {
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("shutting down");
+        token.cancel();
+    });
 }
 
 fn print_banner(stratum: SocketAddr, api: SocketAddr, data_dir: &std::path::Path) {

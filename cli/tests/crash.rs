@@ -2,102 +2,54 @@
 //! submits shares; after a restart every acknowledged share is in the
 //! exported log and the window, the log audits clean and the chain is intact.
 
+mod support;
+
 use std::collections::HashSet;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::Duration;
 
 use share_verifier::log::{LogReader, Record};
 use share_verifier::Auditor;
 use shareproof_miner::loadgen::{self, LoadgenConfig};
+use support::{http_get, spawn};
 use tokio_util::sync::CancellationToken;
 
 /// Starts `shareproof node` on ephemeral ports; returns the child and its
 /// Stratum and API addresses (read from its banner).
 fn spawn_node(data_dir: &Path) -> (Child, String, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_shareproof"))
-        .args([
-            "node",
-            "--stratum-listen",
-            "127.0.0.1:0",
-            "--api-listen",
-            "127.0.0.1:0",
-        ])
-        .arg("--data-dir")
-        .arg(data_dir)
-        .args(["--window-log2", "8", "--chain-nbits", "1e00ffff"])
-        .args([
+    let mut args: Vec<String> = vec![
+        "node".into(),
+        "--stratum-listen".into(),
+        "127.0.0.1:0".into(),
+        "--api-listen".into(),
+        "127.0.0.1:0".into(),
+        "--data-dir".into(),
+        data_dir.display().to_string(),
+    ];
+    args.extend(
+        [
+            "--window-log2",
+            "8",
+            "--chain-nbits",
+            "1e00ffff",
             "--min-difficulty",
             "1e-12",
             "--start-difficulty",
             "1e-12",
             "--max-difficulty",
             "1e-12",
-        ])
-        .args(["--max-invalid-per-minute", "1000000"])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawning shareproof");
-    let stdout = child.stdout.take().expect("piped stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let mut stratum = None;
-    let mut api = None;
-    while stratum.is_none() || api.is_none() {
-        let line = lines.next().expect("banner").expect("banner line");
-        if let Some(rest) = line.trim().strip_prefix("Stratum:") {
-            stratum = Some(rest.trim().trim_start_matches("stratum+tcp://").to_owned());
-        }
-        if let Some(rest) = line.trim().strip_prefix("HTTP API:") {
-            let url = rest.split_whitespace().next().expect("api url");
-            api = Some(
-                url.trim_start_matches("http://")
-                    .split('/')
-                    .next()
-                    .expect("host")
-                    .to_owned(),
-            );
-        }
-    }
-    // Keep draining stdout so the child never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    (child, stratum.expect("stratum"), api.expect("api"))
-}
-
-async fn http_get(api: &str, path: &str) -> Vec<u8> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut s = tokio::net::TcpStream::connect(api).await.expect("api");
-    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").as_bytes())
-        .await
-        .expect("write");
-    let mut buf = Vec::new();
-    s.read_to_end(&mut buf).await.expect("read");
-    let end = buf.windows(4).position(|w| w == b"\r\n\r\n").expect("head") + 4;
-    assert!(
-        buf.starts_with(b"HTTP/1.1 200"),
-        "{}",
-        String::from_utf8_lossy(&buf[..end])
+            "--max-invalid-per-minute",
+            "1000000",
+        ]
+        .map(String::from),
     );
-    let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
-    let body = buf[end..].to_vec();
-    if !head.contains("transfer-encoding: chunked") {
-        return body;
-    }
-    let mut out = Vec::new();
-    let mut data = &body[..];
-    while let Some(pos) = data.windows(2).position(|w| w == b"\r\n") {
-        let size =
-            usize::from_str_radix(std::str::from_utf8(&data[..pos]).expect("size").trim(), 16)
-                .expect("hex size");
-        if size == 0 {
-            break;
-        }
-        out.extend_from_slice(&data[pos + 2..pos + 2 + size]);
-        data = &data[pos + 2 + size + 2..];
-    }
-    out
+    let spawned = spawn(&args);
+    (
+        spawned.child,
+        spawned.stratum.expect("stratum"),
+        spawned.api.expect("api"),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

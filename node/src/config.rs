@@ -107,6 +107,47 @@ pub struct RawConfig {
     pub bitcoind: RawBitcoind,
     /// Settlement on the EVM chain.
     pub settlement: RawSettlement,
+    /// The NATS share bus of a scaled-out pool (edges and the accounting
+    /// node; the single node ignores it).
+    pub bus: RawBus,
+}
+
+/// `[bus]`: where the NATS servers are, how to log in, and the stream.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawBus {
+    /// NATS server URLs, default `nats://127.0.0.1:4222`.
+    pub urls: Option<Vec<String>>,
+    /// The share stream's name, default `SHAREPROOF`.
+    pub stream: Option<String>,
+    /// The stream's replicas: 3 in production, default 1.
+    pub replicas: Option<usize>,
+    /// How long the stream keeps a share, in seconds (0: for ever),
+    /// default a week: longer than the accounting node may be away.
+    pub max_age_secs: Option<u64>,
+    /// User for user/password authentication.
+    pub user: Option<String>,
+    /// Password for user/password authentication.
+    pub password: Option<String>,
+    /// A `.creds` file (user JWT and nkey seed).
+    pub credentials: Option<PathBuf>,
+    /// A file holding an nkey seed (`SU…`).
+    pub nkey_seed_file: Option<PathBuf>,
+    /// A PEM file of CA certificates to trust for TLS.
+    pub tls_ca: Option<PathBuf>,
+    /// Refuse servers without TLS, default false.
+    pub require_tls: Option<bool>,
+    /// This client's name as the servers show it, default the role's.
+    pub name: Option<String>,
+}
+
+/// The share bus as the roles use it.
+#[derive(Debug, Clone)]
+pub struct BusSettings {
+    /// Servers, credentials and TLS.
+    pub connect: shareproof_bus::BusConfig,
+    /// The share stream.
+    pub stream: shareproof_bus::ShareStream,
 }
 
 /// `[settlement]`. Keys are never read from this file or the command line:
@@ -175,6 +216,10 @@ pub struct RawStratum {
     pub max_invalid_per_minute: Option<u32>,
     /// Seconds an address stays banned, default 300.
     pub ban_secs: Option<u64>,
+    /// An edge's id in a scaled-out pool, 0..=255: the first byte of every
+    /// extranonce1 it hands out, so that no two edges give miners the same
+    /// work. Each edge needs its own; the single node has none.
+    pub edge_id: Option<u8>,
 }
 
 /// `[vardiff]`.
@@ -274,6 +319,8 @@ pub struct Config {
     pub source: SourceConfig,
     /// Settlement, when enabled.
     pub settlement: Option<crate::settle::SettleConfig>,
+    /// The share bus (used by `edge` and `accounting`).
+    pub bus: BusSettings,
 }
 
 /// Pool parameters.
@@ -355,6 +402,7 @@ impl RawConfig {
             stale_grace: Duration::from_secs(s.stale_grace_secs.unwrap_or(30)),
             max_invalid_per_minute: s.max_invalid_per_minute.unwrap_or(60),
             ban: Duration::from_secs(s.ban_secs.unwrap_or(300)),
+            edge_id: s.edge_id,
         };
 
         let v = &self.vardiff;
@@ -435,6 +483,7 @@ impl RawConfig {
             }
         };
         let settlement = self.settlement(&data_dir)?;
+        let bus = self.bus()?;
         Ok(Config {
             data_dir,
             stratum,
@@ -444,6 +493,70 @@ impl RawConfig {
             template_refresh: Duration::from_secs(refresh),
             source,
             settlement,
+            bus,
+        })
+    }
+
+    fn bus(&self) -> Result<BusSettings, ConfigError> {
+        use shareproof_bus::{BusAuth, BusConfig, ShareStream};
+        let b = &self.bus;
+        let urls = b
+            .urls
+            .clone()
+            .unwrap_or_else(|| vec!["nats://127.0.0.1:4222".to_owned()]);
+        if urls.is_empty() {
+            return Err(invalid("bus.urls", "[]", "give at least one NATS URL"));
+        }
+        let auth = match (&b.user, &b.credentials, &b.nkey_seed_file) {
+            (Some(user), None, None) => BusAuth::UserPassword {
+                user: user.clone(),
+                password: b.password.clone().unwrap_or_default(),
+            },
+            (None, Some(path), None) => BusAuth::Credentials(path.clone()),
+            (None, None, Some(path)) => {
+                let seed = std::fs::read_to_string(path)
+                    .map_err(|e| unparsed("bus.nkey_seed_file", path.display(), e))?;
+                BusAuth::Nkey(seed.trim().to_owned())
+            }
+            (None, None, None) => BusAuth::None,
+            _ => {
+                return Err(invalid(
+                    "bus.user",
+                    "",
+                    "give one of user/password, credentials or nkey_seed_file",
+                ))
+            }
+        };
+        let name = b.stream.clone().unwrap_or_else(|| "SHAREPROOF".to_owned());
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
+            return Err(invalid(
+                "bus.stream",
+                name,
+                "must be letters, digits, '_' or '-'",
+            ));
+        }
+        let replicas = b.replicas.unwrap_or(1);
+        if !(1..=5).contains(&replicas) {
+            return Err(invalid("bus.replicas", replicas, "must be 1..=5"));
+        }
+        let mut stream = ShareStream::new(name);
+        stream.replicas = replicas;
+        if let Some(secs) = b.max_age_secs {
+            stream.max_age = Duration::from_secs(secs);
+        }
+        Ok(BusSettings {
+            connect: BusConfig {
+                urls,
+                auth,
+                tls_ca: b.tls_ca.clone(),
+                require_tls: b.require_tls.unwrap_or(false),
+                name: b.name.clone().unwrap_or_default(),
+            },
+            stream,
         })
     }
 

@@ -31,6 +31,7 @@ use share_verifier::log::{BlockRecord, JobRecord, Record, ShareRecord};
 use share_verifier::{
     Address, Checked, Job, JobId, PreparedJob, ShareTarget, Window, WindowEntry, WindowRoot,
 };
+use shareproof_bus::JobMessage;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::fatal::Fatal;
@@ -52,8 +53,10 @@ pub struct JobEntry {
     pub job: Job,
     /// Cached midstate for validation.
     pub prepared: PreparedJob,
-    /// The template it was built from.
-    pub template: Arc<Template>,
+    /// The template it was built from: on the node that minted it (an
+    /// edge gets the job over the bus without it, and never assembles a
+    /// block itself).
+    pub template: Option<Arc<Template>>,
     /// Shares before the commitment.
     pub window_seq: u64,
     /// The committed root.
@@ -69,7 +72,7 @@ pub struct JobEntry {
 }
 
 impl JobEntry {
-    fn new(job: Job, template: Arc<Template>, window_seq: u64, root: WindowRoot) -> Self {
+    fn new(job: Job, template: Option<Arc<Template>>, window_seq: u64, root: WindowRoot) -> Self {
         let mut clean = job.clone();
         clean.clean_jobs = true;
         let mut keep = job.clone();
@@ -86,13 +89,61 @@ impl JobEntry {
             created: Instant::now(),
         }
     }
+
+    /// A job an edge received from the accounting node.
+    pub fn from_message(message: JobMessage) -> Self {
+        JobEntry::new(
+            message.record.job,
+            None,
+            message.record.window_seq,
+            message.root,
+        )
+    }
+
+    /// The job as the accounting node announces it to edges.
+    pub fn to_message(&self, extranonce1_size: u8, extranonce2_size: u8) -> JobMessage {
+        JobMessage {
+            record: JobRecord {
+                job: self.job.clone(),
+                window_seq: self.window_seq,
+                extranonce1_size,
+                extranonce2_size,
+            },
+            root: self.root,
+        }
+    }
+}
+
+/// The jobs a node minted recently, by id: the accounting node finds the
+/// job of a share that arrives over the bus here (to submit it as a block
+/// and record its commitment). The newest [`JobBook::CAPACITY`] are kept.
+#[derive(Debug, Default)]
+pub struct JobBook {
+    jobs: std::collections::BTreeMap<JobId, Arc<JobEntry>>,
+}
+
+impl JobBook {
+    /// Jobs kept: at one job per 30-second template and a fresh job per
+    /// vardiff retarget, hours of jobs, far more than any stale grace.
+    pub const CAPACITY: usize = 65_536;
+
+    /// Keeps `job`, forgetting the oldest beyond the capacity.
+    pub fn insert(&mut self, job: Arc<JobEntry>) {
+        self.jobs.insert(job.job.id, job);
+        while self.jobs.len() > Self::CAPACITY {
+            self.jobs.pop_first();
+        }
+    }
+
+    /// The job `id`, if it is still kept.
+    pub fn get(&self, id: JobId) -> Option<Arc<JobEntry>> {
+        self.jobs.get(&id).cloned()
+    }
 }
 
 /// A share that passed validation, on its way to the log.
 #[derive(Debug)]
 pub struct AcceptedShare {
-    /// The job it was built on.
-    pub job: Arc<JobEntry>,
     /// The record to log (its `seq` is assigned by the ledger).
     pub record: ShareRecord,
     /// What validation found: its weight (the work of its assigned
@@ -110,7 +161,8 @@ pub struct AcceptedShare {
     pub reply: oneshot::Sender<Result<u64, LedgerError>>,
 }
 
-/// A block found by a share, as submitted.
+/// A block found by a share, as submitted, with the commitment of the job
+/// it was found on.
 #[derive(Debug, Clone)]
 pub struct FoundBlock {
     /// Block hash.
@@ -119,6 +171,10 @@ pub struct FoundBlock {
     pub height: u32,
     /// Reward to the settlement script.
     pub reward: Amount,
+    /// The shares before the job's commitment.
+    pub window_seq: u64,
+    /// The window root its coinbase commits to.
+    pub root: WindowRoot,
 }
 
 /// Errors the ledger reports to sessions.
@@ -131,6 +187,20 @@ pub enum LedgerError {
     /// The ledger is shutting down.
     #[error("the node is shutting down")]
     Closed,
+    /// An edge's share was not stored on the share stream (NATS is away or
+    /// has no quorum): the miner hears an error, never a silent loss.
+    #[error("share not stored on the share stream: {0}")]
+    Bus(#[source] Arc<shareproof_bus::BusError>),
+    /// A share from the stream is not the one after the last applied: an
+    /// earlier one was refused, so this one waits until the consumer goes
+    /// back to the stored position (nothing is applied out of order).
+    #[error("stream sequence {got} arrived; the ledger applies {expected} next")]
+    OutOfOrder {
+        /// The stream sequence that arrived.
+        got: u64,
+        /// The one the ledger takes next.
+        expected: u64,
+    },
 }
 
 /// Messages to the ledger.
@@ -240,6 +310,14 @@ pub struct LedgerHandle {
 }
 
 impl LedgerHandle {
+    /// A handle and the receiving end of its channel: for a part that
+    /// stands where the ledger stands (an edge forwards what its sessions
+    /// send to the share bus).
+    pub fn channel(capacity: usize) -> (LedgerHandle, mpsc::Receiver<LedgerMsg>) {
+        let (tx, rx) = mpsc::channel(capacity);
+        (LedgerHandle { tx }, rx)
+    }
+
     /// Sends a message; `Err` when the ledger has stopped.
     pub async fn send(&self, msg: LedgerMsg) -> Result<(), LedgerError> {
         self.tx.send(msg).await.map_err(|_| LedgerError::Closed)
@@ -267,6 +345,11 @@ pub struct Ledger {
     remint: bool,
     /// Stops the node when the store can no longer be written or read.
     fatal: Fatal,
+    /// The last stream sequence applied (0: none), as the store holds it
+    /// once the round commits.
+    stream_seq: u64,
+    /// The jobs minted recently, for shares that arrive over the bus.
+    book: Arc<Mutex<JobBook>>,
 }
 
 /// What a round hands out once its batch is durable, and drops when the
@@ -279,8 +362,8 @@ struct Round {
     fresh: Vec<(JobId, oneshot::Sender<Arc<JobEntry>>)>,
     /// The newest job minted from a template, to broadcast.
     broadcast: Option<Arc<JobEntry>>,
-    /// Whether the round minted any job.
-    minted: bool,
+    /// Every job the round minted, in order.
+    minted: Vec<Arc<JobEntry>>,
     /// The accounts' changes, one per recorded share, in order.
     shares: Vec<RecordedShare>,
 }
@@ -303,6 +386,7 @@ struct Durable {
     next_index: u64,
     next_job: u64,
     blocks: Vec<BlockInfo>,
+    stream_seq: u64,
 }
 
 impl Durable {
@@ -324,6 +408,7 @@ impl Durable {
             next_index: recovered.next_index,
             next_job: recovered.next_job,
             blocks: store.blocks()?,
+            stream_seq: recovered.stream_seq,
         })
     }
 }
@@ -336,8 +421,15 @@ pub struct LedgerParts {
     pub jobs: watch::Receiver<Option<Arc<JobEntry>>>,
     /// Accounting for the API.
     pub accounts: Arc<Mutex<Accounts>>,
-    /// The ledger thread; joins after every handle is dropped.
-    pub thread: std::thread::JoinHandle<()>,
+    /// The ledger thread; joins after every handle is dropped (taken by
+    /// whoever waits for it).
+    pub thread: Option<std::thread::JoinHandle<()>>,
+    /// The jobs minted recently (the accounting node's shares from the bus
+    /// find theirs here).
+    pub book: Arc<Mutex<JobBook>>,
+    /// The last stream sequence the store holds applied (0: none): where
+    /// the accounting node's consumer resumes.
+    pub stream_seq: u64,
 }
 
 impl Ledger {
@@ -354,6 +446,7 @@ impl Ledger {
         let ledger = Self::recover(store, coinbase, metrics, fatal)?;
         let jobs = ledger.jobs_tx.subscribe();
         let accounts = ledger.accounts.clone();
+        let (book, stream_seq) = (ledger.book.clone(), ledger.stream_seq);
         let (tx, rx) = mpsc::channel(65_536);
         let thread = std::thread::Builder::new()
             .name("ledger".to_owned())
@@ -363,7 +456,9 @@ impl Ledger {
             handle: LedgerHandle { tx },
             jobs,
             accounts,
-            thread,
+            thread: Some(thread),
+            book,
+            stream_seq,
         })
     }
 
@@ -409,6 +504,8 @@ impl Ledger {
             blocks: durable.blocks.into_iter().map(|b| (b.hash, b)).collect(),
             remint: false,
             fatal,
+            stream_seq: durable.stream_seq,
+            book: Arc::default(),
         })
     }
 
@@ -463,6 +560,16 @@ impl Ledger {
         for msg in msgs.drain(..) {
             match msg {
                 LedgerMsg::Share(share) => {
+                    if let Some(got) = share.stream_seq {
+                        let expected = self.stream_seq + 1;
+                        if got != expected {
+                            let _ = share
+                                .reply
+                                .send(Err(LedgerError::OutOfOrder { got, expected }));
+                            continue;
+                        }
+                        self.stream_seq = got;
+                    }
                     let seq = self.record_share(&share, now, &mut batch, &mut round);
                     round.acks.push((share.reply, seq));
                 }
@@ -512,7 +619,7 @@ impl Ledger {
                     }
                 }
                 self.latest = latest_before;
-                self.remint = round.minted;
+                self.remint = !round.minted.is_empty();
                 self.restore()
             }
         }
@@ -537,6 +644,7 @@ impl Ledger {
         self.next_index = durable.next_index;
         self.next_job = durable.next_job;
         self.blocks = durable.blocks.into_iter().map(|b| (b.hash, b)).collect();
+        self.stream_seq = durable.stream_seq;
         Ok(())
     }
 
@@ -551,10 +659,16 @@ impl Ledger {
             for share in &round.shares {
                 account_share(&mut accounts, share, now);
             }
-            if round.minted {
+            if !round.minted.is_empty() {
                 if let Some(job) = &self.latest {
                     accounts.committed = Some((job.job.id, job.window_seq, job.root));
                 }
+            }
+        }
+        if !round.minted.is_empty() {
+            let mut book = self.book.lock().expect("job book lock is never poisoned");
+            for job in round.minted {
+                book.insert(job);
             }
         }
         if let Some(job) = round.broadcast {
@@ -581,7 +695,7 @@ impl Ledger {
         round: &mut Round,
     ) {
         if let Some(job) = self.mint(template, clean, batch) {
-            round.minted = true;
+            round.minted.push(job.clone());
             if broadcast {
                 round.broadcast = Some(job.clone());
             }
@@ -649,7 +763,7 @@ impl Ledger {
         tracing::debug!(job = %id, height = template.height, window_seq, %root, clean, "job minted");
         Some(Arc::new(JobEntry::new(
             job,
-            template.clone(),
+            Some(template.clone()),
             window_seq,
             root,
         )))
@@ -662,7 +776,6 @@ impl Ledger {
         batch: &mut LedgerBatch,
         round: &mut Round,
     ) -> u64 {
-        let job = share.job.as_ref();
         let seq = self.window.next_seq();
         let n = self.window.slots();
         let evicted = self.window.entry(seq % n).copied();
@@ -683,17 +796,17 @@ impl Ledger {
                 &Record::Block(BlockRecord {
                     seq,
                     block_hash: found.hash,
-                    job_id: job.job.id,
+                    job_id: share.record.job_id,
                 }),
             );
             self.next_index += 1;
             let info = BlockInfo {
                 hash: found.hash,
                 height: found.height,
-                job_id: job.job.id,
+                job_id: share.record.job_id,
                 share_seq: seq,
-                window_seq: job.window_seq,
-                root: job.root,
+                window_seq: found.window_seq,
+                root: found.root,
                 reward: found.reward,
                 finder: entry.address,
                 found_at: now,
@@ -703,7 +816,7 @@ impl Ledger {
                     .unwrap_or(BlockStatus::Submitted),
             };
             batch.block(&info);
-            tracing::info!(hash = %found.hash, height = found.height, seq, window_seq = job.window_seq, root = %job.root, "block found");
+            tracing::info!(hash = %found.hash, height = found.height, seq, window_seq = found.window_seq, root = %found.root, "block found");
             self.metrics.blocks_found.inc();
             self.blocks.insert(found.hash, info);
         }
@@ -790,7 +903,6 @@ mod tests {
     fn share(job: &Arc<JobEntry>, n: u8) -> (LedgerMsg, Reply) {
         let (reply, rx) = oneshot::channel();
         let msg = LedgerMsg::Share(AcceptedShare {
-            job: job.clone(),
             record: ShareRecord {
                 seq: 0,
                 job_id: job.job.id,
@@ -936,7 +1048,7 @@ mod tests {
     }
 
     #[test]
-    fn the_stream_position_is_durable_with_its_shares_and_only_with_them() {
+    fn the_stream_position_is_durable_with_its_shares_and_shares_apply_in_stream_order_only() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("db"), 2).unwrap();
         let fatal = Fatal::new(CancellationToken::new());
@@ -949,26 +1061,84 @@ mod tests {
         let job = latest(&jobs);
         assert_eq!(store.recover().unwrap().stream_seq, 0);
 
-        let (a, _) = streamed(&job, 1, 7);
-        let (b, _) = streamed(&job, 2, 8);
+        let (a, _) = streamed(&job, 1, 1);
+        let (b, _) = streamed(&job, 2, 2);
         ledger.round(&mut vec![a, b]).unwrap();
         let recovered = store.recover().unwrap();
-        assert_eq!((recovered.stream_seq, recovered.next_seq), (8, 2));
+        assert_eq!((recovered.stream_seq, recovered.next_seq), (2, 2));
 
         // A failed commit moves neither the shares nor the resume point.
         store.fail_next_commits(1);
-        let (c, c_reply) = streamed(&job, 3, 9);
+        let (c, c_reply) = streamed(&job, 3, 3);
         ledger.round(&mut vec![c]).unwrap();
         assert!(c_reply.blocking_recv().unwrap().is_err());
         let recovered = store.recover().unwrap();
-        assert_eq!((recovered.stream_seq, recovered.next_seq), (8, 2));
+        assert_eq!((recovered.stream_seq, recovered.next_seq), (2, 2));
 
-        // Applied again after the failure: stored once, at the next sequence.
-        let (c, c_reply) = streamed(&job, 3, 9);
-        ledger.round(&mut vec![c]).unwrap();
+        // The share after the refused one arrives next: it is refused too,
+        // never applied over the gap.
+        let (d, d_reply) = streamed(&job, 4, 4);
+        ledger.round(&mut vec![d]).unwrap();
+        assert!(matches!(
+            d_reply.blocking_recv().unwrap(),
+            Err(LedgerError::OutOfOrder {
+                got: 4,
+                expected: 3
+            })
+        ));
+        assert_eq!(store.recover().unwrap().next_seq, 2);
+
+        // Applied again from the stored position: stored once each, in order;
+        // a redelivery of an applied one is refused.
+        let (c, c_reply) = streamed(&job, 3, 3);
+        let (d, d_reply) = streamed(&job, 4, 4);
+        let (again, again_reply) = streamed(&job, 4, 4);
+        ledger.round(&mut vec![c, d, again]).unwrap();
         assert_eq!(c_reply.blocking_recv().unwrap().unwrap(), 2);
+        assert_eq!(d_reply.blocking_recv().unwrap().unwrap(), 3);
+        assert!(matches!(
+            again_reply.blocking_recv().unwrap(),
+            Err(LedgerError::OutOfOrder {
+                got: 4,
+                expected: 5
+            })
+        ));
         let recovered = store.recover().unwrap();
-        assert_eq!((recovered.stream_seq, recovered.next_seq), (9, 3));
+        assert_eq!((recovered.stream_seq, recovered.next_seq), (4, 4));
+    }
+
+    #[test]
+    fn the_job_book_keeps_the_newest_jobs_and_a_job_round_trips_through_its_message() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("db"), 2).unwrap();
+        let fatal = Fatal::new(CancellationToken::new());
+        let mut ledger =
+            Ledger::recover(store, coinbase(), Arc::new(Metrics::new()), fatal).unwrap();
+        let jobs = ledger.jobs_tx.subscribe();
+        ledger
+            .round(&mut vec![LedgerMsg::Template(template(1))])
+            .unwrap();
+        let job = latest(&jobs);
+        // Every minted job is in the book once its round is durable.
+        assert!(Arc::ptr_eq(
+            &ledger.book.lock().unwrap().get(job.job.id).unwrap(),
+            &job
+        ));
+        let edge = JobEntry::from_message(job.to_message(4, 8));
+        assert_eq!(edge.job, job.job);
+        assert_eq!((edge.window_seq, edge.root), (job.window_seq, job.root));
+        assert_eq!(edge.notify_clean, job.notify_clean);
+        assert!(edge.template.is_none());
+
+        let mut book = JobBook::default();
+        for id in 0..JobBook::CAPACITY as u64 + 10 {
+            let mut entry = JobEntry::from_message(job.to_message(4, 8));
+            entry.job.id = JobId(id);
+            book.insert(Arc::new(entry));
+        }
+        assert!(book.get(JobId(9)).is_none());
+        assert!(book.get(JobId(10)).is_some());
+        assert!(book.get(JobId(JobBook::CAPACITY as u64 + 9)).is_some());
     }
 
     #[test]
@@ -1004,7 +1174,7 @@ mod tests {
         assert_eq!(b_reply.blocking_recv().unwrap().unwrap(), 0);
 
         drop(parts.handle);
-        parts.thread.join().unwrap();
+        parts.thread.unwrap().join().unwrap();
         assert!(fatal.error().is_none());
         assert_eq!(store.recover().unwrap().next_seq, 1);
     }

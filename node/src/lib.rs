@@ -28,8 +28,10 @@
 //! the load generator are `shareproof-miner`'s; the EVM client and the
 //! settlement auditor are `shareproof-evm`'s.
 
+pub mod accounting;
 pub mod api;
 pub mod config;
+pub mod edge;
 pub mod fatal;
 pub mod ledger;
 pub mod metrics;
@@ -39,5 +41,7 @@ pub mod stratum;
 pub mod vardiff;
 pub mod wiring;
 
+pub use accounting::{start_accounting, RunningAccounting};
 pub use config::{Config, RawConfig};
+pub use edge::{start_edge, RunningEdge};
 pub use wiring::{start, RunningNode};

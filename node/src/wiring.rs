@@ -17,11 +17,12 @@ use tokio_util::task::TaskTracker;
 use crate::api::{self, ApiState};
 use crate::config::{Config, SourceConfig};
 use crate::fatal::{Fatal, FatalError};
-use crate::ledger::{Ledger, LedgerMsg};
+use crate::ledger::{Ledger, LedgerMsg, LedgerParts};
 use crate::metrics::Metrics;
 use crate::settle::{Prover, Settler, SettlerParts};
 use crate::store::{Store, StoreError};
-use crate::stratum::{Listener, Registry, Shared};
+use crate::stratum::block::{Blocks, SpentTip};
+use crate::stratum::{Listener, Registry, Shared, StratumConfig};
 use shareproof_sources::bitcoind::BitcoindSource;
 use shareproof_sources::chain::Chain;
 use shareproof_sources::embedded::EmbeddedSource;
@@ -59,31 +60,41 @@ pub enum NodeError {
         /// Why.
         source: std::io::Error,
     },
+    /// NATS, the share stream or the jobs stream cannot be reached.
+    #[error("share bus: {0}")]
+    Bus(#[from] shareproof_bus::BusError),
     /// A part of the running node stopped it.
     #[error("the node stopped: {0}")]
     Fatal(#[source] FatalError),
 }
 
-/// A running node.
-pub struct RunningNode {
-    /// Where Stratum listens.
-    pub stratum_addr: SocketAddr,
-    /// Where the HTTP API listens.
-    pub api_addr: SocketAddr,
-    /// The store (for exports and inspection).
-    pub store: Store,
-    /// The embedded chain, when it is the source.
-    pub embedded: Option<Arc<EmbeddedSource>>,
+/// What every role's running parts share: the shutdown token, the fatal
+/// error that may have stopped them, their tasks and the ledger's thread.
+pub struct Running {
     shutdown: CancellationToken,
     fatal: Fatal,
     tracker: TaskTracker,
-    ledger_thread: std::thread::JoinHandle<()>,
+    ledger_thread: Option<std::thread::JoinHandle<()>>,
 }
 
-impl RunningNode {
-    /// A token that stops the node when cancelled.
+impl Running {
+    pub(crate) fn new(shutdown: CancellationToken, fatal: Fatal, tracker: TaskTracker) -> Self {
+        Running {
+            shutdown,
+            fatal,
+            tracker,
+            ledger_thread: None,
+        }
+    }
+
+    /// A token that stops the role when cancelled.
     pub fn shutdown_token(&self) -> CancellationToken {
         self.shutdown.clone()
+    }
+
+    /// The tracker the role's tasks run on (stop waits for them).
+    pub(crate) fn tracker(&self) -> TaskTracker {
+        self.tracker.clone()
     }
 
     /// Stops accepting, lets every session answer its in-flight shares,
@@ -92,14 +103,15 @@ impl RunningNode {
         self.shutdown.cancel();
         self.tracker.close();
         self.tracker.wait().await;
-        let thread = self.ledger_thread;
-        let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+        if let Some(thread) = self.ledger_thread {
+            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+        }
     }
 
     /// Waits until the shutdown token is cancelled, then stops.
     ///
     /// # Errors
-    /// [`NodeError::Fatal`] when a part of the node stopped it.
+    /// [`NodeError::Fatal`] when a part stopped it.
     pub async fn wait(self) -> Result<(), NodeError> {
         self.shutdown.cancelled().await;
         let fatal = self.fatal.clone();
@@ -110,9 +122,49 @@ impl RunningNode {
         }
     }
 
-    /// The fatal error that stopped the node, if one did.
+    /// The fatal error that stopped it, if one did.
     pub fn fatal_error(&self) -> Option<FatalError> {
         self.fatal.error().cloned()
+    }
+}
+
+/// A running single node.
+pub struct RunningNode {
+    /// Where Stratum listens.
+    pub stratum_addr: SocketAddr,
+    /// Where the HTTP API listens.
+    pub api_addr: SocketAddr,
+    /// The store (for exports and inspection).
+    pub store: Store,
+    /// The embedded chain, when it is the source.
+    pub embedded: Option<Arc<EmbeddedSource>>,
+    /// Shutdown and the running parts.
+    pub running: Running,
+}
+
+impl RunningNode {
+    /// A token that stops the node when cancelled.
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.running.shutdown_token()
+    }
+
+    /// Stops accepting, lets every session answer its in-flight shares,
+    /// waits for the ledger's last commit, and returns.
+    pub async fn stop(self) {
+        self.running.stop().await;
+    }
+
+    /// Waits until the shutdown token is cancelled, then stops.
+    ///
+    /// # Errors
+    /// [`NodeError::Fatal`] when a part of the node stopped it.
+    pub async fn wait(self) -> Result<(), NodeError> {
+        self.running.wait().await
+    }
+
+    /// The fatal error that stopped the node, if one did.
+    pub fn fatal_error(&self) -> Option<FatalError> {
+        self.running.fatal_error()
     }
 }
 
@@ -124,140 +176,203 @@ type Sources = (
     Option<Arc<EmbeddedSource>>,
 );
 
-/// Starts a node with `config`.
+/// What the single node and the accounting node both run: the store, the
+/// ledger, the template source and settlement, and the HTTP API.
+pub(crate) struct Core {
+    /// The store.
+    pub store: Store,
+    /// Metrics.
+    pub metrics: Arc<Metrics>,
+    /// The ledger's handle, jobs, accounts and job book.
+    pub ledger: LedgerParts,
+    /// The template source (found blocks go there).
+    pub source: Arc<dyn TemplateSource>,
+    /// The embedded chain, when it is the source.
+    pub embedded: Option<Arc<EmbeddedSource>>,
+    /// Connected workers (the API's).
+    pub registry: Registry,
+    /// Where the HTTP API listens.
+    pub api_addr: SocketAddr,
+    /// Shutdown, fatal errors and tasks.
+    pub running: Running,
+}
+
+impl Core {
+    /// Opens the store, recovers the ledger, starts the template source,
+    /// settlement and the HTTP API.
+    pub(crate) async fn start(config: &Config) -> Result<Core, NodeError> {
+        std::fs::create_dir_all(&config.data_dir).map_err(|source| NodeError::DataDir {
+            path: config.data_dir.display().to_string(),
+            source,
+        })?;
+        let store = Store::open(&config.data_dir.join("db"), config.pool.window_log2_slots)?;
+        let metrics = Arc::new(Metrics::new());
+        let coinbase = CoinbaseBuilder {
+            settlement_script: config.pool.settlement_script.clone(),
+            pool_tag: config.pool.pool_tag.clone(),
+            extranonce1_size: EXTRANONCE1_SIZE,
+            extranonce2_size: config.stratum.extranonce2_size,
+        };
+        let shutdown = CancellationToken::new();
+        let fatal = Fatal::new(shutdown.clone());
+        let mut ledger = Ledger::start(store.clone(), coinbase, metrics.clone(), fatal.clone())?;
+        let tracker = TaskTracker::new();
+        let mut running = Running::new(shutdown.clone(), fatal.clone(), tracker.clone());
+        running.ledger_thread = ledger.thread.take();
+
+        let (source, best_chain, embedded): Sources = match &config.source {
+            SourceConfig::Embedded(rule) => {
+                let chain = Chain::open(store.chain_tree()?, *rule)?;
+                tracing::info!(height = chain.height(), tip = %chain.tip(), nbits = format!("{:08x}", chain.next_nbits().to_consensus()), "embedded regtest chain");
+                let e = Arc::new(EmbeddedSource::new(chain));
+                (e.clone(), e.clone(), Some(e))
+            }
+            SourceConfig::Bitcoind(b) => {
+                let b = Arc::new(BitcoindSource::new(b.clone()));
+                (b.clone(), b, None)
+            }
+        };
+
+        if let Some(settle) = &config.settlement {
+            // Fail at start, not later, for a bad signer or key.
+            settle
+                .signer
+                .load()
+                .map_err(crate::settle::SettleError::from)?;
+            let (keys, log2, dir) = (
+                settle.keys.clone(),
+                config.pool.window_log2_slots,
+                config.data_dir.clone(),
+            );
+            let prover = tokio::task::spawn_blocking(move || Prover::prepare(&keys, log2, &dir))
+                .await
+                .map_err(crate::settle::SettleError::Join)?
+                .map_err(crate::settle::SettleError::from)?;
+            tracker.spawn(Settler::run(
+                SettlerParts {
+                    config: settle.clone(),
+                    store: store.clone(),
+                    chain: best_chain.clone(),
+                    prover: Arc::new(prover),
+                    metrics: metrics.clone(),
+                    fatal: fatal.clone(),
+                },
+                shutdown.clone(),
+            ));
+        }
+
+        // Templates flow from the source to the ledger.
+        let (templates_tx, mut templates_rx) = mpsc::channel(16);
+        tracker.spawn(
+            source
+                .clone()
+                .run(templates_tx, config.template_refresh, shutdown.clone()),
+        );
+        let handle = ledger.handle.clone();
+        tracker.spawn(async move {
+            while let Some(t) = templates_rx.recv().await {
+                if handle.send(LedgerMsg::Template(t)).await.is_err() {
+                    return;
+                }
+            }
+        });
+
+        let registry = Registry::default();
+        let api_listener = bind(config.api_listen).await?;
+        let api_addr = local_addr(&api_listener, config.api_listen)?;
+        let state = ApiState::new(
+            store.clone(),
+            ledger.accounts.clone(),
+            registry.clone(),
+            metrics.clone(),
+            ledger.jobs.clone(),
+            embedded.clone(),
+            source.name(),
+        );
+        tracker.spawn(api::serve(
+            api_listener,
+            api::router(state),
+            shutdown.clone(),
+        ));
+        Ok(Core {
+            store,
+            metrics,
+            ledger,
+            source,
+            embedded,
+            registry,
+            api_addr,
+            running,
+        })
+    }
+}
+
+/// Binds `addr`.
+pub(crate) async fn bind(addr: SocketAddr) -> Result<TcpListener, NodeError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| NodeError::Bind { addr, source })
+}
+
+/// The address `listener` is bound to (`asked` names it in errors).
+pub(crate) fn local_addr(
+    listener: &TcpListener,
+    asked: SocketAddr,
+) -> Result<SocketAddr, NodeError> {
+    listener.local_addr().map_err(|source| NodeError::Bind {
+        addr: asked,
+        source,
+    })
+}
+
+/// Starts a single node with `config`: every part in one process.
 ///
 /// # Errors
 /// [`NodeError`] when the store, the chain or a listener cannot be set up.
 pub async fn start(config: Config) -> Result<RunningNode, NodeError> {
-    std::fs::create_dir_all(&config.data_dir).map_err(|source| NodeError::DataDir {
-        path: config.data_dir.display().to_string(),
-        source,
-    })?;
-    let store = Store::open(&config.data_dir.join("db"), config.pool.window_log2_slots)?;
-    let metrics = Arc::new(Metrics::new());
-    let coinbase = CoinbaseBuilder {
-        settlement_script: config.pool.settlement_script.clone(),
-        pool_tag: config.pool.pool_tag.clone(),
-        extranonce1_size: EXTRANONCE1_SIZE,
-        extranonce2_size: config.stratum.extranonce2_size,
+    let core = Core::start(&config).await?;
+    let blocks = Blocks {
+        source: core.source.clone(),
+        ledger: core.ledger.handle.clone(),
+        metrics: core.metrics.clone(),
+        spent: SpentTip::default(),
     };
-    let shutdown = CancellationToken::new();
-    let fatal = Fatal::new(shutdown.clone());
-    let ledger = Ledger::start(store.clone(), coinbase, metrics.clone(), fatal.clone())?;
-
-    let (source, best_chain, embedded): Sources = match &config.source {
-        SourceConfig::Embedded(rule) => {
-            let chain = Chain::open(store.chain_tree()?, *rule)?;
-            tracing::info!(height = chain.height(), tip = %chain.tip(), nbits = format!("{:08x}", chain.next_nbits().to_consensus()), "embedded regtest chain");
-            let e = Arc::new(EmbeddedSource::new(chain));
-            (e.clone(), e.clone(), Some(e))
-        }
-        SourceConfig::Bitcoind(b) => {
-            let b = Arc::new(BitcoindSource::new(b.clone()));
-            (b.clone(), b, None)
-        }
-    };
-
-    let tracker = TaskTracker::new();
-
-    if let Some(settle) = &config.settlement {
-        // Fail at start, not later, for a bad signer or key.
-        settle
-            .signer
-            .load()
-            .map_err(crate::settle::SettleError::from)?;
-        let (keys, log2, dir) = (
-            settle.keys.clone(),
-            config.pool.window_log2_slots,
-            config.data_dir.clone(),
-        );
-        let prover = tokio::task::spawn_blocking(move || Prover::prepare(&keys, log2, &dir))
-            .await
-            .map_err(crate::settle::SettleError::Join)?
-            .map_err(crate::settle::SettleError::from)?;
-        tracker.spawn(Settler::run(
-            SettlerParts {
-                config: settle.clone(),
-                store: store.clone(),
-                chain: best_chain.clone(),
-                prover: Arc::new(prover),
-                metrics: metrics.clone(),
-                fatal: fatal.clone(),
-            },
-            shutdown.clone(),
-        ));
-    }
-
-    // Templates flow from the source to the ledger.
-    let (templates_tx, mut templates_rx) = mpsc::channel(16);
-    tracker.spawn(
-        source
-            .clone()
-            .run(templates_tx, config.template_refresh, shutdown.clone()),
-    );
-    let handle = ledger.handle.clone();
-    tracker.spawn(async move {
-        while let Some(t) = templates_rx.recv().await {
-            if handle.send(LedgerMsg::Template(t)).await.is_err() {
-                return;
-            }
-        }
-    });
-
-    let registry = Registry::default();
-    let stratum = TcpListener::bind(config.stratum.listen)
-        .await
-        .map_err(|source| NodeError::Bind {
-            addr: config.stratum.listen,
-            source,
-        })?;
     let shared = Arc::new(Shared::new(
         config.stratum.clone(),
         config.vardiff,
-        ledger.handle.clone(),
-        ledger.jobs.clone(),
-        source.clone(),
-        metrics.clone(),
-        registry.clone(),
+        core.ledger.handle.clone(),
+        core.ledger.jobs.clone(),
+        Some(blocks),
+        core.metrics.clone(),
+        core.registry.clone(),
     ));
-    let listener = Listener::new(stratum, shared, shutdown.clone(), tracker.clone());
-    let stratum_addr = listener.local_addr().map_err(|source| NodeError::Bind {
-        addr: config.stratum.listen,
-        source,
-    })?;
-    tracker.spawn(listener.run());
-
-    let api_listener = TcpListener::bind(config.api_listen)
-        .await
-        .map_err(|source| NodeError::Bind {
-            addr: config.api_listen,
-            source,
-        })?;
-    let api_addr = api_listener
-        .local_addr()
-        .map_err(|source| NodeError::Bind {
-            addr: config.api_listen,
-            source,
-        })?;
-    let state = ApiState::new(
-        store.clone(),
-        ledger.accounts.clone(),
-        registry,
-        metrics,
-        ledger.jobs.clone(),
-        embedded.clone(),
-        source.name(),
-    );
-    tracker.spawn(api::serve(api_listener, state, shutdown.clone()));
-
+    let stratum_addr = serve_stratum(&config.stratum, shared, &core.running).await?;
     Ok(RunningNode {
         stratum_addr,
-        api_addr,
-        store,
-        embedded,
-        shutdown,
-        fatal,
-        tracker,
-        ledger_thread: ledger.thread,
+        api_addr: core.api_addr,
+        store: core.store,
+        embedded: core.embedded,
+        running: core.running,
     })
+}
+
+/// Binds the Stratum listener and runs its accept loop until shutdown.
+pub(crate) async fn serve_stratum(
+    config: &StratumConfig,
+    shared: Arc<Shared>,
+    running: &Running,
+) -> Result<SocketAddr, NodeError> {
+    let stratum = bind(config.listen).await?;
+    let listener = Listener::new(
+        stratum,
+        shared,
+        running.shutdown.clone(),
+        running.tracker.clone(),
+    );
+    let stratum_addr = listener.local_addr().map_err(|source| NodeError::Bind {
+        addr: config.listen,
+        source,
+    })?;
+    running.tracker.spawn(listener.run());
+    Ok(stratum_addr)
 }

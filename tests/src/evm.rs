@@ -159,3 +159,96 @@ pub async fn deploy_regtest(
     .await
     .expect("deployment")
 }
+
+/// The settlement tests' pool fee, in basis points.
+pub const FEE_BPS: u16 = 100;
+/// Confirmations before settlement in the settlement tests.
+pub const CONFIRMATIONS: u64 = 2;
+/// About 2^22 hashes per block: a block every few seconds on a CI core.
+pub const SETTLE_NBITS: &str = "1e03ffff";
+
+/// A test node configuration that settles on `anvil` (an RPC URL) with key
+/// 0 and the committed verifier's seeded key (N = 16), reading the
+/// contracts from `deployment` or, when given, from the pool's address.
+pub fn settling_config(
+    dir: &std::path::Path,
+    anvil: &str,
+    deployment: &std::path::Path,
+    pool: Option<alloy::primitives::Address>,
+) -> shareproof_node::config::RawConfig {
+    let mut raw = crate::test_config(dir);
+    raw.pool.window_log2_slots = Some(4);
+    raw.chain.nbits = Some(SETTLE_NBITS.into());
+    raw.vardiff.start_difficulty = Some(1e-4);
+    raw.vardiff.min_difficulty = Some(1e-6);
+    // About one share per second per miner: a window of 16 spans a few blocks.
+    raw.vardiff.target_share_secs = Some(1.0);
+    let key = dir.join("node.key");
+    std::fs::write(&key, KEYS[0]).unwrap();
+    let s = &mut raw.settlement;
+    s.enabled = Some(true);
+    s.rpc_url = Some(anvil.to_owned());
+    match pool {
+        Some(pool) => s.settlement_pool = Some(pool.to_string()),
+        None => s.deployment = Some(deployment.to_owned()),
+    }
+    s.key_file = Some(key);
+    s.insecure_seed = Some(SEED.into());
+    s.poll_ms = Some(200);
+    s.deliver_peg_in = Some(true);
+    raw
+}
+
+/// Three built-in miners paying keys 1..=3, one thread each, with
+/// different share difficulties; miner `i` mines on `stratum[(i - 1) % len]`.
+pub fn start_miners(
+    stratum: &[std::net::SocketAddr],
+    stop: &tokio_util::sync::CancellationToken,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    use shareproof_miner::cpu::{self as miner, MinerConfig};
+    (1..=3)
+        .map(|i| {
+            let config = MinerConfig {
+                url: format!("stratum+tcp://{}", stratum[(i - 1) % stratum.len()]),
+                user: format!("{}.rig{i}", signer(i).address()),
+                threads: 1,
+                version_rolling: i == 2,
+                duration: Some(Duration::from_secs(600)),
+                suggest_difficulty: Some(1e-4 * i as f64),
+            };
+            let stop = stop.clone();
+            tokio::spawn(async move {
+                let _ = miner::run(config, stop).await;
+            })
+        })
+        .collect()
+}
+
+/// Stops the miners and waits for them.
+pub async fn stop_miners(
+    stop: tokio_util::sync::CancellationToken,
+    miners: Vec<tokio::task::JoinHandle<()>>,
+) {
+    stop.cancel();
+    for m in miners {
+        let _ = m.await;
+    }
+}
+
+/// Blocks above the checkpoint, with their settlement status.
+pub fn statuses(
+    store: &shareproof_node::store::Store,
+    checkpoint: u64,
+) -> Vec<(
+    bitcoin::BlockHash,
+    u32,
+    shareproof_node::store::SettlementStatus,
+)> {
+    store
+        .blocks()
+        .unwrap()
+        .into_iter()
+        .filter(|b| u64::from(b.height) > checkpoint)
+        .map(|b| (b.hash, b.height, store.settlement(&b.hash).unwrap().status))
+        .collect()
+}

@@ -26,23 +26,15 @@ use bitcoin::{
 };
 use shareproof_evm::audit::audit_settlements;
 use shareproof_evm::{BlockProof, Deployment, EvmClient, EvmError, SettleArgs};
-use shareproof_miner::cpu::{self as miner, MinerConfig};
-use shareproof_node::config::RawConfig;
 use shareproof_node::settle::{evm_hash, KeySource, Prover};
-use shareproof_node::store::{SettlementStatus, Store};
+use shareproof_node::store::SettlementStatus;
 use shareproof_node::RunningNode;
 use shareproof_sources::{SubmitOutcome, TemplateSource};
 use shareproof_tests::evm::{
-    deploy_regtest, expected_balances, signer, start_anvil, wait_for, KEYS, SEED,
+    deploy_regtest, expected_balances, settling_config, signer, start_anvil, start_miners,
+    statuses, stop_miners, wait_for, CONFIRMATIONS, FEE_BPS, SEED,
 };
-use shareproof_tests::test_config;
-use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-
-const FEE_BPS: u16 = 100;
-const CONFIRMATIONS: u64 = 2;
-/// About 2^22 hashes per block: a block every few seconds on a CI core.
-const NBITS: &str = "1e03ffff";
 
 /// A TCP relay from the node to anvil that the test can cut: while `up` is
 /// false it closes every connection, open or new (an RPC outage mid-way).
@@ -80,35 +72,11 @@ async fn start_relay(target: u16) -> (String, Arc<AtomicBool>) {
     (format!("http://127.0.0.1:{port}"), up)
 }
 
-fn node_config(dir: &Path, anvil: &str, deployment: &Path, pool: Option<Address>) -> RawConfig {
-    let mut raw = test_config(dir);
-    raw.pool.window_log2_slots = Some(4);
-    raw.chain.nbits = Some(NBITS.into());
-    raw.vardiff.start_difficulty = Some(1e-4);
-    raw.vardiff.min_difficulty = Some(1e-6);
-    // About one share per second per miner: a window of 16 spans a few blocks.
-    raw.vardiff.target_share_secs = Some(1.0);
-    let key = dir.join("node.key");
-    std::fs::write(&key, KEYS[0]).unwrap();
-    let s = &mut raw.settlement;
-    s.enabled = Some(true);
-    s.rpc_url = Some(anvil.to_owned());
-    match pool {
-        Some(pool) => s.settlement_pool = Some(pool.to_string()),
-        None => s.deployment = Some(deployment.to_owned()),
-    }
-    s.key_file = Some(key);
-    s.insecure_seed = Some(SEED.into());
-    s.poll_ms = Some(200);
-    s.deliver_peg_in = Some(true);
-    raw
-}
-
 async fn start(dir: &Path, anvil: &str, deployment: &Path, pool: Option<Address>) -> RunningNode {
     // sled releases its file lock from a background thread after the last
     // handle of a stopped node is dropped: retry while it is still held.
     for _ in 0..100 {
-        let config = node_config(dir, anvil, deployment, pool)
+        let config = settling_config(dir, anvil, deployment, pool)
             .validate()
             .unwrap();
         match shareproof_node::start(config).await {
@@ -122,46 +90,8 @@ async fn start(dir: &Path, anvil: &str, deployment: &Path, pool: Option<Address>
     panic!("the store stayed locked after the node stopped");
 }
 
-/// Three miners, one thread each, with different share difficulties.
-fn start_miners(node: &RunningNode, stop: &CancellationToken) -> Vec<JoinHandle<()>> {
-    (1..=3)
-        .map(|i| {
-            let config = MinerConfig {
-                url: format!("stratum+tcp://{}", node.stratum_addr),
-                user: format!("{}.rig{i}", signer(i).address()),
-                threads: 1,
-                version_rolling: i == 2,
-                duration: Some(Duration::from_secs(600)),
-                suggest_difficulty: Some(1e-4 * i as f64),
-            };
-            let stop = stop.clone();
-            tokio::spawn(async move {
-                let _ = miner::run(config, stop).await;
-            })
-        })
-        .collect()
-}
-
-async fn stop_miners(stop: CancellationToken, miners: Vec<JoinHandle<()>>) {
-    stop.cancel();
-    for m in miners {
-        let _ = m.await;
-    }
-}
-
 fn height(node: &RunningNode) -> u32 {
     node.embedded.as_ref().unwrap().with_chain(|c| c.height())
-}
-
-/// Blocks above the checkpoint, with their settlement status.
-fn statuses(store: &Store, checkpoint: u64) -> Vec<(BlockHash, u32, SettlementStatus)> {
-    store
-        .blocks()
-        .unwrap()
-        .into_iter()
-        .filter(|b| u64::from(b.height) > checkpoint)
-        .map(|b| (b.hash, b.height, store.settlement(&b.hash).unwrap().status))
-        .collect()
 }
 
 /// Grinds a header on top of `parent` with the same nBits (a block the
@@ -232,7 +162,7 @@ async fn blocks_settle_once_across_a_restart_and_balances_match_the_allocation()
     // The node waits for the deployment; the miners find the checkpoint block.
     let node = start(dir.path(), &node_rpc, &deployment_path, None).await;
     let stop = CancellationToken::new();
-    let miners = start_miners(&node, &stop);
+    let miners = start_miners(&[node.stratum_addr], &stop);
     wait_for(300, "a first block", || height(&node) >= 1).await;
 
     // Deploy, checkpointed at the chain's tip.
@@ -374,7 +304,7 @@ async fn blocks_settle_once_across_a_restart_and_balances_match_the_allocation()
     .await;
     let store = node.store.clone();
     let stop = CancellationToken::new();
-    let miners = start_miners(&node, &stop);
+    let miners = start_miners(&[node.stratum_addr], &stop);
     wait_for(300, "the witness settled after the restart", || {
         store.settlement(&witness).unwrap().status == SettlementStatus::Settled
     })
@@ -427,7 +357,7 @@ async fn blocks_settle_once_across_a_restart_and_balances_match_the_allocation()
     // fork the node must relay over) until the lost block's height is
     // confirmed twice over, then stops.
     let stop = CancellationToken::new();
-    let miners = start_miners(&node, &stop);
+    let miners = start_miners(&[node.stratum_addr], &stop);
     let top = height(&node);
     wait_for(300, "two more blocks", || height(&node) >= top + 2).await;
     stop_miners(stop, miners).await;

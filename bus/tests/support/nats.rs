@@ -11,7 +11,7 @@ use bitcoin::block::Version;
 use bitcoin::hashes::Hash;
 use share_verifier::log::ShareRecord;
 use share_verifier::{Address, JobId, ShareHash, ShareTarget};
-use shareproof_bus::ShareMessage;
+use shareproof_bus::{BusError, ShareMessage};
 
 /// A `nats-server -js` on a free port with its store in a temp dir; killed
 /// on drop.
@@ -150,5 +150,24 @@ pub fn share(n: u32) -> ShareMessage {
         hash: ShareHash::hash(&n.to_le_bytes()),
         is_block: n.is_multiple_of(25),
         worker: format!("rig{}", n % 3),
+    }
+}
+
+/// Retries `f` for up to `secs` seconds (a cluster electing a leader).
+pub async fn retry<T, F, Fut>(secs: u64, what: &str, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, BusError>>,
+{
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        match f().await {
+            Ok(v) => return v,
+            Err(e) if Instant::now() < deadline => {
+                eprintln!("{what}: {e}; retrying");
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+            Err(e) => panic!("{what}: {e}"),
+        }
     }
 }

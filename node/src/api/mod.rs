@@ -107,9 +107,42 @@ pub fn router(state: ApiState) -> Router {
         .with_state(state)
 }
 
-/// Serves the API until `shutdown`.
-pub async fn serve(listener: TcpListener, state: ApiState, shutdown: CancellationToken) {
-    let app = router(state);
+/// The router of a Stratum edge, which keeps no store: its Prometheus
+/// metrics (`/metrics`) and `/health` (200 once it has a job to serve).
+pub fn edge_router(metrics: Arc<Metrics>, jobs: watch::Receiver<Option<Arc<JobEntry>>>) -> Router {
+    let health = move || {
+        let job = jobs
+            .borrow()
+            .as_ref()
+            .map(|j| (j.job.id, j.created.elapsed()));
+        async move {
+            match job {
+                Some((id, age)) => Json(json!({
+                    "status": "ok",
+                    "job": id.to_string(),
+                    "job_age_seconds": age.as_secs(),
+                }))
+                .into_response(),
+                None => (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    Json(json!({"status": "no job from the accounting node yet"})),
+                )
+                    .into_response(),
+            }
+        }
+    };
+    let render = move || {
+        let text = metrics.render(unix_now());
+        async move { ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response() }
+    };
+    Router::new()
+        .route("/health", get(health))
+        .route("/metrics", get(render))
+}
+
+/// Serves `app` (the [`router`] of an [`ApiState`], or an [`edge_router`])
+/// until `shutdown`.
+pub async fn serve(listener: TcpListener, app: Router, shutdown: CancellationToken) {
     if let Err(e) = axum::serve(listener, app)
         .with_graceful_shutdown(async move { shutdown.cancelled().await })
         .await
@@ -128,7 +161,7 @@ async fn health(State(s): State<ApiState>) -> Response {
         Some(j) => Json(json!({
             "status": "ok",
             "source": s.inner.source,
-            "height": j.template.height,
+            "height": j.template.as_ref().map(|t| t.height),
             "job_age_seconds": j.created.elapsed().as_secs(),
         }))
         .into_response(),
@@ -184,7 +217,7 @@ async fn pool(State(s): State<ApiState>) -> Response {
         "blocks": a.blocks_total,
         "window": committed,
         "source": s.inner.source,
-        "height": job.as_ref().map(|j| j.template.height),
+        "height": job.as_ref().and_then(|j| j.template.as_ref()).map(|t| t.height),
         "network_difficulty": job.as_ref().map(|j| j.network_target.difficulty_lossy()),
         "chain_tip_height": s.inner.embedded.as_ref().map(|e| e.with_chain(|c| c.height())),
     }))
@@ -202,7 +235,8 @@ async fn miner(State(s): State<ApiState>, Path(address): Path<String>) -> Respon
         .jobs
         .borrow()
         .as_ref()
-        .map(|j| j.template.coinbase_value.to_sat());
+        .and_then(|j| j.template.as_ref())
+        .map(|t| t.coinbase_value.to_sat());
     let connected = s.inner.registry.workers(&address);
     let a = s.inner.accounts.lock().expect("accounts lock");
     let Some(m) = a.miners.get(&address) else {

@@ -391,6 +391,15 @@ impl Store {
         })
     }
 
+    /// The last share-stream sequence applied (0: none): where the
+    /// accounting node's consumer resumes.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the store cannot be read.
+    pub fn stream_seq(&self) -> Result<u64, StoreError> {
+        read_u64(&self.ledger, META_STREAM)
+    }
+
     /// The embedded chain's tree.
     ///
     /// # Errors

@@ -23,7 +23,6 @@ use tokio::sync::{oneshot, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::ledger::{AcceptedShare, JobEntry, LedgerError, LedgerMsg};
-use crate::stratum::block;
 use crate::stratum::connection::{Connection, ConnectionError};
 use crate::stratum::shared::Shared;
 use crate::vardiff::Vardiff;
@@ -615,23 +614,17 @@ impl Session {
         if !self.jobs[index].seen.insert(key) {
             return Err(Reject::Duplicate);
         }
-        let block = if checked.is_block {
-            Some(block::submit(
-                &self.shared,
-                &entry,
-                &share.submission,
-                checked.version,
-                checked.hash,
-            ))
-        } else {
-            None
+        let block = match &self.shared.blocks {
+            Some(blocks) if checked.is_block => {
+                blocks.submit(&entry, &share.submission, checked.version, checked.hash)
+            }
+            _ => None,
         };
         let (reply, rx) = oneshot::channel();
         Ok((
             AcceptedShare {
                 // Its seq is assigned by the ledger.
                 record: ShareRecord::of_share(share, 0, address),
-                job: entry,
                 checked,
                 worker: worker_name,
                 stream_seq: None,

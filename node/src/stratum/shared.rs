@@ -4,19 +4,18 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use bitcoin::hashes::Hash;
 use bitcoin::BlockHash;
 use share_verifier::Address;
 use tokio::sync::watch;
 
 use crate::ledger::{JobEntry, LedgerHandle};
 use crate::metrics::Metrics;
+use crate::stratum::block::{Blocks, SpentTip};
 use crate::vardiff::VardiffConfig;
-use shareproof_sources::TemplateSource;
 
 /// Stratum server limits.
 #[derive(Debug, Clone)]
@@ -39,6 +38,9 @@ pub struct StratumConfig {
     pub max_invalid_per_minute: u32,
     /// How long a banned IP is refused.
     pub ban: Duration,
+    /// An edge's id: the first byte of every extranonce1 it hands out
+    /// (edges of one pool never give two miners the same work).
+    pub edge_id: Option<u8>,
 }
 
 /// What every session shares.
@@ -51,8 +53,9 @@ pub struct Shared {
     pub ledger: LedgerHandle,
     /// The latest job, as broadcast by the ledger.
     pub jobs: watch::Receiver<Option<Arc<JobEntry>>>,
-    /// Where found blocks go.
-    pub source: Arc<dyn TemplateSource>,
+    /// Where found blocks go: `None` on an edge, whose shares reach the
+    /// accounting node over the bus and are submitted there.
+    pub blocks: Option<Blocks>,
     /// Metrics.
     pub metrics: Arc<Metrics>,
     /// Connected workers per address (API).
@@ -61,9 +64,9 @@ pub struct Shared {
     bans: Mutex<HashMap<IpAddr, Instant>>,
     /// The next extranonce1 (wrapping; 2^32 connections before reuse).
     next_extranonce1: AtomicU32,
-    /// The low 64 bits of the last tip the pool found a block on (0: none):
-    /// shares on it are stale even before the next job arrives.
-    spent_tip: AtomicU64,
+    /// The last tip the pool found a block on: shares on it are stale even
+    /// before the next job arrives.
+    spent: SpentTip,
 }
 
 impl Shared {
@@ -73,7 +76,7 @@ impl Shared {
         vardiff: VardiffConfig,
         ledger: LedgerHandle,
         jobs: watch::Receiver<Option<Arc<JobEntry>>>,
-        source: Arc<dyn TemplateSource>,
+        blocks: Option<Blocks>,
         metrics: Arc<Metrics>,
         registry: Registry,
     ) -> Self {
@@ -87,23 +90,20 @@ impl Shared {
             vardiff,
             ledger,
             jobs,
-            source,
+            spent: blocks
+                .as_ref()
+                .map_or_else(SpentTip::default, |b| b.spent.clone()),
+            blocks,
             metrics,
             registry,
             bans: Mutex::new(HashMap::new()),
             next_extranonce1: AtomicU32::new(seed),
-            spent_tip: AtomicU64::new(0),
         }
-    }
-
-    /// Marks `prevhash` as extended by a block of ours.
-    pub fn spend_tip(&self, prevhash: &BlockHash) {
-        self.spent_tip.store(tip_key(prevhash), Ordering::Release);
     }
 
     /// Whether the pool already found a block on `prevhash`.
     pub fn is_spent(&self, prevhash: &BlockHash) -> bool {
-        self.spent_tip.load(Ordering::Acquire) == tip_key(prevhash)
+        self.spent.is_spent(prevhash)
     }
 
     /// Bans `ip` for the configured time.
@@ -128,16 +128,16 @@ impl Shared {
         }
     }
 
-    /// A fresh extranonce1 for a new connection.
+    /// A fresh extranonce1 for a new connection: on an edge its id then
+    /// 24 counted bits (16.7 million connections before reuse), otherwise
+    /// 32 counted bits.
     pub fn next_extranonce1(&self) -> [u8; 4] {
-        self.next_extranonce1
-            .fetch_add(1, Ordering::Relaxed)
-            .to_be_bytes()
+        let n = self.next_extranonce1.fetch_add(1, Ordering::Relaxed);
+        match self.config.edge_id {
+            Some(id) => (u32::from(id) << 24 | (n & 0x00ff_ffff)).to_be_bytes(),
+            None => n.to_be_bytes(),
+        }
     }
-}
-
-fn tip_key(hash: &BlockHash) -> u64 {
-    u64::from_le_bytes(hash.as_byte_array()[..8].try_into().expect("8 bytes"))
 }
 
 /// Connections per worker name.
