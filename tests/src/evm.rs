@@ -118,6 +118,22 @@ pub fn expected_balances(
     expected
 }
 
+/// Deploys the contracts on `anvil` checkpointed at the embedded chain's
+/// tip (see [`deploy_regtest`]) and writes the deployment to `path`, where
+/// a node with settlement on waits for it.
+pub async fn deploy_at_tip(
+    anvil: &Anvil,
+    chain: &shareproof_sources::embedded::EmbeddedSource,
+    fee_bps: u16,
+    verifier: Option<(alloy::primitives::Address, u64)>,
+    path: &std::path::Path,
+) -> shareproof_evm::Deployment {
+    let (height, header) = chain.with_chain(|c| (c.height(), *c.header(c.height()).unwrap()));
+    let deployment = deploy_regtest(anvil, &header, height, fee_bps, CONFIRMATIONS, verifier).await;
+    deployment.write(path).unwrap();
+    deployment
+}
+
 /// Deploys the contracts on `anvil` as a regtest devnet does (regtest
 /// light-client rules checkpointed at `checkpoint`, key 0 as deployer and
 /// fee recipient) with the committed seeded verifier for N = 16, or with

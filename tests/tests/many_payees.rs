@@ -22,14 +22,13 @@ use shareproof_node::config::RawConfig;
 use shareproof_node::store::{SettlementStatus, Store};
 use shareproof_node::RunningNode;
 use shareproof_tests::evm::{
-    deploy_regtest, expected_balances, signer, start_anvil, wait_for, KEYS,
+    deploy_at_tip, expected_balances, signer, start_anvil, wait_for, KEYS,
 };
 use shareproof_tests::{subscribe, test_config};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 const FEE_BPS: u16 = 150;
-const CONFIRMATIONS: u64 = 2;
 /// About 2^23 hashes per block: a block every few seconds, several within one window.
 const NBITS: &str = "1e01ffff";
 const LOG2_SLOTS: u32 = 6;
@@ -180,21 +179,14 @@ async fn a_window_of_40_addresses_settles_in_pages_and_everyone_claims() {
         .await
         .unwrap();
     let verifier = receipt.contract_address.unwrap();
-    let (checkpoint_height, checkpoint_header) = node
-        .embedded
-        .as_ref()
-        .unwrap()
-        .with_chain(|c| (c.height(), *c.header(c.height()).unwrap()));
-    let deployment = deploy_regtest(
+    let deployment = deploy_at_tip(
         &anvil,
-        &checkpoint_header,
-        checkpoint_height,
+        node.embedded.as_ref().unwrap(),
         FEE_BPS,
-        CONFIRMATIONS,
         Some((verifier, 1 << LOG2_SLOTS)),
+        &deployment_path,
     )
     .await;
-    deployment.write(&deployment_path).unwrap();
     let checkpoint = deployment.checkpoint_height;
 
     // The attacker: one minimum-difficulty share under each of 37 fresh addresses.

@@ -31,8 +31,8 @@ use shareproof_node::store::SettlementStatus;
 use shareproof_node::RunningNode;
 use shareproof_sources::{SubmitOutcome, TemplateSource};
 use shareproof_tests::evm::{
-    deploy_regtest, expected_balances, settling_config, signer, start_anvil, start_miners,
-    statuses, stop_miners, wait_for, CONFIRMATIONS, FEE_BPS, SEED,
+    deploy_at_tip, expected_balances, settling_config, signer, start_anvil, start_miners, statuses,
+    stop_miners, wait_for, CONFIRMATIONS, FEE_BPS, SEED,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -166,21 +166,14 @@ async fn blocks_settle_once_across_a_restart_and_balances_match_the_allocation()
     wait_for(300, "a first block", || height(&node) >= 1).await;
 
     // Deploy, checkpointed at the chain's tip.
-    let (checkpoint_height, checkpoint_header) = node
-        .embedded
-        .as_ref()
-        .unwrap()
-        .with_chain(|c| (c.height(), *c.header(c.height()).unwrap()));
-    let deployment = deploy_regtest(
+    let deployment = deploy_at_tip(
         &anvil,
-        &checkpoint_header,
-        checkpoint_height,
+        node.embedded.as_ref().unwrap(),
         FEE_BPS,
-        CONFIRMATIONS,
         None,
+        &deployment_path,
     )
     .await;
-    deployment.write(&deployment_path).unwrap();
     let checkpoint = deployment.checkpoint_height;
     let client = EvmClient::connect(&anvil.url, signer(0), deployment.clone()).unwrap();
 

@@ -16,8 +16,8 @@ use shareproof_evm::EvmClient;
 use shareproof_node::store::SettlementStatus;
 use shareproof_node::{start_accounting, start_edge, RunningAccounting, RunningEdge};
 use shareproof_tests::evm::{
-    deploy_regtest, expected_balances, settling_config, signer, start_anvil, start_miners,
-    statuses, stop_miners, wait_for, CONFIRMATIONS, FEE_BPS,
+    deploy_at_tip, expected_balances, settling_config, signer, start_anvil, start_miners, statuses,
+    stop_miners, wait_for, CONFIRMATIONS, FEE_BPS,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -51,21 +51,14 @@ async fn blocks_found_through_two_edges_settle_and_balances_match_the_allocation
     let miners = start_miners(&stratum, &stop);
     wait_for(300, "a first block", || height(&node) >= 1).await;
 
-    let (checkpoint_height, checkpoint_header) = node
-        .embedded
-        .as_ref()
-        .unwrap()
-        .with_chain(|c| (c.height(), *c.header(c.height()).unwrap()));
-    let deployment = deploy_regtest(
+    let deployment = deploy_at_tip(
         &anvil,
-        &checkpoint_header,
-        checkpoint_height,
+        node.embedded.as_ref().unwrap(),
         FEE_BPS,
-        CONFIRMATIONS,
         None,
+        &deployment_path,
     )
     .await;
-    deployment.write(&deployment_path).unwrap();
     let checkpoint = deployment.checkpoint_height;
     let client = EvmClient::connect(&anvil.url, signer(0), deployment).unwrap();
 
