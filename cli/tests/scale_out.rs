@@ -326,6 +326,29 @@ async fn an_accounting_node_killed_mid_run_resumes_from_its_stored_stream_positi
         report.accepted
     );
     replay_matches(&js, &stream, &shares).await;
+    // Both roles' metrics say the same: every share stored by the edge,
+    // every stream message applied by the accounting node.
+    let metric = |text: &str, name: &str| -> u64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| panic!("{name} missing from\n{text}"))
+    };
+    let edge_metrics =
+        String::from_utf8(http_get(edge.api.as_deref().expect("edge metrics"), "/metrics").await)
+            .expect("UTF-8");
+    assert_eq!(
+        metric(
+            &edge_metrics,
+            "shareproof_stream_published_total{outcome=\"stored\"}"
+        ),
+        messages
+    );
+    let accounting_metrics = String::from_utf8(http_get(&api, "/metrics").await).expect("UTF-8");
+    assert_eq!(
+        metric(&accounting_metrics, "shareproof_stream_applied_seq"),
+        messages
+    );
     edge.child.kill().expect("kill");
     acc.child.kill().expect("kill");
 }

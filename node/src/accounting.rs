@@ -35,6 +35,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::ledger::{AcceptedShare, JobBook, JobEntry, LedgerError, LedgerHandle, LedgerMsg};
+use crate::metrics::Metrics;
 use crate::store::Store;
 use crate::stratum::block::{Blocks, SpentTip};
 use crate::wiring::{Core, NodeError, Running, EXTRANONCE1_SIZE};
@@ -119,6 +120,7 @@ pub async fn start_accounting(config: Config) -> Result<RunningAccounting, NodeE
             store: core.store.clone(),
             ledger: core.ledger.handle.clone(),
             book: core.ledger.book.clone(),
+            metrics: core.metrics.clone(),
             blocks,
         },
         shutdown,
@@ -231,6 +233,7 @@ struct Apply {
     store: Store,
     ledger: LedgerHandle,
     book: Arc<Mutex<JobBook>>,
+    metrics: Arc<Metrics>,
     blocks: Blocks,
 }
 
@@ -294,6 +297,7 @@ async fn run_consumer(
                 let (delivery, _) = in_flight.pop_front().expect("one is in flight");
                 match result {
                     Ok(_) => {
+                        a.metrics.stream_applied.set(delivery.stream_seq as i64);
                         unacked = Some(delivery);
                         since_ack += 1;
                         if since_ack >= ACK_EVERY {

@@ -89,6 +89,7 @@ pub async fn start_edge(config: Config) -> Result<RunningEdge, NodeError> {
             client,
             stream,
             tracker: tracker.clone(),
+            metrics: metrics.clone(),
         },
     ));
     let shared = Arc::new(Shared::new(
@@ -147,6 +148,7 @@ struct Forwarder {
     client: Client,
     stream: ShareStream,
     tracker: TaskTracker,
+    metrics: Arc<Metrics>,
 }
 
 /// Stands where the ledger stands on a single node: publishes each share
@@ -188,25 +190,37 @@ async fn publish(f: &Forwarder, share: AcceptedShare) {
     }
     match f.publisher.send(&message).await {
         Ok(pending) => {
-            f.tracker.spawn(answer(pending, share.reply));
+            f.tracker
+                .spawn(answer(pending, share.reply, f.metrics.clone()));
         }
-        Err(e) => refuse(share.reply, e),
+        Err(e) => refuse(share.reply, e, &f.metrics),
     }
 }
 
 async fn answer(
     pending: shareproof_bus::Pending,
     reply: oneshot::Sender<Result<u64, LedgerError>>,
+    metrics: Arc<Metrics>,
 ) {
     match pending.stored().await {
         Ok(published) => {
+            let outcome = if published.duplicate {
+                "duplicate"
+            } else {
+                "stored"
+            };
+            metrics.stream_published.with_label_values(&[outcome]).inc();
             let _ = reply.send(Ok(published.stream_seq));
         }
-        Err(e) => refuse(reply, e),
+        Err(e) => refuse(reply, e, &metrics),
     }
 }
 
-fn refuse(reply: oneshot::Sender<Result<u64, LedgerError>>, error: BusError) {
+fn refuse(reply: oneshot::Sender<Result<u64, LedgerError>>, error: BusError, metrics: &Metrics) {
+    metrics
+        .stream_published
+        .with_label_values(&["failed"])
+        .inc();
     tracing::warn!(error = %error, "share not stored on the stream; the miner is told");
     let _ = reply.send(Err(LedgerError::Bus(Arc::new(error))));
 }

@@ -49,6 +49,12 @@ pub struct Metrics {
     pub settlement_errors: IntCounterVec,
     /// The process's peak resident set after the latest proof, bytes.
     pub prove_peak_rss: IntGauge,
+    /// An edge's shares sent to the share stream, by outcome: `stored`,
+    /// `duplicate` (a re-send the stream already held) or `failed` (not
+    /// stored: the miner got an error).
+    pub stream_published: IntCounterVec,
+    /// The accounting node's last share-stream sequence applied durably.
+    pub stream_applied: IntGauge,
 }
 
 /// The time from minting a job to the last `mining.notify` of it written
@@ -200,6 +206,19 @@ impl Metrics {
                 "Peak resident set of the node after the latest proof",
             )
             .expect("valid metric"),
+            stream_published: IntCounterVec::new(
+                Opts::new(
+                    "shareproof_stream_published_total",
+                    "Shares an edge sent to the share stream, by outcome",
+                ),
+                &["outcome"],
+            )
+            .expect("valid metric"),
+            stream_applied: IntGauge::new(
+                "shareproof_stream_applied_seq",
+                "Last share-stream sequence the accounting node applied durably",
+            )
+            .expect("valid metric"),
             registry,
         };
         let r = &m.registry;
@@ -221,6 +240,8 @@ impl Metrics {
             Box::new(m.prove_seconds.clone()),
             Box::new(m.settlement_errors.clone()),
             Box::new(m.prove_peak_rss.clone()),
+            Box::new(m.stream_published.clone()),
+            Box::new(m.stream_applied.clone()),
         ] {
             r.register(c).expect("metric names are unique");
         }
@@ -269,6 +290,7 @@ mod tests {
             "shareproof_shares_rejected_total{reason=\"stale\"} 1",
             "shareproof_submit_latency_seconds_bucket",
             "shareproof_template_age_seconds 30",
+            "shareproof_stream_applied_seq 0",
         ] {
             assert!(text.contains(name), "{name} missing from\n{text}");
         }

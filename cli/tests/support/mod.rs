@@ -11,7 +11,8 @@ pub struct Spawned {
     pub child: Child,
     /// `host:port` of its Stratum server, when it has one.
     pub stratum: Option<String>,
-    /// `host:port` of its HTTP API, when it has one.
+    /// `host:port` of its HTTP API (an edge's: metrics and health), when
+    /// it has one.
     pub api: Option<String>,
 }
 
@@ -39,7 +40,10 @@ pub fn spawn(args: &[String]) -> Spawned {
         if let Some(rest) = line.strip_prefix("Stratum:") {
             stratum = Some(rest.trim().trim_start_matches("stratum+tcp://").to_owned());
         }
-        if let Some(rest) = line.strip_prefix("HTTP API:") {
+        if let Some(rest) = line
+            .strip_prefix("HTTP API:")
+            .or_else(|| line.strip_prefix("Metrics:"))
+        {
             let url = rest.split_whitespace().next().expect("api url");
             api = Some(
                 url.trim_start_matches("http://")
