@@ -82,7 +82,7 @@ EOF
 single_node() {
   local s api
   s=$(port); api=$(port)
-  "$BIN" node --stratum-listen "127.0.0.1:$s" --api-listen "127.0.0.1:$api" --data-dir "$WORK/single-$1" \
+  "$BIN" node --stratum-listen "127.0.0.1:$s" --stratum-v2-listen off --api-listen "127.0.0.1:$api" --data-dir "$WORK/single-$1" \
     --window-log2 12 --chain-nbits 1e00ffff "${DIFF[@]}" "${@:2}" >/dev/null 2>&1 &
   PIDS+=($!); NODE_PID=$!
   wait_port "$s"; wait_job "$api"
@@ -98,9 +98,9 @@ scaled() {
     --chain-nbits 1e00ffff "${DIFF[@]}" "${bus[@]}" "${@:3}" >/dev/null 2>&1 &
   PIDS+=($!)
   wait_job "$api"
-  "$BIN" edge --edge-id 1 --stratum-listen "127.0.0.1:$e1" --api-listen 127.0.0.1:0 "${DIFF[@]}" "${bus[@]}" >/dev/null 2>&1 &
+  "$BIN" edge --edge-id 1 --stratum-listen "127.0.0.1:$e1" --stratum-v2-listen off --api-listen 127.0.0.1:0 "${DIFF[@]}" "${bus[@]}" >/dev/null 2>&1 &
   PIDS+=($!); EDGE_PID=$!
-  "$BIN" edge --edge-id 2 --stratum-listen "127.0.0.1:$e2" --api-listen 127.0.0.1:0 "${DIFF[@]}" "${bus[@]}" >/dev/null 2>&1 &
+  "$BIN" edge --edge-id 2 --stratum-listen "127.0.0.1:$e2" --stratum-v2-listen off --api-listen 127.0.0.1:0 "${DIFF[@]}" "${bus[@]}" >/dev/null 2>&1 &
   PIDS+=($!)
   wait_port "$e1"; wait_port "$e2"
   E1=$e1; E2=$e2; ACC_API=$api

@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand};
 use shareproof_evm::{Deployment, DevnetParams, EvmClient, SignerSource};
 use shareproof_miner::command::{LoadgenArgs, MineArgs};
 use shareproof_node::config::RawConfig;
+use shareproof_node::V2Endpoint;
 use tokio_util::sync::CancellationToken;
 
 /// Shareproof: a non-custodial Bitcoin mining pool node.
@@ -200,6 +201,12 @@ struct NodeArgs {
     /// Stratum listen address [default: 127.0.0.1:3333].
     #[arg(long, env = "SHAREPROOF_STRATUM_LISTEN")]
     stratum_listen: Option<String>,
+    /// Stratum V2 listen address, or "off" [default: 127.0.0.1:3336].
+    #[arg(long, env = "SHAREPROOF_STRATUM_V2_LISTEN")]
+    stratum_v2_listen: Option<String>,
+    /// Stratum V2 authority key file, created on first start [default: <data dir>/authority-key.toml].
+    #[arg(long, env = "SHAREPROOF_AUTHORITY_KEY_FILE")]
+    authority_key_file: Option<PathBuf>,
     /// HTTP API listen address [default: 127.0.0.1:8080].
     #[arg(long, env = "SHAREPROOF_API_LISTEN")]
     api_listen: Option<String>,
@@ -420,6 +427,12 @@ fn raw_config(args: &NodeArgs) -> Result<RawConfig> {
         raw.data_dir.clone_from(&args.data_dir);
     }
     set(&mut raw.stratum.listen, &args.stratum_listen);
+    set(&mut raw.stratum_v2.listen, &args.stratum_v2_listen);
+    if args.authority_key_file.is_some() {
+        raw.stratum_v2
+            .authority_key_file
+            .clone_from(&args.authority_key_file);
+    }
     set(&mut raw.api.listen, &args.api_listen);
     set(&mut raw.template.source, &args.source);
     if !args.bitcoind_urls.is_empty() {
@@ -471,7 +484,12 @@ async fn node(args: NodeArgs) -> Result<()> {
     let running = shareproof_node::start(config)
         .await
         .with_context(|| format!("starting the node (data dir {})", data_dir.display()))?;
-    print_banner(running.stratum_addr, running.api_addr, &data_dir);
+    print_banner(
+        running.stratum_addr,
+        running.stratum_v2,
+        running.api_addr,
+        &data_dir,
+    );
     stop_on_signal(running.shutdown_token());
     running
         .wait()
@@ -492,6 +510,7 @@ async fn edge(args: RoleArgs) -> Result<()> {
         .with_context(|| format!("starting the edge (NATS {urls})"))?;
     println!("shareproof edge");
     println!("  Stratum:  stratum+tcp://{}", running.stratum_addr);
+    print_v2(running.stratum_v2);
     println!(
         "  Metrics:  http://{}/metrics  (health: http://{}/health)",
         running.api_addr, running.api_addr
@@ -541,15 +560,37 @@ fn stop_on_signal(token: CancellationToken) {
     });
 }
 
-fn print_banner(stratum: SocketAddr, api: SocketAddr, data_dir: &std::path::Path) {
+fn print_banner(
+    stratum: SocketAddr,
+    v2: Option<V2Endpoint>,
+    api: SocketAddr,
+    data_dir: &std::path::Path,
+) {
     println!("shareproof node");
     println!("  Stratum:  stratum+tcp://{stratum}");
+    print_v2(v2);
     println!("  HTTP API: http://{api}/api/v1/pool  (metrics: http://{api}/metrics)");
     println!("  Data:     {}", data_dir.display());
     println!();
     println!("Point a miner at it with your EVM payout address as the username, e.g.:");
     println!("  shareproof mine --url stratum+tcp://{stratum} --user 0xYourAddress.worker1");
     println!("  cpuminer -a sha256d -o stratum+tcp://{stratum} -u 0xYourAddress.rig1 -p x");
+    if let Some(v2) = v2 {
+        println!(
+            "  shareproof mine --url stratum2+tcp://{} --authority-key {} --user 0xYourAddress.worker1",
+            v2.addr, v2.authority
+        );
+    }
+}
+
+/// The Stratum V2 line of a banner: the URL and the key miners pin.
+fn print_v2(v2: Option<V2Endpoint>) {
+    if let Some(v2) = v2 {
+        println!(
+            "  Stratum V2: stratum2+tcp://{}  (authority key: {})",
+            v2.addr, v2.authority
+        );
+    }
 }
 
 async fn wait_for_signal() {

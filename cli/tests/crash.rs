@@ -22,6 +22,8 @@ fn spawn_node(data_dir: &Path) -> (Child, String, String) {
         "node".into(),
         "--stratum-listen".into(),
         "127.0.0.1:0".into(),
+        "--stratum-v2-listen".into(),
+        "127.0.0.1:0".into(),
         "--api-listen".into(),
         "127.0.0.1:0".into(),
         "--data-dir".into(),

@@ -78,6 +78,8 @@ fn edge(id: u8, urls: &str, replicas: usize) -> Spawned {
         "edge",
         "--stratum-listen",
         "127.0.0.1:0",
+        "--stratum-v2-listen",
+        "127.0.0.1:0",
         "--api-listen",
         "127.0.0.1:0",
     ]);
@@ -250,6 +252,7 @@ async fn two_edges_on_an_r3_cluster_lose_no_acknowledged_share_when_a_server_and
     let mining = tokio::spawn(miner::run(
         MinerConfig {
             url: format!("stratum+tcp://{}", stratum[0]),
+            authority_key: None,
             user: format!("{MINER}.cpu"),
             threads: 1,
             version_rolling: true,

@@ -28,6 +28,27 @@ pub enum ClientError {
     /// The pool sent a line this client cannot read.
     #[error(transparent)]
     Protocol(#[from] ProtocolError),
+    /// The Stratum V2 wire failed: the handshake (a pool whose certificate
+    /// is not signed by the pinned authority key), a frame or a message.
+    #[error("Stratum V2: {0}")]
+    V2(#[from] shareproof_stratum::v2::V2Error),
+    /// The V2 pool refused a request with one of the spec's codes.
+    #[error("pool refused {what}: {code}")]
+    RefusedV2 {
+        /// The request.
+        what: &'static str,
+        /// The pool's error code.
+        code: String,
+    },
+    /// A `stratum2+tcp://` URL without the pool's authority key.
+    #[error("{0} is a Stratum V2 pool: pass its authority key (--authority-key), printed by the node at start")]
+    NoAuthorityKey(String),
+    /// The authority key does not parse.
+    #[error("bad authority key: {0}")]
+    AuthorityKey(#[source] shareproof_stratum::v2::AuthorityKeyError),
+    /// The pool answered with a message this client did not expect.
+    #[error("pool sent something other than {0}")]
+    Unexpected(&'static str),
     /// The pool refused a request.
     #[error("pool refused {method}: {}", error.as_ref().map_or_else(|| "no reason given".to_owned(), ToString::to_string))]
     Refused {

@@ -30,9 +30,12 @@ pub enum ArgsError {
 /// `mine`: hash on a pool with this machine's CPU.
 #[derive(Debug, Clone, Args)]
 pub struct MineArgs {
-    /// Pool URL.
+    /// Pool URL: stratum+tcp://host:port (V1) or stratum2+tcp://host:port (V2, with --authority-key).
     #[arg(long, default_value = "stratum+tcp://127.0.0.1:3333")]
     pub url: String,
+    /// The pool's Stratum V2 authority key (the node prints it at start): the handshake fails against any other pool.
+    #[arg(long)]
+    pub authority_key: Option<String>,
     /// Username: your EVM payout address, optionally .worker.
     #[arg(long)]
     pub user: Option<String>,
@@ -113,6 +116,7 @@ impl MineArgs {
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
         let config = MinerConfig {
             url: self.url.clone(),
+            authority_key: self.authority_key.clone(),
             user,
             threads,
             version_rolling: self.version_rolling,

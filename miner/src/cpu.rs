@@ -20,20 +20,22 @@ use std::time::{Duration, Instant};
 
 use bitcoin::block::Version;
 use share_verifier::header::scan;
-use share_verifier::{Job, JobId, PreparedJob, ShareTarget, Submission};
-use shareproof_stratum::{Call, Notification, ServerMessage};
+use share_verifier::{Job, JobId, PreparedJob, ShareTarget};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::client::{self, Client, ClientError};
+use crate::client::ClientError;
+use crate::pool::{Endpoint, FoundShare, Pool, PoolEvent};
 /// Nonces hashed between checks for new work.
 const CHUNK: u32 = 1 << 16;
 
 /// Miner settings.
 #[derive(Debug, Clone)]
 pub struct MinerConfig {
-    /// `stratum+tcp://host:port`.
+    /// `stratum+tcp://host:port` or `stratum2+tcp://host:port`.
     pub url: String,
+    /// The pool's Stratum V2 authority key (for `stratum2+tcp://`).
+    pub authority_key: Option<String>,
     /// `0x<address>[.<worker>]`.
     pub user: String,
     /// Hashing threads.
@@ -83,6 +85,8 @@ pub struct Found {
     ntime: u32,
     nonce: u32,
     version_bits: Option<u32>,
+    /// The whole header version hashed.
+    version: u32,
     /// The share meets the network target.
     block: bool,
 }
@@ -176,6 +180,7 @@ fn hash_thread(index: usize, board: Arc<WorkBoard>, found: mpsc::UnboundedSender
                         ntime: work.job.ntime,
                         nonce,
                         version_bits: (work.version_mask != 0).then_some(bits),
+                        version: version.to_consensus() as u32,
                         block,
                     });
                     if block {
@@ -226,7 +231,7 @@ pub async fn run(
     config: MinerConfig,
     shutdown: CancellationToken,
 ) -> Result<MinerReport, ClientError> {
-    let addr = client::parse_url(&config.url)?;
+    let endpoint = Endpoint::parse(&config.url, config.authority_key.as_deref())?;
     let board = Arc::new(WorkBoard::default());
     let (found_tx, mut found_rx) = mpsc::unbounded_channel();
     let threads: Vec<_> = (0..config.threads.max(1))
@@ -245,24 +250,24 @@ pub async fn run(
     let mut report = MinerReport::default();
     let mut backoff = Duration::from_millis(200);
     let result = 'outer: loop {
-        let connected = async {
-            let mut c = Client::connect(&addr).await?;
-            let s = c
-                .handshake(
-                    &config.user,
-                    "shareproof-miner/0.1",
-                    config.version_rolling,
-                    config.suggest_difficulty,
-                )
-                .await?;
-            Ok::<_, ClientError>((c, s))
-        };
-        let (mut conn, session) = tokio::select! {
+        let connected = Pool::connect(
+            &endpoint,
+            &config.user,
+            "shareproof-miner/0.1",
+            config.version_rolling,
+            config.suggest_difficulty,
+        );
+        let mut pool = tokio::select! {
             _ = shutdown.cancelled() => break Ok(()),
             _ = sleep_until_opt(deadline) => break Ok(()),
             c = connected => match c {
                 Ok(c) => c,
-                Err(e @ ClientError::Refused { .. }) | Err(e @ ClientError::Url(_)) => break Err(e),
+                Err(
+                    e @ (ClientError::Refused { .. }
+                    | ClientError::RefusedV2 { .. }
+                    | ClientError::Url(_)
+                    | ClientError::V2(shareproof_stratum::v2::V2Error::Handshake(_))),
+                ) => break Err(e),
                 Err(e) => {
                     tracing::warn!(error = %e, ?backoff, "cannot reach the pool; retrying");
                     tokio::time::sleep(backoff).await;
@@ -271,10 +276,8 @@ pub async fn run(
                 }
             },
         };
-        tracing::info!(pool = %addr, extranonce1 = hex::encode(&session.extranonce1), version_mask = format!("{:08x}", session.version_mask), "mining");
+        tracing::info!(pool = %endpoint.addr(), extranonce1 = hex::encode(pool.extranonce1()), "mining");
         backoff = Duration::from_millis(200);
-        let mut difficulty = 1.0;
-        let mut submits = std::collections::HashSet::new();
         let mut report_tick = tokio::time::interval(Duration::from_secs(10));
         let mut last_hashes = 0u64;
         let mut last_tick = Instant::now();
@@ -282,36 +285,30 @@ pub async fn run(
             tokio::select! {
                 _ = shutdown.cancelled() => break 'outer Ok(()),
                 _ = sleep_until_opt(deadline) => break 'outer Ok(()),
-                msg = conn.next() => match msg {
-                    Ok(ServerMessage::Notification(Notification::Notify(job))) => {
+                event = pool.next() => match event {
+                    Ok(PoolEvent::Work(a)) => {
                         board.publish(Some(Work {
-                            prepared: PreparedJob::new(&job),
-                            network_target: ShareTarget::from_compact(job.nbits).ok(),
-                            job,
-                            target: client::target_of(difficulty),
-                            extranonce1: session.extranonce1.clone(),
-                            extranonce2_size: session.extranonce2_size,
-                            version_mask: session.version_mask,
+                            prepared: PreparedJob::new(&a.job),
+                            network_target: ShareTarget::from_compact(a.job.nbits).ok(),
+                            job: a.job,
+                            target: a.target,
+                            extranonce1: a.extranonce1,
+                            extranonce2_size: a.extranonce2_size,
+                            version_mask: a.version_mask,
                             generation: 0,
                         }));
                     }
-                    Ok(ServerMessage::Notification(Notification::SetDifficulty(d))) => difficulty = d,
-                    Ok(ServerMessage::Response(answer)) => {
-                        if submits.remove(&answer.id) {
-                            if answer.is_true() {
-                                report.accepted += 1;
-                            } else {
-                                report.rejected += 1;
-                                tracing::debug!(error = ?answer.error, "share rejected");
-                            }
-                        }
+                    Ok(PoolEvent::Accepted(n)) => report.accepted += n,
+                    Ok(PoolEvent::Rejected(why)) => {
+                        report.rejected += 1;
+                        tracing::debug!(error = %why, "share rejected");
                     }
-                    Ok(msg) if client::is_reconnect(&msg) => {
+                    Ok(PoolEvent::Reconnect) => {
                         board.publish(None);
                         tracing::warn!("pool asked to reconnect");
                         continue 'outer;
                     }
-                    Ok(_) => {}
+                    Ok(PoolEvent::Nothing) => {}
                     Err(ClientError::Protocol(e)) => tracing::warn!(error = %e, "unreadable line from the pool; ignored"),
                     Err(e) => {
                         board.publish(None);
@@ -324,26 +321,23 @@ pub async fn run(
                     if share.generation != board.generation.load(Ordering::Acquire) && !share.block {
                         continue;
                     }
-                    let submission = Submission {
+                    let found = FoundShare {
                         job_id: share.job_id,
-                        extranonce1: Vec::new(),
                         extranonce2: share.extranonce2,
                         ntime: share.ntime,
                         nonce: share.nonce,
                         version_bits: share.version_bits,
+                        version: share.version,
                     };
-                    match conn.call(Call::Submit { worker: &config.user, share: &submission }).await {
-                        Ok(id) => {
-                            submits.insert(id);
-                        }
-                        Err(_) => continue 'outer,
+                    if pool.submit(found).await.is_err() {
+                        continue 'outer;
                     }
                 }
                 _ = report_tick.tick() => {
                     let h = board.hashes.load(Ordering::Relaxed);
                     let rate = (h - last_hashes) as f64 / last_tick.elapsed().as_secs_f64().max(1e-3);
                     if last_hashes > 0 {
-                        tracing::info!(hashrate_mhs = format!("{:.2}", rate / 1e6), accepted = report.accepted, rejected = report.rejected, difficulty, "miner");
+                        tracing::info!(hashrate_mhs = format!("{:.2}", rate / 1e6), accepted = report.accepted, rejected = report.rejected, "miner");
                     }
                     last_hashes = h;
                     last_tick = Instant::now();

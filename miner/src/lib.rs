@@ -1,6 +1,6 @@
 //! Shareproof's miners: the built-in CPU miner ([`cpu`], `shareproof mine`)
 //! and the Stratum load generator ([`loadgen`], `shareproof loadgen`), with
-//! the Stratum V1 [`client`] they share.
+//! the Stratum V1 [`client`] and the Stratum V2 [`v2`] client they share.
 //!
 //! The crate builds without the pool: no EVM client, no proving, no
 //! database and no HTTP server. Its nonce search is share-verifier's
@@ -13,5 +13,7 @@ pub mod client;
 pub mod command;
 pub mod cpu;
 pub mod loadgen;
+pub mod pool;
+pub mod v2;
 
 pub use client::{Client, ClientError, Handshake};

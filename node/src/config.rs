@@ -93,6 +93,8 @@ pub struct RawConfig {
     pub data_dir: Option<PathBuf>,
     /// Stratum server settings.
     pub stratum: RawStratum,
+    /// Stratum V2 server settings.
+    pub stratum_v2: RawStratumV2,
     /// Vardiff settings.
     pub vardiff: RawVardiff,
     /// HTTP API settings.
@@ -222,6 +224,24 @@ pub struct RawStratum {
     pub edge_id: Option<u8>,
 }
 
+/// `[stratum_v2]`: the Stratum V2 listener (Noise NX, binary frames),
+/// beside V1's and on the same window. Limits it does not name (timeouts,
+/// bans, extranonce2 size) are `[stratum]`'s.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawStratumV2 {
+    /// Listen address, default `127.0.0.1:3336`; `"off"` turns V2 off.
+    pub listen: Option<String>,
+    /// The authority key file, created on first start with owner-only
+    /// permissions, default `<data_dir>/authority-key.toml`.
+    pub authority_key_file: Option<PathBuf>,
+    /// Seconds each connection's certificate is valid, default 3600.
+    pub certificate_validity_secs: Option<u64>,
+    /// Channels one connection may open (a proxy opens one per miner
+    /// behind it unless it aggregates), default 4096.
+    pub max_channels: Option<usize>,
+}
+
 /// `[vardiff]`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -307,6 +327,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Stratum server.
     pub stratum: StratumConfig,
+    /// Stratum V2 server, unless turned off.
+    pub stratum_v2: Option<StratumV2Config>,
     /// Vardiff.
     pub vardiff: VardiffConfig,
     /// HTTP API listen address.
@@ -321,6 +343,19 @@ pub struct Config {
     pub settlement: Option<crate::settle::SettleConfig>,
     /// The share bus (used by `edge` and `accounting`).
     pub bus: BusSettings,
+}
+
+/// The Stratum V2 server's settings.
+#[derive(Debug, Clone)]
+pub struct StratumV2Config {
+    /// Listen address.
+    pub listen: SocketAddr,
+    /// Where the authority key is kept (created on first start).
+    pub authority_key_file: PathBuf,
+    /// How long each connection's certificate is valid.
+    pub certificate_validity: Duration,
+    /// Channels one connection may open.
+    pub max_channels: usize,
 }
 
 /// Pool parameters.
@@ -405,6 +440,8 @@ impl RawConfig {
             edge_id: s.edge_id,
         };
 
+        let stratum_v2 = self.stratum_v2(&data_dir)?;
+
         let v = &self.vardiff;
         let diff = |key: &'static str, value: Option<f64>, default: f64| {
             let value = value.unwrap_or(default);
@@ -487,6 +524,7 @@ impl RawConfig {
         Ok(Config {
             data_dir,
             stratum,
+            stratum_v2,
             vardiff,
             api_listen,
             pool,
@@ -495,6 +533,38 @@ impl RawConfig {
             settlement,
             bus,
         })
+    }
+
+    fn stratum_v2(
+        &self,
+        data_dir: &std::path::Path,
+    ) -> Result<Option<StratumV2Config>, ConfigError> {
+        let s = &self.stratum_v2;
+        if s.listen.as_deref() == Some("off") {
+            return Ok(None);
+        }
+        let listen = parse_addr("stratum_v2.listen", s.listen.as_deref(), "127.0.0.1:3336")?;
+        let validity = s.certificate_validity_secs.unwrap_or(3600);
+        if !(60..=u64::from(u32::MAX)).contains(&validity) {
+            return Err(invalid(
+                "stratum_v2.certificate_validity_secs",
+                validity,
+                "must be 60..=4294967295",
+            ));
+        }
+        let max_channels = s.max_channels.unwrap_or(4096);
+        if max_channels == 0 {
+            return Err(invalid("stratum_v2.max_channels", 0, "must be at least 1"));
+        }
+        Ok(Some(StratumV2Config {
+            listen,
+            authority_key_file: s
+                .authority_key_file
+                .clone()
+                .unwrap_or_else(|| data_dir.join("authority-key.toml")),
+            certificate_validity: Duration::from_secs(validity),
+            max_channels,
+        }))
     }
 
     fn bus(&self) -> Result<BusSettings, ConfigError> {
@@ -774,6 +844,9 @@ mod tests {
         let c = RawConfig::default().validate().unwrap();
         assert_eq!(c.stratum.listen.to_string(), "127.0.0.1:3333");
         assert_eq!(c.api_listen.to_string(), "127.0.0.1:8080");
+        let v2 = c.stratum_v2.as_ref().expect("V2 is on by default");
+        assert_eq!(v2.listen.to_string(), "127.0.0.1:3336");
+        assert!(v2.authority_key_file.ends_with("authority-key.toml"));
         assert_eq!(c.stratum.extranonce2_size, 8);
         assert_eq!(
             c.pool.settlement_script.to_hex_string(),
@@ -800,6 +873,15 @@ mod tests {
                 spacing_secs: 30
             })
         ));
+        let raw: RawConfig = toml::from_str("[stratum_v2]\nlisten = \"off\"\n").unwrap();
+        assert!(raw.validate().unwrap().stratum_v2.is_none());
+        let raw: RawConfig =
+            toml::from_str("[stratum_v2]\ncertificate_validity_secs = 5\n").unwrap();
+        assert!(raw
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("stratum_v2.certificate_validity_secs"));
         let raw: RawConfig = toml::from_str("[stratum]\nextranonce2_size = 1\n").unwrap();
         let err = raw.validate().unwrap_err().to_string();
         assert!(err.contains("stratum.extranonce2_size"), "{err}");

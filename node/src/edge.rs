@@ -32,7 +32,9 @@ use crate::fatal::Fatal;
 use crate::ledger::{AcceptedShare, JobEntry, LedgerError, LedgerHandle, LedgerMsg};
 use crate::metrics::Metrics;
 use crate::stratum::{Registry, Shared};
-use crate::wiring::{bind, local_addr, serve_stratum, NodeError, Running};
+use crate::wiring::{
+    bind, local_addr, serve_stratum, serve_stratum_v2, NodeError, Running, V2Endpoint,
+};
 
 /// Shares waiting to be published, at most (sessions wait beyond it).
 const QUEUE: usize = 65_536;
@@ -41,6 +43,8 @@ const QUEUE: usize = 65_536;
 pub struct RunningEdge {
     /// Where Stratum listens.
     pub stratum_addr: SocketAddr,
+    /// Where Stratum V2 listens and its key, unless V2 is off.
+    pub stratum_v2: Option<V2Endpoint>,
     /// Where its metrics and health check listen (`/metrics`, `/health`).
     pub api_addr: SocketAddr,
     /// Shutdown and the running parts.
@@ -101,10 +105,12 @@ pub async fn start_edge(config: Config) -> Result<RunningEdge, NodeError> {
         metrics,
         Registry::default(),
     ));
-    let stratum_addr = serve_stratum(&config.stratum, shared, &running).await?;
+    let stratum_addr = serve_stratum(&config.stratum, shared.clone(), &running).await?;
+    let stratum_v2 = serve_stratum_v2(&config, shared, &running).await?;
     tracing::info!(%stratum_addr, "edge serving Stratum");
     Ok(RunningEdge {
         stratum_addr,
+        stratum_v2,
         api_addr,
         running,
     })

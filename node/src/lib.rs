@@ -44,4 +44,4 @@ pub mod wiring;
 pub use accounting::{start_accounting, RunningAccounting};
 pub use config::{Config, RawConfig};
 pub use edge::{start_edge, RunningEdge};
-pub use wiring::{start, RunningNode};
+pub use wiring::{start, RunningNode, V2Endpoint};

@@ -5,8 +5,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
-    TextEncoder,
+    Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
 
 /// Every metric the node exports.
@@ -17,6 +17,14 @@ pub struct Metrics {
     pub connections: IntGauge,
     /// Accepted shares.
     pub shares_accepted: IntCounter,
+    /// Accepted shares by protocol (`v1`, `v2`).
+    pub shares_by_protocol: IntCounterVec,
+    /// Open connections by protocol (`v1`, `v2`).
+    pub connections_by_protocol: IntGaugeVec,
+    /// Open Stratum V2 channels.
+    pub v2_channels: IntGauge,
+    /// Stratum V2 handshakes that failed or timed out.
+    pub v2_handshake_failures: IntCounter,
     /// Rejected shares and requests, by reason.
     pub shares_rejected: IntCounterVec,
     /// From reading a `mining.submit` to writing its answer, seconds.
@@ -35,6 +43,9 @@ pub struct Metrics {
     pub connections_refused: IntCounterVec,
     /// How long the latest broadcast job took to reach every connection.
     pub notify_fanout: Arc<NotifyFanout>,
+    /// The same for V2: minted to the last `SetNewPrevHash` (or job, on
+    /// the same tip) written, over every channel.
+    pub v2_fanout: Arc<NotifyFanout>,
     /// Bitcoin headers sent to the light client.
     pub headers_relayed: IntCounter,
     /// Blocks settled on the EVM chain.
@@ -119,6 +130,32 @@ impl Metrics {
                 "Shares accepted and durable",
             )
             .expect("valid metric"),
+            shares_by_protocol: IntCounterVec::new(
+                Opts::new(
+                    "shareproof_protocol_shares_accepted_total",
+                    "Shares accepted and durable, by Stratum protocol",
+                ),
+                &["protocol"],
+            )
+            .expect("valid metric"),
+            connections_by_protocol: IntGaugeVec::new(
+                Opts::new(
+                    "shareproof_protocol_connections",
+                    "Open Stratum connections, by protocol",
+                ),
+                &["protocol"],
+            )
+            .expect("valid metric"),
+            v2_channels: IntGauge::new(
+                "shareproof_stratum_v2_channels",
+                "Open Stratum V2 mining channels",
+            )
+            .expect("valid metric"),
+            v2_handshake_failures: IntCounter::new(
+                "shareproof_stratum_v2_handshake_failures_total",
+                "Stratum V2 Noise handshakes that failed or timed out",
+            )
+            .expect("valid metric"),
             shares_rejected: IntCounterVec::new(
                 Opts::new(
                     "shareproof_shares_rejected_total",
@@ -168,6 +205,7 @@ impl Metrics {
             )
             .expect("valid metric"),
             notify_fanout: Arc::new(NotifyFanout::default()),
+            v2_fanout: Arc::new(NotifyFanout::default()),
             headers_relayed: IntCounter::new(
                 "shareproof_headers_relayed_total",
                 "Bitcoin headers sent to the light client",
@@ -226,6 +264,10 @@ impl Metrics {
             Box::new(m.connections.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(m.shares_accepted.clone()),
             Box::new(m.shares_rejected.clone()),
+            Box::new(m.shares_by_protocol.clone()),
+            Box::new(m.connections_by_protocol.clone()),
+            Box::new(m.v2_channels.clone()),
+            Box::new(m.v2_handshake_failures.clone()),
             Box::new(m.submit_latency.clone()),
             Box::new(m.flush_seconds.clone()),
             Box::new(m.blocks_found.clone()),
@@ -268,6 +310,11 @@ impl Metrics {
         let (job, writes, micros) = self.notify_fanout.latest();
         text.push_str(&format!(
             "# HELP shareproof_notify_fanout_seconds Latest broadcast job: minted to its last mining.notify written\n# TYPE shareproof_notify_fanout_seconds gauge\nshareproof_notify_fanout_seconds{{job=\"{job:016x}\",connections=\"{writes}\"}} {}\n",
+            micros as f64 / 1e6
+        ));
+        let (job, writes, micros) = self.v2_fanout.latest();
+        text.push_str(&format!(
+            "# HELP shareproof_v2_fanout_seconds Latest broadcast job: minted to its last Stratum V2 job or SetNewPrevHash written\n# TYPE shareproof_v2_fanout_seconds gauge\nshareproof_v2_fanout_seconds{{job=\"{job:016x}\",channels=\"{writes}\"}} {}\n",
             micros as f64 / 1e6
         ));
         text

@@ -22,12 +22,14 @@ use crate::metrics::Metrics;
 use crate::settle::{Prover, Settler, SettlerParts};
 use crate::store::{Store, StoreError};
 use crate::stratum::block::{Blocks, SpentTip};
-use crate::stratum::{Listener, Registry, Shared, StratumConfig};
+use crate::stratum::v2::{authority, V2Server};
+use crate::stratum::{Listener, Protocol, Registry, Shared, StratumConfig};
 use shareproof_sources::bitcoind::BitcoindSource;
 use shareproof_sources::chain::Chain;
 use shareproof_sources::embedded::EmbeddedSource;
 use shareproof_sources::BestChain;
 use shareproof_sources::{CoinbaseBuilder, TemplateSource};
+use shareproof_stratum::v2::AuthorityPublicKey;
 
 /// extranonce1 size: 4 bytes, unique per connection.
 pub const EXTRANONCE1_SIZE: usize = 4;
@@ -60,6 +62,9 @@ pub enum NodeError {
         /// Why.
         source: std::io::Error,
     },
+    /// The Stratum V2 authority key file cannot be read or created.
+    #[error(transparent)]
+    AuthorityKey(#[from] authority::AuthorityFileError),
     /// NATS, the share stream or the jobs stream cannot be reached.
     #[error("share bus: {0}")]
     Bus(#[from] shareproof_bus::BusError),
@@ -132,6 +137,8 @@ impl Running {
 pub struct RunningNode {
     /// Where Stratum listens.
     pub stratum_addr: SocketAddr,
+    /// Where Stratum V2 listens and its key, unless V2 is off.
+    pub stratum_v2: Option<V2Endpoint>,
     /// Where the HTTP API listens.
     pub api_addr: SocketAddr,
     /// The store (for exports and inspection).
@@ -346,14 +353,57 @@ pub async fn start(config: Config) -> Result<RunningNode, NodeError> {
         core.metrics.clone(),
         core.registry.clone(),
     ));
-    let stratum_addr = serve_stratum(&config.stratum, shared, &core.running).await?;
+    let stratum_addr = serve_stratum(&config.stratum, shared.clone(), &core.running).await?;
+    let stratum_v2 = serve_stratum_v2(&config, shared, &core.running).await?;
     Ok(RunningNode {
         stratum_addr,
+        stratum_v2,
         api_addr: core.api_addr,
         store: core.store,
         embedded: core.embedded,
         running: core.running,
     })
+}
+
+/// Where the Stratum V2 server listens and the key miners pin.
+#[derive(Debug, Clone, Copy)]
+pub struct V2Endpoint {
+    /// The bound address.
+    pub addr: SocketAddr,
+    /// The authority public key.
+    pub authority: AuthorityPublicKey,
+}
+
+/// Loads (or creates) the authority key, binds the Stratum V2 listener and
+/// runs its accept loop until shutdown; `None` when V2 is off.
+pub(crate) async fn serve_stratum_v2(
+    config: &Config,
+    shared: Arc<Shared>,
+    running: &Running,
+) -> Result<Option<V2Endpoint>, NodeError> {
+    let Some(v2) = &config.stratum_v2 else {
+        return Ok(None);
+    };
+    let key = authority::load_or_create(&v2.authority_key_file)?;
+    let socket = bind(v2.listen).await?;
+    let addr = local_addr(&socket, v2.listen)?;
+    let authority = key.public();
+    let server = Arc::new(V2Server {
+        key,
+        certificate_validity: v2.certificate_validity,
+        max_channels: v2.max_channels,
+        port: addr.port(),
+    });
+    let listener = Listener::new(
+        socket,
+        Protocol::V2(server),
+        shared,
+        running.shutdown.clone(),
+        running.tracker.clone(),
+    );
+    running.tracker.spawn(listener.run());
+    tracing::info!(%addr, %authority, "Stratum V2 listening");
+    Ok(Some(V2Endpoint { addr, authority }))
 }
 
 /// Binds the Stratum listener and runs its accept loop until shutdown.
@@ -365,6 +415,7 @@ pub(crate) async fn serve_stratum(
     let stratum = bind(config.listen).await?;
     let listener = Listener::new(
         stratum,
+        Protocol::V1,
         shared,
         running.shutdown.clone(),
         running.tracker.clone(),

@@ -1,4 +1,4 @@
-//! Stratum V1, one definition for both ends: the pool's server, the
+//! Stratum V1 and V2, one definition for both ends: the pool's server, the
 //! built-in miner, the load generator, the end-to-end tests and the fuzz
 //! targets all read and write the protocol through this crate (the way the
 //! Stratum V2 reference keeps one protocol crate for client and server).
@@ -13,6 +13,9 @@
 //! - [`server_message`]: any line a server sends, as a client reads it,
 //!   and [`error`]: what can go wrong reading it.
 //!
+//! - [`v2`]: Stratum V2 on the reference implementation's crates (Noise,
+//!   framing, messages), its authority key and its codes.
+//!
 //! The job and share fields themselves (hex, byte orders, `prevhash`'s word
 //! swap) are parsed by `share-verifier`'s [`Job`](share_verifier::Job) and
 //! [`Submission`](share_verifier::Submission), so that the node, the miner
@@ -25,6 +28,7 @@ pub mod reject;
 pub mod request;
 pub mod response;
 pub mod server_message;
+pub mod v2;
 
 pub use error::ProtocolError;
 pub use notification::Notification;

@@ -45,6 +45,9 @@ pub enum Reject {
     /// `mining.authorize` with a username that is not an EVM address.
     #[error("bad username: {0}")]
     BadUsername(#[source] AddressError),
+    /// A Stratum V2 channel id that is not one of the connection's.
+    #[error("unknown channel {0}")]
+    UnknownChannel(u32),
     /// A job id this connection was never sent (or has forgotten).
     #[error("job not found")]
     JobNotFound,
@@ -88,7 +91,7 @@ impl Reject {
     /// The Stratum error code of this reject: the one place codes are decided.
     pub fn code(&self) -> i32 {
         match self {
-            Reject::JobNotFound | Reject::Stale => 21,
+            Reject::JobNotFound | Reject::Stale | Reject::UnknownChannel(_) => 21,
             Reject::Duplicate => 22,
             Reject::LowDifficulty { .. } => 23,
             Reject::Unauthorized(_) | Reject::BadUsername(_) => 24,
@@ -116,6 +119,7 @@ impl Reject {
             Reject::NotSubscribed => "not_subscribed",
             Reject::Unauthorized(_) => "unauthorized",
             Reject::BadUsername(_) => "bad_username",
+            Reject::UnknownChannel(_) => "unknown_channel",
             Reject::JobNotFound => "job_not_found",
             Reject::Stale => "stale",
             Reject::Duplicate => "duplicate",
@@ -125,6 +129,33 @@ impl Reject {
             Reject::BadNtime(_) => "bad_ntime",
             Reject::Internal(_) => "internal",
             Reject::Banned => "banned",
+        }
+    }
+
+    /// The Stratum V2 `SubmitShares.Error` code of this reject (the
+    /// spec's codes where it has one, `invalid-share` for a share that
+    /// breaks a header rule, `internal-error` when it was not stored).
+    pub fn sv2_code(&self) -> &'static str {
+        use crate::v2::codes;
+        match self {
+            Reject::UnknownChannel(_) | Reject::Unauthorized(_) => codes::INVALID_CHANNEL_ID,
+            Reject::JobNotFound => codes::INVALID_JOB_ID,
+            Reject::Stale => codes::STALE_SHARE,
+            Reject::Duplicate => codes::DUPLICATE_SHARE,
+            Reject::LowDifficulty { .. } => codes::DIFFICULTY_TOO_LOW,
+            Reject::Internal(_) => codes::INTERNAL_ERROR,
+            Reject::Malformed(_)
+            | Reject::Framing(_)
+            | Reject::BadParams(_)
+            | Reject::BadField(_)
+            | Reject::MissingParam(_)
+            | Reject::UnknownMethod(_)
+            | Reject::NotSubscribed
+            | Reject::BadUsername(_)
+            | Reject::BadVersionBits(_)
+            | Reject::BadExtranonce2 { .. }
+            | Reject::BadNtime(_)
+            | Reject::Banned => codes::INVALID_SHARE,
         }
     }
 
@@ -190,6 +221,19 @@ mod tests {
         assert_eq!(Reject::Unauthorized("w".into()).code(), 24);
         assert_eq!(Reject::NotSubscribed.code(), 25);
         assert_eq!(Reject::UnknownMethod("x".into()).code(), 20);
+    }
+
+    #[test]
+    fn v2_rejects_use_the_specs_codes() {
+        assert_eq!(Reject::UnknownChannel(3).sv2_code(), "invalid-channel-id");
+        assert_eq!(Reject::JobNotFound.sv2_code(), "invalid-job-id");
+        assert_eq!(Reject::Stale.sv2_code(), "stale-share");
+        assert_eq!(Reject::Duplicate.sv2_code(), "duplicate-share");
+        let low = Reject::LowDifficulty {
+            achieved: 1.0,
+            assigned: 2.0,
+        };
+        assert_eq!(low.sv2_code(), "difficulty-too-low");
     }
 
     #[test]

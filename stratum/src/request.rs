@@ -237,10 +237,14 @@ impl Call<'_> {
             Call::Submit { worker, share } => {
                 out.push(b'[');
                 write_json(out, worker);
+                // The job id in its shortest hex form: the very string a
+                // pool sent when its ids are hex or decimal numbers without
+                // leading zeros (ckpool's, the SRI translator's, ours), which
+                // is what pools that look jobs up by string need.
                 let _ = write!(
                     out,
-                    ",\"{}\",\"{}\",\"{:08x}\",\"{:08x}\"",
-                    share.job_id,
+                    ",\"{:x}\",\"{}\",\"{:08x}\",\"{:08x}\"",
+                    share.job_id.0,
                     hex::encode(&share.extranonce2),
                     share.ntime,
                     share.nonce
@@ -326,6 +330,8 @@ mod tests {
             panic!("{req:?}")
         };
         assert_eq!(p.extranonce2, "0001");
+        // The job id goes back as the pool would have sent it: no padding.
+        assert_eq!(p.job_id, "1234");
         assert_eq!(p.submission(&[9; 4]).unwrap(), share);
     }
 

@@ -216,16 +216,30 @@ pub fn settling_config(
 }
 
 /// Three built-in miners paying keys 1..=3, one thread each, with
-/// different share difficulties; miner `i` mines on `stratum[(i - 1) % len]`.
+/// different share difficulties; miner `i` mines on `stratum[(i - 1) % len]`
+/// over Stratum V1, except miner 3, which mines over Stratum V2 when `v2`
+/// names a V2 server.
 pub fn start_miners(
     stratum: &[std::net::SocketAddr],
+    v2: Option<shareproof_node::V2Endpoint>,
     stop: &tokio_util::sync::CancellationToken,
 ) -> Vec<tokio::task::JoinHandle<()>> {
     use shareproof_miner::cpu::{self as miner, MinerConfig};
     (1..=3)
         .map(|i| {
+            let (url, authority_key) = match v2 {
+                Some(v2) if i == 3 => (
+                    format!("stratum2+tcp://{}", v2.addr),
+                    Some(v2.authority.to_string()),
+                ),
+                _ => (
+                    format!("stratum+tcp://{}", stratum[(i - 1) % stratum.len()]),
+                    None,
+                ),
+            };
             let config = MinerConfig {
-                url: format!("stratum+tcp://{}", stratum[(i - 1) % stratum.len()]),
+                url,
+                authority_key,
                 user: format!("{}.rig{i}", signer(i).address()),
                 threads: 1,
                 version_rolling: i == 2,

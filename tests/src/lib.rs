@@ -5,6 +5,7 @@
 
 pub mod bitcoind;
 pub mod evm;
+pub mod sv2;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -50,6 +51,7 @@ pub fn test_config(dir: &std::path::Path) -> RawConfig {
         ..RawConfig::default()
     };
     raw.stratum.listen = Some("127.0.0.1:0".into());
+    raw.stratum_v2.listen = Some("127.0.0.1:0".into());
     raw.api.listen = Some("127.0.0.1:0".into());
     raw.pool.window_log2_slots = Some(6);
     // Every share is a block unless a test says otherwise.

@@ -174,6 +174,7 @@ async fn a_burst_of_blocks_from_the_built_in_miner_never_stalls() {
     let stop = CancellationToken::new();
     let config = MinerConfig {
         url: format!("stratum+tcp://{}", t.node.stratum_addr),
+        authority_key: None,
         user: format!("{ADDRESS}.burst"),
         threads: 2,
         version_rolling: true,

@@ -30,6 +30,7 @@ async fn the_built_in_miner_finds_blocks_that_commit_and_the_log_audits_clean() 
     let miner = tokio::spawn(miner::run(
         MinerConfig {
             url: format!("stratum+tcp://{}", t.node.stratum_addr),
+            authority_key: None,
             user: format!("{ADDRESS}.e2e"),
             threads: 1,
             version_rolling: true,

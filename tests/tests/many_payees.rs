@@ -90,6 +90,7 @@ fn start_miners(node: &RunningNode, stop: &CancellationToken) -> Vec<JoinHandle<
         .map(|i| {
             let config = MinerConfig {
                 url: format!("stratum+tcp://{}", node.stratum_addr),
+                authority_key: None,
                 user: format!("{}.rig{i}", signer(i).address()),
                 threads: 1,
                 version_rolling: false,

@@ -162,7 +162,8 @@ async fn blocks_settle_once_across_a_restart_and_balances_match_the_allocation()
     // The node waits for the deployment; the miners find the checkpoint block.
     let node = start(dir.path(), &node_rpc, &deployment_path, None).await;
     let stop = CancellationToken::new();
-    let miners = start_miners(&[node.stratum_addr], &stop);
+    // Miner 3 mines over Stratum V2: one window, one ledger for both protocols.
+    let miners = start_miners(&[node.stratum_addr], node.stratum_v2, &stop);
     wait_for(300, "a first block", || height(&node) >= 1).await;
 
     // Deploy, checkpointed at the chain's tip.
@@ -256,6 +257,15 @@ async fn blocks_settle_once_across_a_restart_and_balances_match_the_allocation()
         );
         let honest = SettleArgs::new(&witness_proof, &proven.settlement);
         assert!(honest.payees.len() >= 2, "{:?}", honest.payees);
+        let v2_miner = signer(3).address().to_string().to_lowercase();
+        assert!(
+            honest
+                .payees
+                .iter()
+                .any(|p| p.address.to_string().to_lowercase() == v2_miner),
+            "the Stratum V2 miner is among the payees: {:?}",
+            honest.payees
+        );
         // One weight unit moved from one miner to another: the total is
         // unchanged, the challenge and table sum change, the proof fails.
         let mut moved = honest.clone();
@@ -297,7 +307,7 @@ async fn blocks_settle_once_across_a_restart_and_balances_match_the_allocation()
     .await;
     let store = node.store.clone();
     let stop = CancellationToken::new();
-    let miners = start_miners(&[node.stratum_addr], &stop);
+    let miners = start_miners(&[node.stratum_addr], None, &stop);
     wait_for(300, "the witness settled after the restart", || {
         store.settlement(&witness).unwrap().status == SettlementStatus::Settled
     })
@@ -350,7 +360,7 @@ async fn blocks_settle_once_across_a_restart_and_balances_match_the_allocation()
     // fork the node must relay over) until the lost block's height is
     // confirmed twice over, then stops.
     let stop = CancellationToken::new();
-    let miners = start_miners(&[node.stratum_addr], &stop);
+    let miners = start_miners(&[node.stratum_addr], None, &stop);
     let top = height(&node);
     wait_for(300, "two more blocks", || height(&node) >= top + 2).await;
     stop_miners(stop, miners).await;

@@ -48,7 +48,7 @@ async fn blocks_found_through_two_edges_settle_and_balances_match_the_allocation
     }
     let stratum: Vec<_> = edges.iter().map(|e| e.stratum_addr).collect();
     let stop = CancellationToken::new();
-    let miners = start_miners(&stratum, &stop);
+    let miners = start_miners(&stratum, None, &stop);
     wait_for(300, "a first block", || height(&node) >= 1).await;
 
     let deployment = deploy_at_tip(

@@ -11,6 +11,9 @@ pub struct Spawned {
     pub child: Child,
     /// `host:port` of its Stratum server, when it has one.
     pub stratum: Option<String>,
+    /// `host:port` of its Stratum V2 server and the authority key, when
+    /// it has one.
+    pub stratum_v2: Option<(String, String)>,
     /// `host:port` of its HTTP API (an edge's: metrics and health), when
     /// it has one.
     pub api: Option<String>,
@@ -29,7 +32,7 @@ pub fn spawn(args: &[String]) -> Spawned {
         .expect("spawning shareproof");
     let stdout = child.stdout.take().expect("piped stdout");
     let mut lines = BufReader::new(stdout).lines();
-    let (mut stratum, mut api) = (None, None);
+    let (mut stratum, mut api, mut stratum_v2) = (None, None, None);
     let edge = args.first().is_some_and(|a| a == "edge");
     loop {
         let line = lines
@@ -39,6 +42,16 @@ pub fn spawn(args: &[String]) -> Spawned {
         let line = line.trim();
         if let Some(rest) = line.strip_prefix("Stratum:") {
             stratum = Some(rest.trim().trim_start_matches("stratum+tcp://").to_owned());
+        }
+        if let Some(rest) = line.strip_prefix("Stratum V2:") {
+            // `stratum2+tcp://HOST:PORT  (authority key: KEY)`
+            let mut words = rest.split_whitespace();
+            let url = words.next().expect("V2 url");
+            let key = words.last().expect("authority key").trim_end_matches(')');
+            stratum_v2 = Some((
+                url.trim_start_matches("stratum2+tcp://").to_owned(),
+                key.to_owned(),
+            ));
         }
         if let Some(rest) = line
             .strip_prefix("HTTP API:")
@@ -62,6 +75,7 @@ pub fn spawn(args: &[String]) -> Spawned {
     Spawned {
         child,
         stratum,
+        stratum_v2,
         api,
     }
 }

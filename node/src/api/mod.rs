@@ -211,6 +211,7 @@ async fn pool(State(s): State<ApiState>) -> Response {
         "hashrate": a.pool_rate.hashrate(now, s.inner.started),
         "connected_miners": s.inner.registry.miners(),
         "connections": s.inner.metrics.connections.get(),
+        "protocols": protocols(&s.inner.metrics),
         "shares": a.shares_total,
         "window_shares": a.window_shares,
         "window_weight": a.window_weight.to_string(),
@@ -222,6 +223,20 @@ async fn pool(State(s): State<ApiState>) -> Response {
         "chain_tip_height": s.inner.embedded.as_ref().map(|e| e.with_chain(|c| c.height())),
     }))
     .into_response()
+}
+
+/// Connections and accepted shares (since start) per Stratum protocol.
+fn protocols(m: &crate::metrics::Metrics) -> serde_json::Value {
+    let conns = |p: &str| m.connections_by_protocol.with_label_values(&[p]).get();
+    let shares = |p: &str| m.shares_by_protocol.with_label_values(&[p]).get();
+    json!({
+        "v1": {"connections": conns("v1"), "shares_accepted": shares("v1")},
+        "v2": {
+            "connections": conns("v2"),
+            "channels": m.v2_channels.get(),
+            "shares_accepted": shares("v2"),
+        },
+    })
 }
 
 async fn miner(State(s): State<ApiState>, Path(address): Path<String>) -> Response {

@@ -8,12 +8,10 @@
 //! durable. Answers keep the order of requests. A share that is a block is
 //! submitted to the template source before anything else is done with it.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bitcoin::hashes::Hash;
-use share_verifier::log::ShareRecord;
 use share_verifier::{
     Address, Difficulty, JobId, Share, ShareRules, ShareTarget, Username, VersionMask,
 };
@@ -23,6 +21,7 @@ use tokio::sync::{oneshot, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::ledger::{AcceptedShare, JobEntry, LedgerError, LedgerMsg};
+use crate::stratum::accept::{self, Durable, Seen};
 use crate::stratum::connection::{Connection, ConnectionError};
 use crate::stratum::shared::Shared;
 use crate::vardiff::Vardiff;
@@ -36,8 +35,8 @@ struct SentJob {
     entry: Arc<JobEntry>,
     /// The share target it was sent with: shares on it are held to this.
     target: ShareTarget,
-    /// Low 64 bits of accepted share hashes (duplicate detection).
-    seen: HashSet<u64>,
+    /// Shares accepted on it (duplicate detection).
+    seen: Seen,
     /// When a newer tip made it stale.
     stale_since: Option<Instant>,
 }
@@ -57,7 +56,7 @@ enum Pending {
     /// A share waiting for durability.
     Ack {
         id: Box<str>,
-        rx: oneshot::Receiver<Result<u64, LedgerError>>,
+        rx: Durable,
         started: Instant,
     },
 }
@@ -259,6 +258,11 @@ impl Session {
             Ok(_seq) => {
                 response::write_result(&mut self.out, id, "true");
                 self.shared.metrics.shares_accepted.inc();
+                self.shared
+                    .metrics
+                    .shares_by_protocol
+                    .with_label_values(&["v1"])
+                    .inc();
             }
             Err(e) => {
                 let reject = Reject::Internal(Arc::new(e));
@@ -503,7 +507,7 @@ impl Session {
         self.jobs.push_back(SentJob {
             entry,
             target,
-            seen: HashSet::new(),
+            seen: Seen::default(),
             stale_since: None,
         });
     }
@@ -564,10 +568,7 @@ impl Session {
     }
 
     /// Validates a submit; on success returns the share for the ledger.
-    fn submit(
-        &mut self,
-        p: &Submit<'_>,
-    ) -> Result<(AcceptedShare, oneshot::Receiver<Result<u64, LedgerError>>), Reject> {
+    fn submit(&mut self, p: &Submit<'_>) -> Result<(AcceptedShare, Durable), Reject> {
         if !self.subscribed {
             return Err(Reject::NotSubscribed);
         }
@@ -605,33 +606,15 @@ impl Session {
             &rules,
             sent.target,
         )?;
-        let checked = *share.checked();
-        let key = u64::from_le_bytes(
-            checked.hash.as_byte_array()[..8]
-                .try_into()
-                .expect("8 bytes"),
-        );
-        if !self.jobs[index].seen.insert(key) {
+        if !self.jobs[index].seen.insert(&share) {
             return Err(Reject::Duplicate);
         }
-        let block = match &self.shared.blocks {
-            Some(blocks) if checked.is_block => {
-                blocks.submit(&entry, &share.submission, checked.version, checked.hash)
-            }
-            _ => None,
-        };
-        let (reply, rx) = oneshot::channel();
-        Ok((
-            AcceptedShare {
-                // Its seq is assigned by the ledger.
-                record: ShareRecord::of_share(share, 0, address),
-                checked,
-                worker: worker_name,
-                stream_seq: None,
-                block,
-                reply,
-            },
-            rx,
+        Ok(accept::accept(
+            &self.shared,
+            &entry,
+            share,
+            address,
+            worker_name,
         ))
     }
 }
