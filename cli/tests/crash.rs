@@ -64,6 +64,7 @@ async fn every_acknowledged_share_survives_a_sigkill() {
     let load = tokio::spawn(loadgen::run(
         LoadgenConfig {
             url: format!("stratum+tcp://{stratum}"),
+            authority_key: None,
             connections: 8,
             rate: 3000.0,
             duration: Duration::from_secs(4),

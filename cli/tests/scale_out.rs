@@ -119,6 +119,7 @@ async fn bus(urls: &str, replicas: usize) -> (Context, ShareStream) {
 fn load(stratum: &str, acked: PathBuf, seconds: u64) -> tokio::task::JoinHandle<LoadgenReport> {
     let config = LoadgenConfig {
         url: format!("stratum+tcp://{stratum}"),
+        authority_key: None,
         connections: 4,
         rate: 400.0,
         duration: Duration::from_secs(seconds),

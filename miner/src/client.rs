@@ -96,6 +96,8 @@ pub struct Client {
     next_id: u64,
     /// Messages read during the handshake, not yet consumed.
     queued: VecDeque<ServerMessage>,
+    /// Bytes read by [`Client::next`].
+    bytes_read: u64,
 }
 
 impl Client {
@@ -139,6 +141,7 @@ impl Client {
             write,
             next_id: 1,
             queued: VecDeque::new(),
+            bytes_read: 0,
         })
     }
 
@@ -159,6 +162,11 @@ impl Client {
         let id = self.next_id;
         self.next_id += n;
         id
+    }
+
+    /// Bytes read by [`Client::next`] so far.
+    pub fn bytes_read(&self) -> u64 {
+        self.bytes_read
     }
 
     /// Splits into the line reader, the writer and messages already read.
@@ -182,6 +190,7 @@ impl Client {
             return Ok(m);
         }
         let line = self.lines.next_line().await?.ok_or(ClientError::Closed)?;
+        self.bytes_read += line.len() as u64 + 1;
         Ok(ServerMessage::parse(line.as_bytes())?)
     }
 

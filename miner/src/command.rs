@@ -22,6 +22,9 @@ pub enum ArgsError {
     /// `--invalid` outside 0..=1.
     #[error("--invalid {0} must be between 0 and 1")]
     InvalidFraction(f64),
+    /// `--protocol` that the URL's scheme contradicts.
+    #[error("--protocol does not match the URL {0:?} (V1: stratum+tcp://, V2: stratum2+tcp://)")]
+    Protocol(String),
     /// `--rate` not a positive number.
     #[error("--rate {0} must be a positive number of shares per second")]
     Rate(f64),
@@ -136,9 +139,15 @@ impl MineArgs {
 /// `loadgen`: many Stratum connections submitting shares at a fixed rate.
 #[derive(Debug, Clone, Args)]
 pub struct LoadgenArgs {
-    /// Pool URL.
-    #[arg(long, default_value = "stratum+tcp://127.0.0.1:3333")]
-    pub url: String,
+    /// Pool URL [default: stratum+tcp://127.0.0.1:3333, or stratum2+tcp://127.0.0.1:3336 with --protocol v2].
+    #[arg(long)]
+    pub url: Option<String>,
+    /// Stratum protocol: v1 or v2 [default: the URL's scheme's].
+    #[arg(long, value_parser = ["v1", "v2"])]
+    pub protocol: Option<String>,
+    /// The pool's Stratum V2 authority key (for V2; the node prints it at start).
+    #[arg(long)]
+    pub authority_key: Option<String>,
     /// Connections to open.
     #[arg(long, default_value_t = 100)]
     pub connections: usize,
@@ -178,8 +187,20 @@ impl LoadgenArgs {
         if !self.idle && !positive {
             return Err(ArgsError::Rate(self.rate).into());
         }
+        let url = match (self.url, self.protocol.as_deref()) {
+            (Some(url), Some("v2")) if !url.starts_with("stratum2+tcp://") => {
+                return Err(ArgsError::Protocol(url).into())
+            }
+            (Some(url), Some("v1")) if url.starts_with("stratum2+tcp://") => {
+                return Err(ArgsError::Protocol(url).into())
+            }
+            (Some(url), _) => url,
+            (None, Some("v2")) => "stratum2+tcp://127.0.0.1:3336".to_owned(),
+            (None, _) => "stratum+tcp://127.0.0.1:3333".to_owned(),
+        };
         let config = LoadgenConfig {
-            url: self.url.clone(),
+            url: url.clone(),
+            authority_key: self.authority_key,
             connections: self.connections,
             rate: self.rate,
             duration: Duration::from_secs(self.duration),
@@ -191,10 +212,7 @@ impl LoadgenArgs {
         };
         let report = loadgen::run(config, CancellationToken::new())
             .await
-            .map_err(|source| CommandError::Pool {
-                url: self.url,
-                source,
-            })?;
+            .map_err(|source| CommandError::Pool { url, source })?;
         let notes = report.diagnosis(self.difficulty);
         Ok((report, notes))
     }

@@ -13,6 +13,7 @@ pub mod client;
 pub mod command;
 pub mod cpu;
 pub mod loadgen;
+pub mod loadgen_v2;
 pub mod pool;
 pub mod v2;
 

@@ -5,6 +5,10 @@
 //! (duplicates) — and reports accepted/rejected counts and submit latency
 //! percentiles. It can write every acknowledged share to a file, which the
 //! crash-safety test compares with the node's log after a SIGKILL.
+//!
+//! It speaks Stratum V1 (`stratum+tcp://`) or V2 (`stratum2+tcp://`, with
+//! the pool's authority key; [`loadgen_v2`](crate::loadgen_v2)), and counts
+//! the bytes each way so the two protocols' wire costs compare.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
@@ -20,12 +24,15 @@ use tokio::io::AsyncWriteExt;
 use tokio_util::sync::CancellationToken;
 
 use crate::client::{self, Client, ClientError};
+use crate::pool::Endpoint;
 
 /// Load generator settings.
 #[derive(Debug, Clone)]
 pub struct LoadgenConfig {
-    /// `stratum+tcp://host:port`.
+    /// `stratum+tcp://host:port` or `stratum2+tcp://host:port`.
     pub url: String,
+    /// The pool's Stratum V2 authority key (for `stratum2+tcp://`).
+    pub authority_key: Option<String>,
     /// Connections to open.
     pub connections: usize,
     /// Shares per second, all connections together.
@@ -74,29 +81,46 @@ pub struct LoadgenReport {
     pub notified_connections: u64,
     /// Idle runs: first to last receipt of that notify, microseconds (client side).
     pub notify_spread_us: u64,
+    /// Bytes written to the pool after the handshakes, all connections.
+    pub bytes_sent: u64,
+    /// Bytes read from the pool, all connections.
+    pub bytes_received: u64,
+    /// `bytes_sent / sent`: what one share costs on the wire.
+    pub bytes_per_share: f64,
+    /// Idle runs: jobs received, all connections.
+    pub jobs_received: u64,
+    /// Idle runs: `bytes_received / jobs_received`: what one job costs on
+    /// the wire (with the target and tip messages that come with it).
+    pub bytes_per_job: f64,
 }
 
+/// Counters every connection adds to.
 #[derive(Default)]
-struct Totals {
-    connected: AtomicU64,
-    sent: AtomicU64,
-    accepted: AtomicU64,
-    rejected: Mutex<BTreeMap<i64, u64>>,
-    rejected_reasons: Mutex<BTreeMap<String, u64>>,
+pub(crate) struct Totals {
+    pub(crate) connected: AtomicU64,
+    pub(crate) sent: AtomicU64,
+    pub(crate) accepted: AtomicU64,
+    pub(crate) rejected: Mutex<BTreeMap<i64, u64>>,
+    pub(crate) rejected_reasons: Mutex<BTreeMap<String, u64>>,
     /// f64 bits of the highest difficulty set.
-    max_difficulty: AtomicU64,
-    unmined: AtomicU64,
-    closed_by_pool: AtomicU64,
-    latencies: Mutex<Vec<u32>>,
-    acked: Mutex<Vec<String>>,
-    /// Per job id: first and last receipt of its notify, and how many connections got it.
-    notifies: Mutex<HashMap<u64, (Instant, Instant, u64)>>,
+    pub(crate) max_difficulty: AtomicU64,
+    pub(crate) unmined: AtomicU64,
+    pub(crate) closed_by_pool: AtomicU64,
+    pub(crate) latencies: Mutex<Vec<u32>>,
+    pub(crate) acked: Mutex<Vec<String>>,
+    /// Per job: first and last receipt of it, and how many connections got it.
+    pub(crate) notifies: Mutex<HashMap<u64, (Instant, Instant, u64)>>,
+    /// Bytes written to the pool after the handshake.
+    pub(crate) bytes_sent: AtomicU64,
+    /// Bytes read from the pool.
+    pub(crate) bytes_received: AtomicU64,
 }
 
-struct CurrentJob {
-    job: Job,
-    prepared: PreparedJob,
-    target: ShareTarget,
+/// The job a connection mines on, with the target it was sent at.
+pub(crate) struct CurrentJob {
+    pub(crate) job: Job,
+    pub(crate) prepared: PreparedJob,
+    pub(crate) target: ShareTarget,
 }
 
 /// Runs the load and returns the report.
@@ -107,7 +131,7 @@ pub async fn run(
     config: LoadgenConfig,
     shutdown: CancellationToken,
 ) -> Result<LoadgenReport, ClientError> {
-    let addr = client::parse_url(&config.url)?;
+    let endpoint = Endpoint::parse(&config.url, config.authority_key.as_deref())?;
     let totals = Arc::new(Totals::default());
     let per_conn = config.rate / config.connections.max(1) as f64;
     let started = Instant::now();
@@ -116,14 +140,24 @@ pub async fn run(
     // Handshakes in flight at once (the listen backlog is finite).
     let handshakes = Arc::new(tokio::sync::Semaphore::new(256));
     for i in 0..config.connections {
-        let addr = addr.clone();
+        let endpoint = endpoint.clone();
         let totals = totals.clone();
         let stop = stop.clone();
         let config = config.clone();
         let handshakes = handshakes.clone();
         tasks.push(tokio::spawn(async move {
-            if let Err(e) = connection(i, &addr, per_conn, &config, &totals, stop, handshakes).await
-            {
+            let ended = match &endpoint {
+                Endpoint::V1(addr) => {
+                    connection(i, addr, per_conn, &config, &totals, stop, handshakes).await
+                }
+                Endpoint::V2(addr, key) => {
+                    crate::loadgen_v2::connection(
+                        i, addr, *key, per_conn, &config, &totals, stop, handshakes,
+                    )
+                    .await
+                }
+            };
+            if let Err(e) = ended {
                 tracing::debug!(connection = i, error = %e, "loadgen connection ended");
             }
         }));
@@ -176,9 +210,19 @@ pub async fn run(
         .map_or((0, 0), |(first, last, n)| {
             (*n, last.duration_since(*first).as_micros() as u64)
         });
+    let sent = totals.sent.load(Ordering::Relaxed);
+    let bytes_sent = totals.bytes_sent.load(Ordering::Relaxed);
+    let bytes_received = totals.bytes_received.load(Ordering::Relaxed);
+    let jobs_received: u64 = totals
+        .notifies
+        .lock()
+        .expect("lock")
+        .values()
+        .map(|(_, _, n)| n)
+        .sum();
     Ok(LoadgenReport {
         connected: totals.connected.load(Ordering::Relaxed),
-        sent: totals.sent.load(Ordering::Relaxed),
+        sent,
         accepted,
         rejected,
         rejected_reasons,
@@ -190,6 +234,11 @@ pub async fn run(
         accepted_per_second: accepted as f64 / seconds,
         notified_connections,
         notify_spread_us,
+        bytes_sent,
+        bytes_received,
+        bytes_per_share: bytes_sent as f64 / sent.max(1) as f64,
+        jobs_received,
+        bytes_per_job: bytes_received as f64 / jobs_received.max(1) as f64,
     })
 }
 
@@ -278,6 +327,9 @@ async fn connection(
     }
     let reader = async {
         while let Ok(Some(line)) = lines.next_line().await {
+            totals
+                .bytes_received
+                .fetch_add(line.len() as u64 + 1, Ordering::Relaxed);
             if let Ok(m) = ServerMessage::parse(line.as_bytes()) {
                 on_msg(m);
             }
@@ -360,6 +412,9 @@ async fn connection(
                 continue;
             }
             totals.sent.fetch_add(batch.len() as u64, Ordering::Relaxed);
+            totals
+                .bytes_sent
+                .fetch_add(out.len() as u64, Ordering::Relaxed);
             {
                 let mut inflight = inflight.lock().expect("lock");
                 for (id, desc) in batch {
@@ -400,7 +455,10 @@ async fn connection(
 async fn idle(mut c: Client, totals: &Totals, stop: CancellationToken) -> Result<(), ClientError> {
     loop {
         let msg = tokio::select! {
-            _ = stop.cancelled() => return Ok(()),
+            _ = stop.cancelled() => {
+                totals.bytes_received.fetch_add(c.bytes_read(), Ordering::Relaxed);
+                return Ok(());
+            }
             m = c.next() => m?,
         };
         if let ServerMessage::Notification(Notification::Notify(job)) = msg {
@@ -413,7 +471,8 @@ async fn idle(mut c: Client, totals: &Totals, stop: CancellationToken) -> Result
     }
 }
 
-fn en2_bytes(counter: u64, size: usize) -> Vec<u8> {
+/// An extranonce of `size` bytes holding `counter` (big-endian, low bytes).
+pub(crate) fn en2_bytes(counter: u64, size: usize) -> Vec<u8> {
     let mut en2 = vec![0u8; size];
     let bytes = counter.to_be_bytes();
     let n = size.min(8);
@@ -427,7 +486,7 @@ const MINE_CHUNK: u32 = 1 << 14;
 /// The first nonce whose share meets the job's target; `None` when the run
 /// ends (`deadline` or `stop`) first: a share at a high difficulty can take
 /// far longer than the run, and the run still ends on time.
-fn mine(
+pub(crate) fn mine(
     job: &CurrentJob,
     extranonce1: &[u8],
     extranonce2: &[u8],

@@ -84,6 +84,7 @@ pub struct V2Client {
     /// The tip the pool set last, with its time and bits.
     tip: Option<(BlockHash, u32, CompactTarget)>,
     next_sequence: u32,
+    bytes_read: u64,
 }
 
 impl V2Client {
@@ -111,6 +112,7 @@ impl V2Client {
             future: Vec::new(),
             tip: None,
             next_sequence: 0,
+            bytes_read: 0,
         })
     }
 
@@ -120,8 +122,7 @@ impl V2Client {
     /// [`ClientError`].
     pub async fn send(&mut self, message: AnyMessage<'_>) -> Result<(), ClientError> {
         self.transport.encode(message, &mut self.out)?;
-        self.stream.write_all(&self.out).await?;
-        self.out.clear();
+        self.flush().await?;
         Ok(())
     }
 
@@ -135,8 +136,10 @@ impl V2Client {
             if let Some(mut frame) = self.transport.decode(&mut self.buf)? {
                 return Ok(frame.message()?.into_owned());
             }
-            if self.stream.read_buf(&mut self.buf).await? == 0 {
-                return Err(ClientError::Closed);
+            // Cancel-safe: bytes read stay in the buffer.
+            match self.stream.read_buf(&mut self.buf).await? {
+                0 => return Err(ClientError::Closed),
+                n => self.bytes_read += n as u64,
             }
         }
     }
@@ -172,7 +175,7 @@ impl V2Client {
     }
 
     /// Opens an extended channel for `user` (`0x<address>[.<worker>]`),
-    /// announcing `hash_rate` H/s.
+    /// announcing `hash_rate` H/s and accepting any target.
     ///
     /// # Errors
     /// [`ClientError::RefusedV2`] with the pool's code.
@@ -182,7 +185,24 @@ impl V2Client {
         hash_rate: f32,
         min_extranonce_size: u16,
     ) -> Result<Channel, ClientError> {
-        let max = [0xffu8; 32];
+        self.open_extended_at(user, hash_rate, ShareTarget::MAX, min_extranonce_size)
+            .await
+    }
+
+    /// [`V2Client::open_extended`] with a maximum target: the pool's
+    /// difficulty stays at least `max_target`'s.
+    ///
+    /// # Errors
+    /// [`ClientError::RefusedV2`] with the pool's code.
+    pub async fn open_extended_at(
+        &mut self,
+        user: &str,
+        hash_rate: f32,
+        max_target: ShareTarget,
+        min_extranonce_size: u16,
+    ) -> Result<Channel, ClientError> {
+        let mut max = max_target.to_be_bytes();
+        max.reverse();
         let open = OpenExtendedMiningChannel {
             request_id: 1,
             user_identity: str0255(user)?,
@@ -213,11 +233,30 @@ impl V2Client {
         }
     }
 
-    /// Submits a share on `channel`; returns its sequence number.
+    /// Submits a share on `channel` at once; returns its sequence number.
     ///
     /// # Errors
     /// [`ClientError`].
     pub async fn submit(
+        &mut self,
+        channel: u32,
+        job_id: u32,
+        extranonce: &[u8],
+        ntime: u32,
+        nonce: u32,
+        version: u32,
+    ) -> Result<u32, ClientError> {
+        let sequence_number = self.queue_submit(channel, job_id, extranonce, ntime, nonce, version)?;
+        self.flush().await?;
+        Ok(sequence_number)
+    }
+
+    /// Encodes a share for the next [`V2Client::flush`]; returns its
+    /// sequence number (a load generator writes many shares at once).
+    ///
+    /// # Errors
+    /// [`ClientError`] for an extranonce over 32 bytes.
+    pub fn queue_submit(
         &mut self,
         channel: u32,
         job_id: u32,
@@ -239,9 +278,29 @@ impl V2Client {
                 .try_into()
                 .map_err(|_| ClientError::Unexpected("an extranonce over 32 bytes"))?,
         };
-        self.send(AnyMessage::Mining(Mining::SubmitSharesExtended(submit)))
-            .await?;
+        self.transport.encode(
+            AnyMessage::Mining(Mining::SubmitSharesExtended(submit)),
+            &mut self.out,
+        )?;
         Ok(sequence_number)
+    }
+
+    /// Writes what was queued; returns the bytes written.
+    ///
+    /// # Errors
+    /// [`ClientError::Io`].
+    pub async fn flush(&mut self) -> Result<usize, ClientError> {
+        let n = self.out.len();
+        if n > 0 {
+            self.stream.write_all(&self.out).await?;
+            self.out.clear();
+        }
+        Ok(n)
+    }
+
+    /// Encrypted bytes read from the pool so far.
+    pub fn bytes_read(&self) -> u64 {
+        self.bytes_read
     }
 
     /// The next event the miner acts on.

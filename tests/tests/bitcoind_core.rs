@@ -255,6 +255,7 @@ async fn outside_tips_and_a_reorganisation_move_the_miners() {
     let idle = tokio::spawn(loadgen::run(
         LoadgenConfig {
             url: format!("stratum+tcp://{}", t.node.stratum_addr),
+            authority_key: None,
             connections: 1000,
             rate: 1.0,
             duration: Duration::from_secs(600),
