@@ -5,9 +5,12 @@
 # with --tests, Bitcoin Core's bitcoind and bitcoin-cli for the end-to-end
 # tests, built from crates.io source and cached outside the repository
 # (scripts/install-bitcoind.sh; skipped when SHAREPROOF_BITCOIND names
-# your own bitcoind), and the NATS server for the share bus's tests
-# (scripts/install-nats.sh, Debian's nats-server). Idempotent: run it again
-# and it only checks.
+# your own bitcoind), the NATS server for the share bus's tests
+# (scripts/install-nats.sh, Debian's nats-server), and the Stratum V2
+# reference roles the V2 tests run as clients (scripts/install-sv2.sh:
+# translator_sv2 and mining_device from crates.io, cached; skipped when
+# SHAREPROOF_SV2_BIN names a directory holding them). Idempotent: run it
+# again and it only checks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,4 +32,9 @@ if [ "${1:-}" = "--tests" ]; then
     scripts/install-bitcoind.sh >/dev/null
   fi
   echo "install: nats-server at $(scripts/install-nats.sh)"
+  if [ -n "${SHAREPROOF_SV2_BIN:-}" ]; then
+    echo "install: using SHAREPROOF_SV2_BIN=$SHAREPROOF_SV2_BIN"
+  else
+    echo "install: Stratum V2 reference roles in $(scripts/install-sv2.sh)"
+  fi
 fi

@@ -12,6 +12,7 @@
 pub mod client;
 pub mod command;
 pub mod cpu;
+pub mod load;
 pub mod loadgen;
 pub mod loadgen_v2;
 pub mod pool;

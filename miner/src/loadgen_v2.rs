@@ -16,7 +16,7 @@ use shareproof_stratum::v2::AuthorityPublicKey;
 use tokio_util::sync::CancellationToken;
 
 use crate::client::ClientError;
-use crate::loadgen::{en2_bytes, mine, CurrentJob, LoadgenConfig, Totals};
+use crate::load::{en2_bytes, mine, CurrentJob, LoadgenConfig, Totals};
 use crate::v2::{Event, V2Client};
 
 /// The V1 error code a V2 error code corresponds to (the report counts
@@ -48,7 +48,8 @@ pub(crate) async fn connection(
     let user = format!("0x{:040x}.lg{index}", index as u128 + 1);
     // The maximum target holds the pool's difficulty at (or above) the
     // run's; a hash rate that small asks it for nothing harder.
-    let max_target = Difficulty::new(config.difficulty).map_or(ShareTarget::MAX, Difficulty::to_target);
+    let max_target =
+        Difficulty::new(config.difficulty).map_or(ShareTarget::MAX, Difficulty::to_target);
     let channel = c.open_extended_at(&user, 0.0, max_target, 4).await?;
     drop(permit);
     totals.connected.fetch_add(1, Ordering::Relaxed);
@@ -141,7 +142,8 @@ pub(crate) async fn connection(
         let Some(job) = current.clone() else {
             continue;
         };
-        let due = ((start.elapsed().as_secs_f64() * rate) as u64).min(sent + (rate / 10.0).ceil() as u64);
+        let due =
+            ((start.elapsed().as_secs_f64() * rate) as u64).min(sent + (rate / 10.0).ceil() as u64);
         let now = Instant::now();
         let mut batch = 0u64;
         while sent < due {
@@ -155,7 +157,8 @@ pub(crate) async fn connection(
             } else {
                 counter += 1;
                 let en = en2_bytes(counter, channel.extranonce_size);
-                let Some(nonce) = mine(&job, &channel.extranonce_prefix, &en, deadline, &stop) else {
+                let Some(nonce) = mine(&job, &channel.extranonce_prefix, &en, deadline, &stop)
+                else {
                     totals.unmined.fetch_add(due - sent + 1, Ordering::Relaxed);
                     sent = due;
                     break;
@@ -191,7 +194,9 @@ pub(crate) async fn connection(
         }
     })
     .await;
-    totals.bytes_received.fetch_add(c.bytes_read(), Ordering::Relaxed);
+    totals
+        .bytes_received
+        .fetch_add(c.bytes_read(), Ordering::Relaxed);
     result
 }
 
@@ -205,7 +210,11 @@ fn note_difficulty(totals: &Totals, target: ShareTarget) {
 /// channel numbers its jobs itself).
 fn note_job(totals: &Totals, job: &share_verifier::Job) {
     use bitcoin::hashes::Hash;
-    let tip = u64::from_le_bytes(job.prevhash.as_byte_array()[..8].try_into().expect("8 bytes"));
+    let tip = u64::from_le_bytes(
+        job.prevhash.as_byte_array()[..8]
+            .try_into()
+            .expect("8 bytes"),
+    );
     let key = tip ^ u64::from(job.ntime);
     let now = Instant::now();
     let mut n = totals.notifies.lock().expect("lock");

@@ -112,8 +112,8 @@ pub enum Pool {
     },
     /// Over Stratum V2, one extended channel.
     V2 {
-        /// The connection.
-        client: V2Client,
+        /// The connection (boxed: its Noise state is large).
+        client: Box<V2Client>,
         /// The channel.
         channel: v2::Channel,
         /// Whether version rolling was asked for.
@@ -149,7 +149,7 @@ impl Pool {
                 })
             }
             Endpoint::V2(addr, key) => {
-                let mut client = V2Client::connect(addr, *key).await?;
+                let mut client = Box::new(V2Client::connect(addr, *key).await?);
                 let flags = if version_rolling {
                     REQUIRES_VERSION_ROLLING
                 } else {

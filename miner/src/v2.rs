@@ -246,7 +246,8 @@ impl V2Client {
         nonce: u32,
         version: u32,
     ) -> Result<u32, ClientError> {
-        let sequence_number = self.queue_submit(channel, job_id, extranonce, ntime, nonce, version)?;
+        let sequence_number =
+            self.queue_submit(channel, job_id, extranonce, ntime, nonce, version)?;
         self.flush().await?;
         Ok(sequence_number)
     }

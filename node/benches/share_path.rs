@@ -1,6 +1,7 @@
 //! The node's per-share hot path, layer by layer: a `mining.submit` line
 //! parsed (`shareproof_stratum::request`), parsed and validated against its job (the session's
-//! `validate_submit`, a 12-level Merkle branch), and the ledger's group
+//! `validate_submit`, a 12-level Merkle branch); the same for Stratum V2,
+//! a `SubmitSharesExtended` decrypted (Noise), parsed and validated; and the ledger's group
 //! commit of a batch of accepted shares to sled (durable before the miners
 //! are acknowledged). End-to-end figures through TCP come from
 //! `shareproof loadgen`.
@@ -133,5 +134,95 @@ fn ledger(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, stratum, ledger);
+/// 1024 `SubmitSharesExtended` frames encrypted in order by a client, and
+/// the pool's transport that reads them.
+fn v2_frames() -> (shareproof_stratum::v2::Transport, bytes::BytesMut) {
+    use shareproof_stratum::v2::mining_sv2::SubmitSharesExtended;
+    use shareproof_stratum::v2::noise::MAX_CLIENT_FRAME;
+    use shareproof_stratum::v2::parsers_sv2::{AnyMessage, Mining};
+    use shareproof_stratum::v2::{AuthorityKeypair, ClientHandshake, ServerHandshake};
+    let key = AuthorityKeypair::generate();
+    let (hello, client) = ClientHandshake::start(Some(key.public())).expect("hello");
+    let server = ServerHandshake::new(key.responder(std::time::Duration::from_secs(60)));
+    let (answer, server) = server
+        .respond(hello.try_into().expect("64 bytes"), MAX_CLIENT_FRAME)
+        .expect("answer");
+    let mut client = client
+        .finish(answer.try_into().expect("size"))
+        .expect("key");
+    let mut wire = Vec::new();
+    let extranonce = [5u8, 6, 7, 8, 9, 0x10, 0x11, 0x12];
+    for nonce in 0..1024u32 {
+        let m = SubmitSharesExtended {
+            channel_id: 1,
+            sequence_number: nonce,
+            job_id: 1,
+            nonce,
+            ntime: 0x6553_f100,
+            version: 0x2000_2000,
+            extranonce: (&extranonce[..]).try_into().expect("8 bytes"),
+        };
+        client
+            .encode(
+                AnyMessage::Mining(Mining::SubmitSharesExtended(m)),
+                &mut wire,
+            )
+            .expect("encodes");
+    }
+    (server, bytes::BytesMut::from(&wire[..]))
+}
+
+fn stratum_v2(c: &mut Criterion) {
+    use share_verifier::{Share, Submission};
+    use shareproof_stratum::v2::parsers_sv2::{AnyMessage, Mining};
+    let job = job();
+    let prepared = PreparedJob::new(&job);
+    let rules = ShareRules {
+        extranonce1_size: 4,
+        extranonce2_size: 8,
+        version_mask: VersionMask::BIP320,
+    };
+    let mut group = c.benchmark_group("stratum_v2_submit");
+    group.throughput(Throughput::Elements(1024));
+    group.bench_function("decrypt_and_parse", |b| {
+        b.iter_batched(
+            v2_frames,
+            |(mut server, mut buf)| {
+                while let Some(mut frame) = server.decode(&mut buf).expect("decrypts") {
+                    black_box(frame.message().is_ok());
+                }
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    group.bench_function("decrypt_parse_and_validate", |b| {
+        b.iter_batched(
+            v2_frames,
+            |(mut server, mut buf)| {
+                while let Some(mut frame) = server.decode(&mut buf).expect("decrypts") {
+                    let Ok(AnyMessage::Mining(Mining::SubmitSharesExtended(m))) = frame.message()
+                    else {
+                        panic!("a submit frame parses as a submit");
+                    };
+                    let submission = Submission {
+                        job_id: job.id,
+                        extranonce1: EXTRANONCE1.to_vec(),
+                        extranonce2: m.extranonce.as_bytes().to_vec(),
+                        ntime: m.ntime,
+                        nonce: m.nonce,
+                        version_bits: Some(m.version & VersionMask::BIP320.0),
+                    };
+                    let share = Share::new(submission, ShareTarget::MAX)
+                        .validate(&job, &prepared, &rules)
+                        .expect("every hash meets the easiest target");
+                    black_box(share.hash());
+                }
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    group.finish();
+}
+
+criterion_group!(benches, stratum, stratum_v2, ledger);
 criterion_main!(benches);

@@ -364,7 +364,7 @@ async fn bad_setups_channels_and_shares_get_the_specs_errors() {
     assert_eq!(error_code(&c.answer().await.unwrap()), codes::INVALID_SHARE);
 
     // An unknown message type is skipped, the connection goes on.
-    let job_prefix = vec![0u8; 10];
+    let job_prefix = [0u8; 10];
     let bogus = NewExtendedMiningJob {
         channel_id: channel,
         job_id: 1,

@@ -41,6 +41,14 @@ pub enum V2Error {
         /// The limit, in encrypted bytes.
         limit: usize,
     },
+    /// A frame whose header announces another payload length than it has.
+    #[error("frame header announces {announced} payload bytes, {got} follow")]
+    FrameLength {
+        /// The header's length field.
+        announced: usize,
+        /// The bytes after the header.
+        got: usize,
+    },
     /// A message of an unknown type or with a malformed payload.
     #[error("bad message: {0}")]
     Message(ParserError),

@@ -207,6 +207,32 @@ impl Transport {
     }
 }
 
+impl Transport {
+    /// Encrypts a frame given as bytes (the 6-byte header, then the payload
+    /// its length field announces) and appends it to `out`: for tests and
+    /// fuzzing that send what no message type would serialise to.
+    ///
+    /// # Errors
+    /// [`V2Error::FrameLength`] when the header's length does not match
+    /// the payload.
+    pub fn encode_frame(&mut self, frame: Vec<u8>, out: &mut Vec<u8>) -> Result<(), V2Error> {
+        let got = frame.len().saturating_sub(6);
+        let announced = frame.get(3..6).map_or(0, |l| {
+            usize::from(l[0]) | usize::from(l[1]) << 8 | usize::from(l[2]) << 16
+        });
+        if frame.len() < 6 || announced != got {
+            return Err(V2Error::FrameLength { announced, got });
+        }
+        let frame = SerializedFrame::from_bytes(frame).map_err(|e| V2Error::Codec(e.into()))?;
+        let bytes = self
+            .encoder
+            .encode_transport(frame, &mut self.encrypt)
+            .map_err(V2Error::Codec)?;
+        out.extend_from_slice(bytes.as_ref());
+        Ok(())
+    }
+}
+
 /// Keeps `codec_sv2`'s error type nameable by users of this module.
 pub type CodecError = codec_sv2::Error;
 
