@@ -333,4 +333,54 @@ mod tests {
             Err(V2Error::FrameTooLarge { limit: 40 })
         ));
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+        /// Any frames a client encrypts come out of the pool's decoder
+        /// whole, with their type and length, whatever they hold; parsing
+        /// them is an answer or an error, never a panic (the fuzz target
+        /// `stratum_v2_frames` runs the same at scale).
+        #[test]
+        fn arbitrary_frames_round_trip_and_parse_without_panics(
+            frames in proptest::collection::vec(
+                (proptest::prelude::any::<u8>(), proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300)),
+                1..8,
+            )
+        ) {
+            let key = AuthorityKeypair::generate();
+            let (mut client, mut server) = pair(&key, None, MAX_CLIENT_FRAME).unwrap();
+            let mut wire = Vec::new();
+            for (msg_type, payload) in &frames {
+                let mut frame = vec![0, 0, *msg_type];
+                frame.extend_from_slice(&(payload.len() as u32).to_le_bytes()[..3]);
+                frame.extend_from_slice(payload);
+                client.encode_frame(frame, &mut wire).unwrap();
+            }
+            let mut buf = BytesMut::from(&wire[..]);
+            let mut got = Vec::new();
+            while let Some(mut frame) = server.decode(&mut buf).unwrap() {
+                got.push((frame.msg_type(), frame.payload_len()));
+                let _ = frame.message();
+            }
+            let sent: Vec<(u8, usize)> = frames.iter().map(|(t, p)| (*t, p.len())).collect();
+            proptest::prop_assert_eq!(got, sent);
+        }
+    }
+
+    #[test]
+    fn a_frame_whose_header_lies_about_its_length_is_not_encrypted() {
+        let key = AuthorityKeypair::generate();
+        let (mut client, _) = pair(&key, None, MAX_CLIENT_FRAME).unwrap();
+        let mut out = Vec::new();
+        let err = client.encode_frame(vec![0, 0, 0x1b, 5, 0, 0, 1, 2], &mut out);
+        assert!(matches!(
+            err,
+            Err(V2Error::FrameLength {
+                announced: 5,
+                got: 2
+            })
+        ));
+        assert!(out.is_empty());
+    }
 }

@@ -310,6 +310,7 @@ impl Session {
     fn count_unknown(&mut self, msg_type: u8) {
         tracing::debug!(peer = %self.conn.peer(), msg_type, "unexpected V2 message skipped");
         self.count_reject("unknown_message");
+        self.roll_minute();
         self.unknown_count += 1;
         if self.unknown_count > MAX_UNKNOWN_PER_MINUTE {
             self.close = true;
@@ -662,18 +663,23 @@ impl Session {
             },
         )));
         if reject.is_invalid_share() {
-            let now = Instant::now();
-            if now.duration_since(self.invalid_since) > Duration::from_secs(60) {
-                self.invalid_since = now;
-                self.invalid_count = 0;
-                self.unknown_count = 0;
-            }
+            self.roll_minute();
             self.invalid_count += 1;
             if self.invalid_count > self.shared.config.max_invalid_per_minute {
                 self.count_reject(Reject::Banned.label());
                 self.shared.ban(self.conn.peer().ip());
                 self.close = true;
             }
+        }
+    }
+
+    /// Starts a new minute for the flood counters when the last one is over.
+    fn roll_minute(&mut self) {
+        let now = Instant::now();
+        if now.duration_since(self.invalid_since) > Duration::from_secs(60) {
+            self.invalid_since = now;
+            self.invalid_count = 0;
+            self.unknown_count = 0;
         }
     }
 
