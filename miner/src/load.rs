@@ -103,3 +103,12 @@ pub(crate) fn mine(
         }
     }
 }
+
+/// Whether share number `sent` (from 1) is one of the invalid fraction
+/// `fraction` (a duplicate of the previous share), spread evenly; never
+/// before there is a previous share.
+pub(crate) fn is_invalid(sent: u64, fraction: f64, has_previous: bool) -> bool {
+    fraction > 0.0
+        && has_previous
+        && (sent as f64 * fraction).floor() > ((sent - 1) as f64 * fraction).floor()
+}

@@ -24,7 +24,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::client::{self, Client, ClientError};
 pub use crate::load::LoadgenConfig;
-use crate::load::{en2_bytes, mine, CurrentJob, Totals};
+use crate::load::{en2_bytes, is_invalid, mine, CurrentJob, Totals};
 use crate::pool::Endpoint;
 
 /// Results of a run.
@@ -316,10 +316,7 @@ async fn connection(
             while sent < due {
                 sent += 1;
                 next_id += 1;
-                let invalid = config.invalid_fraction > 0.0
-                    && last.is_some()
-                    && (sent as f64 * config.invalid_fraction).floor()
-                        > ((sent - 1) as f64 * config.invalid_fraction).floor();
+                let invalid = is_invalid(sent, config.invalid_fraction, last.is_some());
                 let share = if invalid {
                     last.clone().expect("checked above")
                 } else {

@@ -16,7 +16,7 @@ use shareproof_stratum::v2::AuthorityPublicKey;
 use tokio_util::sync::CancellationToken;
 
 use crate::client::ClientError;
-use crate::load::{en2_bytes, mine, CurrentJob, LoadgenConfig, Totals};
+use crate::load::{en2_bytes, is_invalid, mine, CurrentJob, LoadgenConfig, Totals};
 use crate::v2::{Event, V2Client};
 
 /// The V1 error code a V2 error code corresponds to (the report counts
@@ -148,10 +148,7 @@ pub(crate) async fn connection(
         let mut batch = 0u64;
         while sent < due {
             sent += 1;
-            let invalid = config.invalid_fraction > 0.0
-                && last.is_some()
-                && (sent as f64 * config.invalid_fraction).floor()
-                    > ((sent - 1) as f64 * config.invalid_fraction).floor();
+            let invalid = is_invalid(sent, config.invalid_fraction, last.is_some());
             let (job_id, en, nonce) = if invalid {
                 last.clone().expect("checked above")
             } else {

@@ -7,6 +7,7 @@
 
 use std::io;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use bytes::BytesMut;
 use tokio::io::AsyncWriteExt;
@@ -77,15 +78,8 @@ impl Connection {
             if let Some(line) = codec::next_line(&mut self.buf, self.max_line)? {
                 return Ok(Some(line));
             }
-            self.stream.readable().await?;
-            if self.buf.capacity() - self.buf.len() < READ_CHUNK / 2 {
-                self.buf.reserve(READ_CHUNK);
-            }
-            match self.stream.try_read_buf(&mut self.buf) {
-                Ok(0) => return Ok(None),
-                Ok(_) => {}
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                Err(e) => return Err(e.into()),
+            if !read_some(&self.stream, &mut self.buf).await? {
+                return Ok(None);
             }
         }
     }
@@ -93,8 +87,45 @@ impl Connection {
     /// Writes all of `bytes`.
     ///
     /// # Errors
-    /// [`io::Error`] from the socket.
+    /// [`io::Error`] from the socket, or a timeout after [`WRITE_TIMEOUT`].
     pub async fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
-        self.stream.write_all(bytes).await
+        write_timed(&mut self.stream, bytes).await
+    }
+}
+
+/// How long a write may wait for a miner that does not read.
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Reads what the socket has into `buf`, growing it by a chunk when it is
+/// nearly full; `false` when the peer closed. Cancel-safe: it waits for
+/// readiness, then reads without waiting (both protocols' connections).
+///
+/// # Errors
+/// [`io::Error`] from the socket.
+pub async fn read_some(stream: &TcpStream, buf: &mut BytesMut) -> io::Result<bool> {
+    stream.readable().await?;
+    if buf.capacity() - buf.len() < READ_CHUNK / 2 {
+        buf.reserve(READ_CHUNK);
+    }
+    match stream.try_read_buf(buf) {
+        Ok(0) => Ok(false),
+        Ok(_) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(true),
+        Err(e) => Err(e),
+    }
+}
+
+/// Writes all of `bytes`, giving up after [`WRITE_TIMEOUT`] (a miner that
+/// stops reading must not hold its session's task for ever).
+///
+/// # Errors
+/// [`io::Error`] from the socket, or [`io::ErrorKind::TimedOut`].
+pub async fn write_timed(stream: &mut TcpStream, bytes: &[u8]) -> io::Result<()> {
+    match tokio::time::timeout(WRITE_TIMEOUT, stream.write_all(bytes)).await {
+        Ok(r) => r,
+        Err(_) => Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            "miner does not read",
+        )),
     }
 }

@@ -215,16 +215,7 @@ impl Session {
 
     async fn flush(&mut self) -> Result<(), ConnectionError> {
         if !self.out.is_empty() {
-            let write = self.conn.write_all(&self.out);
-            match tokio::time::timeout(Duration::from_secs(10), write).await {
-                Ok(r) => r?,
-                Err(_) => {
-                    return Err(ConnectionError::Io(std::io::Error::new(
-                        std::io::ErrorKind::TimedOut,
-                        "miner does not read",
-                    )))
-                }
-            }
+            self.conn.write_all(&self.out).await?;
             // Written: give the buffer back rather than keep a notify's worth
             // of capacity on every idle connection (one allocation per write
             // is noise next to the syscall).

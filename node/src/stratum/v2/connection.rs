@@ -13,8 +13,7 @@ use shareproof_stratum::v2::{Frame, ServerHandshake, Transport, V2Error};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-/// Bytes reserved for one read.
-const READ_CHUNK: usize = 2048;
+use crate::stratum::connection::{read_some, write_timed};
 
 /// Errors of a V2 connection.
 #[derive(Debug, thiserror::Error)]
@@ -91,15 +90,8 @@ impl Connection {
             if let Some(frame) = self.transport.decode(&mut self.buf)? {
                 return Ok(Some(frame));
             }
-            self.stream.readable().await?;
-            if self.buf.capacity() - self.buf.len() < READ_CHUNK / 2 {
-                self.buf.reserve(READ_CHUNK);
-            }
-            match self.stream.try_read_buf(&mut self.buf) {
-                Ok(0) => return Ok(None),
-                Ok(_) => {}
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                Err(e) => return Err(e.into()),
+            if !read_some(&self.stream, &mut self.buf).await? {
+                return Ok(None);
             }
         }
     }
@@ -115,8 +107,8 @@ impl Connection {
     /// Writes all of `bytes`.
     ///
     /// # Errors
-    /// [`io::Error`] from the socket.
+    /// [`io::Error`] from the socket, or a timeout.
     pub async fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
-        self.stream.write_all(bytes).await
+        write_timed(&mut self.stream, bytes).await
     }
 }

@@ -219,16 +219,7 @@ impl Session {
 
     async fn flush(&mut self) -> Result<(), ConnectionError> {
         if !self.out.is_empty() {
-            let write = self.conn.write_all(&self.out);
-            match tokio::time::timeout(Duration::from_secs(10), write).await {
-                Ok(r) => r?,
-                Err(_) => {
-                    return Err(ConnectionError::Io(std::io::Error::new(
-                        std::io::ErrorKind::TimedOut,
-                        "miner does not read",
-                    )))
-                }
-            }
+            self.conn.write_all(&self.out).await?;
             self.out = Vec::new();
         }
         Ok(())
@@ -386,10 +377,13 @@ impl Session {
         })?;
         let now = Instant::now();
         let mut vardiff = Vardiff::new(self.shared.vardiff, now);
-        let floor = target_from_le(max_target).difficulty_lossy();
-        if floor > self.shared.vardiff.max.as_f64() {
+        // The device's maximum target must leave room for the pool's hardest
+        // (compared as targets: difficulties below 2^-32 have none).
+        let max_target = target_from_le(max_target);
+        if max_target < self.shared.vardiff.max.to_target() {
             return Err(codes::MAX_TARGET_OUT_OF_RANGE);
         }
+        let floor = max_target.difficulty_lossy();
         if let Some(d) =
             hash_rate_difficulty(nominal_hash_rate, self.shared.vardiff.target_share_secs)
         {
@@ -743,7 +737,7 @@ impl Session {
 
     fn update_channel(&mut self, m: &UpdateChannel<'_>) {
         let target_secs = self.shared.vardiff.target_share_secs;
-        let max = self.shared.vardiff.max.as_f64();
+        let hardest = self.shared.vardiff.max.to_target();
         let Some(channel) = self.channels.get_mut(&m.channel_id) else {
             self.count_reject("unknown_channel");
             self.send(AnyMessage::Mining(Mining::UpdateChannelError(
@@ -754,8 +748,9 @@ impl Session {
             )));
             return;
         };
-        let floor = target_from_le(m.maximum_target.as_array()).difficulty_lossy();
-        if floor > max {
+        let max_target = target_from_le(m.maximum_target.as_array());
+        let floor = max_target.difficulty_lossy();
+        if max_target < hardest {
             self.send(AnyMessage::Mining(Mining::UpdateChannelError(
                 UpdateChannelError {
                     channel_id: m.channel_id,
