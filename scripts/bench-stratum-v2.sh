@@ -13,7 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-RATE=${RATE:-200000}  # shares/s offered: above what one node takes, to measure saturation
+RATE=${RATE:-60000}   # shares/s offered: about what one node on 2 cores takes (saturation)
 SECS=${SECS:-10}
 CONNS=${CONNS:-50}
 IDLE=${IDLE:-10000}   # idle connections per protocol for the fan-out run
