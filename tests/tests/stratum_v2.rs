@@ -553,3 +553,61 @@ async fn shutdown_sends_reconnect() {
     }
     stopping.await.unwrap();
 }
+
+#[tokio::test]
+async fn a_replayed_session_is_refused_and_records_nothing() {
+    let t = start_node(|_| {}).await;
+    let endpoint = v2(&t.node);
+    // A session recorded on the wire: the client's hello, then its
+    // encrypted SetupConnection and channel.
+    let mut recorded = Vec::new();
+    let (hello, handshake) = ClientHandshake::start(Some(endpoint.authority)).unwrap();
+    let mut stream = TcpStream::connect(endpoint.addr).await.unwrap();
+    stream.write_all(&hello).await.unwrap();
+    recorded.extend_from_slice(&hello);
+    let mut answer = [0u8; SERVER_HELLO_LEN];
+    stream.read_exact(&mut answer).await.unwrap();
+    let mut c = Raw {
+        stream,
+        transport: handshake.finish(answer).unwrap(),
+        buf: BytesMut::new(),
+    };
+    let setup = SetupConnection {
+        protocol: Protocol::MiningProtocol,
+        min_version: 2,
+        max_version: 2,
+        flags: 0,
+        endpoint_host: str0255("").unwrap(),
+        endpoint_port: 0,
+        vendor: str0255("").unwrap(),
+        hardware_version: str0255("").unwrap(),
+        firmware: str0255("").unwrap(),
+        device_id: str0255("").unwrap(),
+    };
+    let mut frames = Vec::new();
+    c.transport
+        .encode(AnyMessage::Common(setup.into()), &mut frames)
+        .unwrap();
+    c.stream.write_all(&frames).await.unwrap();
+    recorded.extend_from_slice(&frames);
+    assert!(matches!(
+        c.recv().await.unwrap(),
+        AnyMessageOwned::Common(CommonMessagesOwned::SetupConnectionSuccess(_))
+    ));
+
+    // Replayed byte for byte on a new connection: the pool answers the
+    // hello with fresh keys, the recorded frames do not decrypt under
+    // them, and the connection is closed without an answer.
+    let mut replay = TcpStream::connect(endpoint.addr).await.unwrap();
+    replay.write_all(&recorded).await.unwrap();
+    let mut answer = [0u8; SERVER_HELLO_LEN];
+    replay.read_exact(&mut answer).await.unwrap();
+    let mut rest = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(10), replay.read_to_end(&mut rest))
+        .await
+        .expect("the pool closes the replayed connection");
+    assert!(rest.is_empty(), "no answer to a replayed frame: {read:?}");
+    let (_, pool) = get_json(t.node.api_addr, "/api/v1/pool").await;
+    assert_eq!(pool["protocols"]["v2"]["channels"], 0, "{pool}");
+    t.node.stop().await;
+}
