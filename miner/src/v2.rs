@@ -22,7 +22,9 @@ use shareproof_stratum::v2::noise::SERVER_HELLO_LEN;
 use shareproof_stratum::v2::parsers_sv2::{
     AnyMessage, AnyMessageOwned, CommonMessagesOwned, Mining, MiningOwned,
 };
-use shareproof_stratum::v2::{str0255, AuthorityPublicKey, ClientHandshake, Transport};
+use shareproof_stratum::v2::{
+    str0255, target_from_le, target_to_le, AuthorityPublicKey, ClientHandshake, Transport,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -201,8 +203,7 @@ impl V2Client {
         max_target: ShareTarget,
         min_extranonce_size: u16,
     ) -> Result<Channel, ClientError> {
-        let mut max = max_target.to_be_bytes();
-        max.reverse();
+        let max = target_to_le(max_target);
         let open = OpenExtendedMiningChannel {
             request_id: 1,
             user_identity: str0255(user)?,
@@ -219,7 +220,7 @@ impl V2Client {
                         id: m.channel_id,
                         extranonce_prefix: m.extranonce_prefix.as_bytes().to_vec(),
                         extranonce_size: m.extranonce_size.into(),
-                        target: target_from_le(m.target.as_bytes()),
+                        target: target_from_le(m.target.as_array()),
                     })
                 }
                 AnyMessageOwned::Mining(MiningOwned::OpenMiningChannelError(e)) => {
@@ -346,7 +347,7 @@ impl V2Client {
                 }
             }
             AnyMessageOwned::Mining(MiningOwned::SetTarget(m)) => {
-                Event::Target(target_from_le(m.maximum_target.as_bytes()))
+                Event::Target(target_from_le(m.maximum_target.as_array()))
             }
             AnyMessageOwned::Mining(MiningOwned::SubmitSharesSuccess(m)) => {
                 Event::Accepted(m.new_submits_accepted_count)
@@ -384,12 +385,4 @@ fn to_job(
         ntime,
         clean_jobs: clean,
     }
-}
-
-/// A target from the protocol's little-endian `U256`.
-pub fn target_from_le(bytes: &[u8]) -> ShareTarget {
-    let mut be = [0u8; 32];
-    be.copy_from_slice(&bytes[..32]);
-    be.reverse();
-    ShareTarget::from_be_bytes(be).unwrap_or(ShareTarget::MAX)
 }

@@ -81,6 +81,12 @@ pub struct NotifyFanout {
 impl NotifyFanout {
     /// A session wrote job `job`'s notify `micros` after it was minted.
     pub fn note(&self, job: u64, micros: u64) {
+        self.note_writes(job, micros, 1);
+    }
+
+    /// A session wrote job `job` to `writes` connections or channels, the
+    /// last `micros` after it was minted.
+    pub fn note_writes(&self, job: u64, micros: u64, writes: u64) {
         let current = self.job.load(Ordering::Acquire);
         if job > current
             && self
@@ -89,12 +95,12 @@ impl NotifyFanout {
                 .is_ok()
         {
             self.max_micros.store(micros, Ordering::Release);
-            self.writes.store(1, Ordering::Release);
+            self.writes.store(writes, Ordering::Release);
             return;
         }
         if job == self.job.load(Ordering::Acquire) {
             self.max_micros.fetch_max(micros, Ordering::AcqRel);
-            self.writes.fetch_add(1, Ordering::AcqRel);
+            self.writes.fetch_add(writes, Ordering::AcqRel);
         }
     }
 

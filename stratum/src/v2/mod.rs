@@ -57,6 +57,21 @@ pub enum V2Error {
     Broken,
 }
 
+/// A target from the protocol's little-endian `U256` (a zero target, which
+/// no hash meets, reads as the hardest there is rather than an error).
+pub fn target_from_le(bytes: &[u8; 32]) -> share_verifier::ShareTarget {
+    let mut be = *bytes;
+    be.reverse();
+    share_verifier::ShareTarget::from_be_bytes(be).unwrap_or(share_verifier::ShareTarget::MAX)
+}
+
+/// A target as the protocol's little-endian `U256`.
+pub fn target_to_le(target: share_verifier::ShareTarget) -> [u8; 32] {
+    let mut le = target.to_be_bytes();
+    le.reverse();
+    le
+}
+
 /// Converts text into the protocol's `STR0_255`.
 ///
 /// # Errors
@@ -70,4 +85,21 @@ pub fn str0255(text: &str) -> Result<binary_sv2::Str0255<'_>, V2Error> {
 /// to be UTF-8).
 pub fn text(s: &binary_sv2::Str0255<'_>) -> String {
     String::from_utf8_lossy(s.as_bytes()).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use share_verifier::{Difficulty, ShareTarget};
+
+    use super::*;
+
+    #[test]
+    fn targets_round_trip_through_the_little_endian_wire_form() {
+        let t = Difficulty::new(0.5).unwrap().to_target();
+        assert_eq!(target_from_le(&target_to_le(t)), t);
+        // Difficulty 1's target has its top bytes zero: the last on the wire.
+        let one = target_to_le(ShareTarget::DIFFICULTY_1);
+        assert_eq!(one[31], 0);
+        assert_eq!(one[27], 0xff);
+    }
 }
