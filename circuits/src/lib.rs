@@ -23,6 +23,7 @@
 //! `docs/circuit.md` states what the circuit proves and why it is sound.
 
 pub mod bits;
+pub mod ceremony;
 pub mod export;
 pub mod fixture;
 pub mod groth16;

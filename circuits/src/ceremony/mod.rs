@@ -1,0 +1,16 @@
+//! The trusted-setup ceremony in the formats real ceremonies use: a public
+//! phase-1 powers of tau in snarkjs's `.ptau` format, and a multi-party
+//! phase 2 over snarkjs's `.zkey` format, so that snarkjs and this crate
+//! check each other's files (docs/ceremony.md).
+//!
+//! Modules, in data-flow order:
+//! - [`binfile`]: iden3's section container under all these files.
+//! - [`encoding`]: snarkjs's layouts of scalars and points.
+//! - [`r1cs_file`]: the circuit in circom's `.r1cs` format.
+//! - [`ptau`]: reading phase 1.
+//! - [`zkey`]: phase-2 keys, and the initial key from a circuit and a ptau.
+
+pub mod binfile;
+pub mod encoding;
+pub mod ptau;
+pub mod zkey;
