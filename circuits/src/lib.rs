@@ -18,6 +18,7 @@
 //! - [`keys`]: key directories, their header and the setup.
 //! - [`proof`]: the prover the node calls, and the proof JSON.
 //! - [`export`]: the Solidity verifier.
+//! - [`ceremony`]: the snarkjs-compatible trusted setup (circom `.r1cs` export).
 //! - [`fixture`]: a deterministic sample settlement for the contracts' tests.
 //!
 //! `docs/circuit.md` states what the circuit proves and why it is sound.

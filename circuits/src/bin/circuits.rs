@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use bitcoin::Amount;
+use circuits::ceremony::r1cs_file;
 use circuits::fixture;
 use circuits::keys;
 use circuits::proof::{self, SettlementJson};
@@ -96,6 +97,16 @@ enum Command {
         #[arg(long)]
         shares: Option<u64>,
         /// The snapshot file to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Write the circuit for N slots as circom's binary `.r1cs` (for
+    /// snarkjs's ceremony tools: `snarkjs r1cs info`, `groth16 setup`).
+    R1cs {
+        /// N, the window's slots (a power of two, 2 to 2^24).
+        #[arg(long)]
+        slots: u64,
+        /// The `.r1cs` file to write.
         #[arg(long)]
         out: PathBuf,
     },
@@ -208,6 +219,7 @@ fn main() -> Result<()> {
             );
             write_json(Some(&out), &snapshot)
         }
+        Command::R1cs { slots, out } => r1cs(slots, &out),
         Command::Count { slots } => {
             if !slots.is_power_of_two() || slots < 2 {
                 bail!("--slots {slots}: N must be a power of two from 2 to 2^24");
@@ -285,6 +297,25 @@ fn setup(slots: u64, out: &Path, seed: Option<&str>) -> Result<()> {
         header.slots,
         header.constraints,
         header.circuit_hash,
+        out.display()
+    );
+    Ok(())
+}
+
+fn r1cs(slots: u64, out: &Path) -> Result<()> {
+    if !slots.is_power_of_two() || slots < 2 {
+        bail!("--slots {slots}: N must be a power of two from 2 to 2^24");
+    }
+    let params = circuits::PplnsParams::new(slots.trailing_zeros())
+        .with_context(|| format!("--slots {slots}"))?;
+    let matrices = keys::build_matrices(params).with_context(|| format!("--slots {slots}"))?;
+    let file = File::create(out).with_context(|| format!("creating {}", out.display()))?;
+    r1cs_file::write_r1cs(&matrices, file).with_context(|| format!("writing {}", out.display()))?;
+    eprintln!(
+        "r1cs for N = {slots}: {} wires ({} public inputs), {} constraints, written to {}",
+        matrices.num_variables(),
+        matrices.num_instance - 1,
+        matrices.num_constraints(),
         out.display()
     );
     Ok(())

@@ -13,4 +13,5 @@
 pub mod binfile;
 pub mod encoding;
 pub mod ptau;
+pub mod r1cs_file;
 pub mod zkey;
