@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use bitcoin::Amount;
+use circuits::ceremony::ptau::Ptau;
 use circuits::ceremony::r1cs_file;
+use circuits::ceremony::zkey::Zkey;
 use circuits::fixture;
 use circuits::keys;
 use circuits::proof::{self, SettlementJson};
@@ -29,6 +31,24 @@ use tracing_subscriber::fmt::format::FmtSpan;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Subcommand)]
+enum CeremonyStep {
+    /// Make the initial phase-2 key (`0000.zkey`) of the circuit for N slots
+    /// from a prepared phase-1 powers of tau: deterministic, identical to
+    /// `snarkjs zkey new` on the exported `.r1cs`.
+    New {
+        /// The phase-1 file (`.ptau`, prepared for phase 2).
+        #[arg(long)]
+        ptau: PathBuf,
+        /// N, the window's slots (a power of two).
+        #[arg(long)]
+        slots: u64,
+        /// The `.zkey` to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -102,6 +122,11 @@ enum Command {
     },
     /// Write the circuit for N slots as circom's binary `.r1cs` (for
     /// snarkjs's ceremony tools: `snarkjs r1cs info`, `groth16 setup`).
+    /// The trusted-setup ceremony in snarkjs's formats (docs/ceremony.md).
+    Ceremony {
+        #[command(subcommand)]
+        step: CeremonyStep,
+    },
     R1cs {
         /// N, the window's slots (a power of two, 2 to 2^24).
         #[arg(long)]
@@ -220,6 +245,7 @@ fn main() -> Result<()> {
             write_json(Some(&out), &snapshot)
         }
         Command::R1cs { slots, out } => r1cs(slots, &out),
+        Command::Ceremony { step } => ceremony(step),
         Command::Count { slots } => {
             if !slots.is_power_of_two() || slots < 2 {
                 bail!("--slots {slots}: N must be a power of two from 2 to 2^24");
@@ -302,13 +328,48 @@ fn setup(slots: u64, out: &Path, seed: Option<&str>) -> Result<()> {
     Ok(())
 }
 
-fn r1cs(slots: u64, out: &Path) -> Result<()> {
+fn matrices(slots: u64) -> Result<circuits::matrices::R1csMatrices> {
     if !slots.is_power_of_two() || slots < 2 {
         bail!("--slots {slots}: N must be a power of two from 2 to 2^24");
     }
     let params = circuits::PplnsParams::new(slots.trailing_zeros())
         .with_context(|| format!("--slots {slots}"))?;
-    let matrices = keys::build_matrices(params).with_context(|| format!("--slots {slots}"))?;
+    keys::build_matrices(params).with_context(|| format!("--slots {slots}"))
+}
+
+fn ceremony(step: CeremonyStep) -> Result<()> {
+    match step {
+        CeremonyStep::New { ptau, slots, out } => {
+            let matrices = matrices(slots)?;
+            let mut ptau_file =
+                Ptau::open(&ptau).with_context(|| format!("--ptau {}", ptau.display()))?;
+            let zkey = Zkey::new(&matrices, &mut ptau_file)
+                .with_context(|| format!("the initial key from {}", ptau.display()))?;
+            zkey.write_file(&out)
+                .with_context(|| format!("writing {}", out.display()))?;
+            eprintln!(
+                "initial key for N = {slots} written to {}\ncircuit hash:\n{}",
+                out.display(),
+                format_hash(&zkey.mpc.cs_hash)
+            );
+            Ok(())
+        }
+    }
+}
+
+/// A 64-byte hash as snarkjs prints it: four lines of four 32-bit words.
+fn format_hash(h: &[u8; 64]) -> String {
+    h.chunks(16)
+        .map(|line| {
+            let words: Vec<String> = line.chunks(4).map(hex::encode).collect();
+            format!("\t\t{}", words.join(" "))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn r1cs(slots: u64, out: &Path) -> Result<()> {
+    let matrices = matrices(slots)?;
     let file = File::create(out).with_context(|| format!("creating {}", out.display()))?;
     r1cs_file::write_r1cs(&matrices, file).with_context(|| format!("writing {}", out.display()))?;
     eprintln!(

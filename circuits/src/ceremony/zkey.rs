@@ -23,8 +23,8 @@ use std::io::Write;
 use std::path::Path;
 
 use ark_bn254::{Bn254, Fq, Fr, G1Affine, G1Projective, G2Affine, G2Projective};
-use ark_ec::{AffineRepr, CurveGroup, VariableBaseMSM};
-use ark_ff::{BigInteger, Field, PrimeField};
+use ark_ec::{AffineRepr, CurveGroup};
+use ark_ff::{AdditiveGroup, BigInteger, BitIteratorBE, Field, PrimeField, Zero};
 use ark_groth16::{ProvingKey, VerifyingKey};
 use blake2::{Blake2b512, Digest};
 use rayon::prelude::*;
@@ -178,12 +178,32 @@ fn by_variable(m: &SparseMatrix, table: &[Fr], vars: usize) -> Vec<Vec<(u32, Fr)
     out
 }
 
-fn combine<G: AffineRepr>(terms: &[(G, Fr)]) -> G::Group
-where
-    G::Group: VariableBaseMSM<MulBase = G, ScalarField = Fr>,
-{
-    let (bases, scalars): (Vec<G>, Vec<Fr>) = terms.iter().copied().unzip();
-    G::Group::msm(&bases, &scalars).expect("equal lengths")
+/// `k·p` by double-and-add over the shorter of k and −k: the circuit's
+/// coefficients are mostly ±1 and powers of two, far shorter than 254 bits
+/// once their sign is taken out.
+fn signed_mul<G: AffineRepr<ScalarField = Fr>>(p: &G, k: &Fr) -> G::Group {
+    let (pos, neg) = (k.into_bigint(), (-*k).into_bigint());
+    let (bits, negate) = if pos.num_bits() <= neg.num_bits() {
+        (pos, false)
+    } else {
+        (neg, true)
+    };
+    let mut acc = G::Group::zero();
+    for bit in BitIteratorBE::without_leading_zeros(bits) {
+        acc.double_in_place();
+        if bit {
+            acc += p;
+        }
+    }
+    if negate {
+        -acc
+    } else {
+        acc
+    }
+}
+
+fn combine<G: AffineRepr<ScalarField = Fr>>(terms: &[(G, Fr)]) -> G::Group {
+    terms.iter().map(|(p, k)| signed_mul(p, k)).sum()
 }
 
 /// log2 of snarkjs's domain for `constraints` rows and `public` inputs:
