@@ -1,9 +1,11 @@
-//! Proving benchmarks: witness, full proof and verification for small
+//! Proving benchmarks: witness, full proof, the two QAP reductions' h
+//! (libsnark's and snarkjs's, same size) and verification for small
 //! windows by default; set `CIRCUITS_BENCH_SIZES` (e.g. `10,12`, log2 N)
 //! for larger ones. Every window holds N distinct addresses (the most a
 //! window can hold; the circuit is the same for any number). Prints the
 //! constraint count per share of each size.
 
+use circuits::groth16::Reduction;
 use circuits::pplns::{assign, ConstraintCount, PplnsCircuit, PplnsParams};
 use circuits::{fixture, groth16, keys, proof};
 use criterion::{criterion_group, criterion_main, Criterion};
@@ -41,13 +43,18 @@ fn bench(c: &mut Criterion) {
         group.bench_function("prove", |b| {
             b.iter(|| {
                 let z = proof::witness(&circuit, &a, &matrices).expect("witness");
-                let h = proof::quotient(&matrices, &z).expect("quotient");
+                let h = proof::quotient(&matrices, &z, Reduction::Libsnark).expect("quotient");
                 let (r, s) = groth16::blinding(&mut rand::rngs::OsRng);
                 groth16::create_proof(&pk, &h, &z, matrices.num_instance, r, s).expect("proof")
             })
         });
         let z = proof::witness(&circuit, &a, &matrices).expect("witness");
-        let h = proof::quotient(&matrices, &z).expect("quotient");
+        for reduction in [Reduction::Libsnark, Reduction::Circom] {
+            group.bench_function(format!("quotient {reduction:?}"), |b| {
+                b.iter(|| reduction.quotient(&matrices, &z).expect("quotient"))
+            });
+        }
+        let h = proof::quotient(&matrices, &z, Reduction::Libsnark).expect("quotient");
         let p = groth16::create_proof(&pk, &h, &z, matrices.num_instance, 1u64.into(), 2u64.into())
             .expect("proof");
         let inputs = a.public.to_array();

@@ -3,8 +3,9 @@
 //!
 //! A key directory holds:
 //! - `key.json`: the header — N, the circuit version, the circuit hash
-//!   (SHA-256 of the constraint matrices), the constraint count, and whether
-//!   the setup was seeded (insecure);
+//!   (SHA-256 of the constraint matrices), the constraint count, whether
+//!   the setup was seeded (insecure), and the QAP reduction the proving key
+//!   is for ([`Reduction`]; absent in older headers, which are libsnark's);
 //! - `matrices.bin`: the compact R1CS matrices ([`R1csMatrices`]);
 //! - `proving_key.bin`, `verifying_key.bin`: ark-groth16's keys, serialized
 //!   uncompressed with ark-serialize.
@@ -31,7 +32,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tracing::info_span;
 
-use crate::groth16;
+use crate::groth16::{self, Reduction};
 use crate::matrices::{MatricesError, MatrixBuilder, R1csMatrices};
 use crate::pplns::{PplnsCircuit, PplnsError, PplnsParams};
 use crate::r1cs::Synthesize;
@@ -131,6 +132,12 @@ pub struct KeyHeader {
     pub insecure: bool,
     /// Human-readable warning repeated in the file itself.
     pub note: String,
+    /// The QAP the proving key's H query is for, so the prover computes the
+    /// matching h: `libsnark` for our own setups (the default, for headers
+    /// written before the field existed), `circom` for keys from a snarkjs
+    /// ceremony.
+    #[serde(default)]
+    pub reduction: Reduction,
 }
 
 impl KeyHeader {
@@ -218,6 +225,7 @@ pub fn setup(
         } else {
             "single-party setup: whoever ran it could have kept its randomness; production keys need a multi-party ceremony".to_owned()
         },
+        reduction: Reduction::Libsnark,
     };
     let _span = info_span!("write key").entered();
     std::fs::create_dir_all(out).map_err(|source| KeyError::Io {
@@ -375,4 +383,35 @@ pub fn load(dir: &Path, params: &PplnsParams) -> Result<Key, KeyError> {
         matrices,
         pk,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A `key.json` written before the reduction field loads as libsnark's;
+    /// a new one names its reduction.
+    #[test]
+    fn headers_without_a_reduction_are_libsnark() {
+        let old = r#"{
+  "format": "shareproof-groth16-key",
+  "circuitVersion": 2,
+  "log2Slots": 4,
+  "slots": 16,
+  "constraints": 1700,
+  "publicInputs": 4,
+  "circuitHash": "00",
+  "insecure": true,
+  "note": "INSECURE"
+}"#;
+        let header: KeyHeader = serde_json::from_str(old).unwrap();
+        assert_eq!(header.reduction, Reduction::Libsnark);
+        let mut json = serde_json::to_value(&header).unwrap();
+        assert_eq!(json["reduction"], "libsnark");
+        json["reduction"] = "circom".into();
+        let header: KeyHeader = serde_json::from_value(json.clone()).unwrap();
+        assert_eq!(header.reduction, Reduction::Circom);
+        json["reduction"] = "groth".into();
+        assert!(serde_json::from_value::<KeyHeader>(json).is_err());
+    }
 }

@@ -24,7 +24,7 @@ use share_verifier::window::WindowSnapshot;
 use share_verifier::WindowRoot;
 use tracing::info_span;
 
-use crate::groth16;
+use crate::groth16::{self, Reduction};
 use crate::keys::{self, Key, KeyError};
 use crate::matrices::R1csMatrices;
 use crate::pplns::{assign, Assignment, PplnsCircuit, PplnsError, PplnsParams, PublicInputs};
@@ -154,15 +154,20 @@ pub fn witness(
     Ok(z)
 }
 
-/// The quotient h for `z`, after checking that `z` satisfies every constraint.
+/// The h vector for `z` under the key's `reduction`, after checking that
+/// `z` satisfies every constraint.
 ///
 /// # Errors
 /// [`ProveError::Unsatisfied`] for a witness that breaks a constraint.
-pub fn quotient(matrices: &R1csMatrices, z: &[Fr]) -> Result<Vec<Fr>, ProveError> {
+pub fn quotient(
+    matrices: &R1csMatrices,
+    z: &[Fr],
+    reduction: Reduction,
+) -> Result<Vec<Fr>, ProveError> {
     if let Some(row) = groth16::unsatisfied_row(matrices, z) {
         return Err(ProveError::Unsatisfied(row));
     }
-    Ok(groth16::quotient(matrices, z)?)
+    Ok(reduction.quotient(matrices, z)?)
 }
 
 fn finish<R: RngCore + CryptoRng>(
@@ -210,7 +215,7 @@ pub fn prove(
     let assignment = assign(&params, snapshot, page_records)?;
     let circuit = PplnsCircuit::new(params)?;
     let z = witness(&circuit, &assignment, &key.matrices)?;
-    let h = quotient(&key.matrices, &z)?;
+    let h = quotient(&key.matrices, &z, key.header.reduction)?;
     finish(
         params,
         assignment,
@@ -260,7 +265,7 @@ pub fn prove_from_dir_with_rng<R: RngCore + CryptoRng>(
         let matrices = keys::load_matrices(dir, &header)?;
         let circuit = PplnsCircuit::new(params)?;
         let z = witness(&circuit, &assignment, &matrices)?;
-        let h = quotient(&matrices, &z)?;
+        let h = quotient(&matrices, &z, header.reduction)?;
         (z, h, matrices.num_instance)
     };
     let pk = keys::load_proving_key(dir)?;

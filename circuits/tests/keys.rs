@@ -207,3 +207,46 @@ fn ark_groth16s_prover_agrees_with_our_key() {
     .unwrap();
     assert_eq!(ours, proof);
 }
+
+/// The prover takes the reduction from `key.json`: a directory whose
+/// proving key is replaced by a circom-layout key (as a snarkjs ceremony
+/// gives) proves once the header says `circom`, and fails its self-check
+/// while the header still says `libsnark`.
+#[test]
+fn the_prover_follows_the_headers_reduction() {
+    use ark_serialize::CanonicalSerialize;
+    use circuits::groth16::Reduction;
+
+    let dir = tempfile::tempdir().unwrap();
+    let params = PplnsParams::new(1).unwrap();
+    let header = keys::setup(params, Some("circom"), dir.path()).unwrap();
+    assert_eq!(header.reduction, Reduction::Libsnark);
+    let json = std::fs::read_to_string(dir.path().join("key.json")).unwrap();
+    assert!(json.contains("\"reduction\": \"libsnark\""), "{json}");
+
+    let matrices = keys::build_matrices(params).unwrap();
+    let pk = groth16::generate_parameters_for(
+        &matrices,
+        Reduction::Circom,
+        &mut keys::seeded_rng("ceremony"),
+    )
+    .unwrap();
+    let mut bytes = Vec::new();
+    pk.serialize_uncompressed(&mut bytes).unwrap();
+    std::fs::write(dir.path().join("proving_key.bin"), bytes).unwrap();
+    let snapshot = fixture::fixture_window(1);
+    let err = proof::prove_from_dir(dir.path(), &snapshot, PAGE).unwrap_err();
+    assert!(matches!(err, ProveError::SelfCheck), "{err}");
+
+    std::fs::write(
+        dir.path().join("key.json"),
+        json.replace("\"libsnark\"", "\"circom\""),
+    )
+    .unwrap();
+    let settlement = proof::prove_from_dir(dir.path(), &snapshot, PAGE).unwrap();
+    assert!(proof::verify_json(&pk.vk, &settlement.to_json()).unwrap());
+    let key = keys::load(dir.path(), &params).unwrap();
+    assert_eq!(key.header.reduction, Reduction::Circom);
+    let again = proof::prove(&key, &snapshot, PAGE).unwrap();
+    assert!(proof::verify_json(&pk.vk, &again.to_json()).unwrap());
+}

@@ -202,6 +202,7 @@ mod tests {
                 circuit_hash: String::new(),
                 insecure,
                 note: String::new(),
+                reduction: circuits::groth16::Reduction::Libsnark,
             },
         }
     }
