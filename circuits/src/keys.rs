@@ -138,6 +138,50 @@ pub struct KeyHeader {
     /// ceremony.
     #[serde(default)]
     pub reduction: Reduction,
+    /// Where the randomness came from (absent in keys from before it was
+    /// recorded: see [`KeyHeader::provenance`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provenance: Option<Provenance>,
+}
+
+/// Where a key's toxic randomness came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum Provenance {
+    /// A seeded setup (`--insecure-seed`): anyone who knows the seed forges
+    /// proofs. Devnets and tests only.
+    Seeded,
+    /// One party's setup from OS randomness: that party could have kept it.
+    SingleParty,
+    /// A multi-party phase 2 over a public phase 1 (docs/ceremony.md).
+    Ceremony(CeremonyRecord),
+}
+
+/// What a ceremony key records of its ceremony, for anyone to check with
+/// `circuits ceremony verify` against the published files.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CeremonyRecord {
+    /// The phase-1 file's power.
+    pub ptau_power: u32,
+    /// BLAKE2b-512 of the initial phase-2 key (snarkjs's circuit hash), hex.
+    pub initial_hash: String,
+    /// Every contribution, oldest first.
+    pub contributions: Vec<ContributionRecord>,
+}
+
+/// One contribution of a ceremony.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContributionRecord {
+    /// The name the contributor gave.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The contribution hash the contributor published, hex.
+    pub hash: String,
+    /// For the final beacon: its value, hex, and log2 of its iterations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub beacon: Option<(String, u8)>,
 }
 
 impl KeyHeader {
@@ -211,22 +255,70 @@ pub fn setup(
         Some(seed) => groth16::generate_parameters(&matrices, &mut seeded_rng(seed))?,
         None => groth16::generate_parameters(&matrices, &mut rand::rngs::OsRng)?,
     };
-    let header = KeyHeader {
-        format: FORMAT.to_owned(),
-        circuit_version: CIRCUIT_VERSION,
-        log2_slots: params.log2_slots(),
-        slots: params.slots(),
-        constraints: matrices.num_constraints(),
-        public_inputs: matrices.num_instance - 1,
-        circuit_hash: hex::encode(matrices.digest()),
-        insecure: insecure_seed.is_some(),
-        note: if insecure_seed.is_some() {
-            "INSECURE: seeded setup, anyone who knows the seed can forge proofs; devnets and tests only".to_owned()
-        } else {
-            "single-party setup: whoever ran it could have kept its randomness; production keys need a multi-party ceremony".to_owned()
-        },
-        reduction: Reduction::Libsnark,
+    let provenance = match insecure_seed {
+        Some(_) => Provenance::Seeded,
+        None => Provenance::SingleParty,
     };
+    let header = KeyHeader::new(params, &matrices, Reduction::Libsnark, provenance);
+    write_dir(out, &header, &matrices, &pk)?;
+    Ok(header)
+}
+
+impl KeyHeader {
+    /// The header of a key for `params` with `matrices`, made by
+    /// `provenance`, proving with `reduction`.
+    pub fn new(
+        params: PplnsParams,
+        matrices: &R1csMatrices,
+        reduction: Reduction,
+        provenance: Provenance,
+    ) -> KeyHeader {
+        let insecure = provenance == Provenance::Seeded;
+        KeyHeader {
+            format: FORMAT.to_owned(),
+            circuit_version: CIRCUIT_VERSION,
+            log2_slots: params.log2_slots(),
+            slots: params.slots(),
+            constraints: matrices.num_constraints(),
+            public_inputs: matrices.num_instance - 1,
+            circuit_hash: hex::encode(matrices.digest()),
+            insecure,
+            note: match &provenance {
+                Provenance::Seeded => "INSECURE: seeded setup, anyone who knows the seed can forge proofs; devnets and tests only".to_owned(),
+                Provenance::SingleParty => "single-party setup: whoever ran it could have kept its randomness; production keys need a multi-party ceremony".to_owned(),
+                Provenance::Ceremony(c) => format!(
+                    "multi-party ceremony of {} contributions over a phase 1 of power {}: sound if one contributor destroyed their secret (docs/ceremony.md)",
+                    c.contributions.len(),
+                    c.ptau_power
+                ),
+            },
+            reduction,
+            provenance: Some(provenance),
+        }
+    }
+
+    /// Where the key's randomness came from; keys written before the field
+    /// existed are seeded or single-party by their `insecure` flag.
+    pub fn provenance(&self) -> Provenance {
+        match (&self.provenance, self.insecure) {
+            (Some(p), _) => p.clone(),
+            (None, true) => Provenance::Seeded,
+            (None, false) => Provenance::SingleParty,
+        }
+    }
+}
+
+/// Writes a key directory: matrices, both keys and the header last, so a
+/// directory with a header is complete.
+///
+/// # Errors
+/// [`KeyError`] for file errors.
+pub fn write_dir(
+    out: &Path,
+    header: &KeyHeader,
+    matrices: &R1csMatrices,
+    pk: &ProvingKey<Bn254>,
+) -> Result<(), KeyError> {
     let _span = info_span!("write key").entered();
     std::fs::create_dir_all(out).map_err(|source| KeyError::Io {
         path: out.to_owned(),
@@ -238,14 +330,13 @@ pub fn setup(
             other => std::io::Error::other(other.to_string()),
         })
     })?;
-    write_ark(&out.join(PROVING_KEY), &pk)?;
+    write_ark(&out.join(PROVING_KEY), pk)?;
     write_ark(&out.join(VERIFYING_KEY), &pk.vk)?;
-    let json = serde_json::to_vec_pretty(&header).map_err(|source| KeyError::Header {
+    let json = serde_json::to_vec_pretty(header).map_err(|source| KeyError::Header {
         path: out.join(HEADER),
         source,
     })?;
-    write_file(&out.join(HEADER), |w| w.write_all(&json))?;
-    Ok(header)
+    write_file(&out.join(HEADER), |w| w.write_all(&json))
 }
 
 fn write_file(

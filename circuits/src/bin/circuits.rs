@@ -10,7 +10,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use bitcoin::Amount;
+use ark_ff::PrimeField;
 use circuits::ceremony::ptau::Ptau;
+use circuits::ceremony::{finalize, phase2, rng, snarkjs_json};
+use zeroize::Zeroize;
 use circuits::ceremony::r1cs_file;
 use circuits::ceremony::zkey::Zkey;
 use circuits::fixture;
@@ -46,6 +49,65 @@ enum CeremonyStep {
         #[arg(long)]
         slots: u64,
         /// The `.zkey` to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Add your contribution: delta times a secret drawn from the OS's
+    /// random generator (mixed with --entropy if given), wiped after use.
+    /// Prints the contribution hash to publish.
+    Contribute {
+        /// The latest key of the chain.
+        #[arg(long = "in")]
+        input: PathBuf,
+        /// The key with your contribution added.
+        #[arg(long)]
+        out: PathBuf,
+        /// Your name, recorded in the key and printed by `verify`.
+        #[arg(long)]
+        name: Option<String>,
+        /// Text mixed into the OS randomness (optional).
+        #[arg(long)]
+        entropy: Option<String>,
+    },
+    /// Check a key's whole chain against the circuit and the ptau, and list
+    /// every contribution's name and hash.
+    Verify {
+        /// The phase-1 file the ceremony started from.
+        #[arg(long)]
+        ptau: PathBuf,
+        /// The key to check.
+        #[arg(long)]
+        zkey: PathBuf,
+    },
+    /// Add the final contribution from a public random beacon (announce it
+    /// before it exists: e.g. the hash of a future Bitcoin block).
+    Beacon {
+        /// The latest key of the chain.
+        #[arg(long = "in")]
+        input: PathBuf,
+        /// The final key.
+        #[arg(long)]
+        out: PathBuf,
+        /// The beacon's value, hex.
+        #[arg(long)]
+        beacon: String,
+        /// log2 of the SHA-256 iterations applied to it (10 to 63).
+        #[arg(long)]
+        iterations_exp: u8,
+        /// A name for the beacon contribution.
+        #[arg(long, default_value = "final beacon")]
+        name: String,
+    },
+    /// Verify the final key and write the key directory the node uses, the
+    /// Solidity verifier and snarkjs's verification key.
+    Finalize {
+        /// The phase-1 file the ceremony started from (the chain is verified).
+        #[arg(long)]
+        ptau: PathBuf,
+        /// The final key.
+        #[arg(long)]
+        zkey: PathBuf,
+        /// The key directory to write.
         #[arg(long)]
         out: PathBuf,
     },
@@ -120,13 +182,27 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
-    /// Write the circuit for N slots as circom's binary `.r1cs` (for
-    /// snarkjs's ceremony tools: `snarkjs r1cs info`, `groth16 setup`).
+    /// Write a key's verification key, and optionally a settlement proof
+    /// and its public inputs, as snarkjs's JSON (`snarkjs groth16 verify
+    /// verification_key.json public.json proof.json` checks them).
+    ExportSnarkjs {
+        /// The key directory.
+        #[arg(long)]
+        key: PathBuf,
+        /// A settlement proof JSON (from `prove`).
+        #[arg(long)]
+        proof: Option<PathBuf>,
+        /// The directory to write the JSON files in.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// The trusted-setup ceremony in snarkjs's formats (docs/ceremony.md).
     Ceremony {
         #[command(subcommand)]
         step: CeremonyStep,
     },
+    /// Write the circuit for N slots as circom's binary `.r1cs` (for
+    /// snarkjs's ceremony tools: `snarkjs r1cs info`, `zkey verify`).
     R1cs {
         /// N, the window's slots (a power of two, 2 to 2^24).
         #[arg(long)]
@@ -246,6 +322,7 @@ fn main() -> Result<()> {
         }
         Command::R1cs { slots, out } => r1cs(slots, &out),
         Command::Ceremony { step } => ceremony(step),
+        Command::ExportSnarkjs { key, proof, out } => export_snarkjs(&key, proof.as_deref(), &out),
         Command::Count { slots } => {
             if !slots.is_power_of_two() || slots < 2 {
                 bail!("--slots {slots}: N must be a power of two from 2 to 2^24");
@@ -354,7 +431,130 @@ fn ceremony(step: CeremonyStep) -> Result<()> {
             );
             Ok(())
         }
+        CeremonyStep::Contribute {
+            input,
+            out,
+            name,
+            entropy,
+        } => {
+            let mut zkey = Zkey::read(&input).with_context(|| format!("--in {}", input.display()))?;
+            let mut os = [0u8; 64];
+            rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut os);
+            let mut rng = rng::rng_from_entropy(&os, entropy.as_deref().unwrap_or(""));
+            os.zeroize();
+            let hash = phase2::contribute(&mut zkey, &mut rng, name);
+            drop(rng);
+            zkey.write_file(&out)
+                .with_context(|| format!("writing {}", out.display()))?;
+            println!(
+                "contribution #{} written to {}\ncontribution hash (publish it):\n{}",
+                zkey.mpc.contributions.len(),
+                out.display(),
+                format_hash(&hash)
+            );
+            Ok(())
+        }
+        CeremonyStep::Beacon {
+            input,
+            out,
+            beacon,
+            iterations_exp,
+            name,
+        } => {
+            let value = hex::decode(beacon.trim_start_matches("0x"))
+                .with_context(|| format!("--beacon {beacon}: not hex"))?;
+            let mut zkey = Zkey::read(&input).with_context(|| format!("--in {}", input.display()))?;
+            let hash = phase2::beacon(&mut zkey, &value, iterations_exp, Some(name))
+                .context("--beacon")?;
+            zkey.write_file(&out)
+                .with_context(|| format!("writing {}", out.display()))?;
+            println!(
+                "beacon contribution #{} written to {}\ncontribution hash:\n{}",
+                zkey.mpc.contributions.len(),
+                out.display(),
+                format_hash(&hash)
+            );
+            Ok(())
+        }
+        CeremonyStep::Verify { ptau, zkey } => {
+            let key = Zkey::read(&zkey).with_context(|| format!("--zkey {}", zkey.display()))?;
+            let mut phase1 = Ptau::open(&ptau).with_context(|| format!("--ptau {}", ptau.display()))?;
+            let (params, _, summaries) = finalize::verify(&key, &mut phase1)
+                .with_context(|| format!("{} does not verify", zkey.display()))?;
+            print_chain(&key, params, &summaries);
+            println!("ZKey Ok!");
+            Ok(())
+        }
+        CeremonyStep::Finalize { ptau, zkey, out } => {
+            let key = Zkey::read(&zkey).with_context(|| format!("--zkey {}", zkey.display()))?;
+            let mut phase1 = Ptau::open(&ptau).with_context(|| format!("--ptau {}", ptau.display()))?;
+            let (params, matrices, summaries) = finalize::verify(&key, &mut phase1)
+                .with_context(|| format!("{} does not verify", zkey.display()))?;
+            print_chain(&key, params, &summaries);
+            finalize::write(&key, params, &matrices, &summaries, phase1.power, &out)
+                .with_context(|| format!("writing {}", out.display()))?;
+            println!(
+                "key directory for N = {} written to {} ({}, {})",
+                params.slots(),
+                out.display(),
+                finalize::VERIFIER_SOL,
+                finalize::VERIFICATION_KEY_JSON
+            );
+            Ok(())
+        }
     }
+}
+
+fn print_chain(zkey: &Zkey, params: circuits::PplnsParams, summaries: &[phase2::ContributionSummary]) {
+    println!(
+        "N = {} ({} variables, {} public inputs, domain {})\ncircuit hash:\n{}",
+        params.slots(),
+        zkey.n_vars,
+        zkey.n_public,
+        zkey.domain_size,
+        format_hash(&zkey.mpc.cs_hash)
+    );
+    for (i, s) in summaries.iter().enumerate() {
+        println!(
+            "contribution #{} {}:\n{}",
+            i + 1,
+            s.name.as_deref().unwrap_or(""),
+            format_hash(&s.hash)
+        );
+        if let Some((value, exp)) = &s.beacon {
+            println!("\tbeacon {} with 2^{exp} iterations", hex::encode(value));
+        }
+    }
+    if summaries.is_empty() {
+        println!("no contribution yet: this key is insecure until someone contributes");
+    }
+}
+
+fn export_snarkjs(key: &Path, proof: Option<&Path>, out: &Path) -> Result<()> {
+    let (header, vk) =
+        keys::load_verifying_key(key).with_context(|| format!("--key {}", key.display()))?;
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    finalize::write_exports(&vk, &header, out)?;
+    if let Some(path) = proof {
+        let json: SettlementJson = read_json(path)?;
+        let groth = proof::proof_from_words(&json.proof)
+            .with_context(|| format!("--proof {}", path.display()))?;
+        let inputs = json
+            .public_inputs
+            .iter()
+            .map(|d| {
+                d.parse::<num_bigint::BigUint>()
+                    .ok()
+                    .filter(|n| n < &ark_bn254::Fr::MODULUS.into())
+                    .map(ark_bn254::Fr::from)
+                    .with_context(|| format!("--proof {}: public input {d:?}", path.display()))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        write_json(Some(&out.join("proof.json")), &snarkjs_json::proof(&groth))?;
+        write_json(Some(&out.join("public.json")), &snarkjs_json::public_inputs(&inputs))?;
+    }
+    eprintln!("snarkjs JSON written to {}", out.display());
+    Ok(())
 }
 
 /// A 64-byte hash as snarkjs prints it: four lines of four 32-bit words.

@@ -12,6 +12,9 @@
 
 pub mod binfile;
 pub mod encoding;
+pub mod finalize;
+pub mod phase2;
 pub mod ptau;
 pub mod r1cs_file;
+pub mod snarkjs_json;
 pub mod zkey;

@@ -203,6 +203,7 @@ mod tests {
                 insecure,
                 note: String::new(),
                 reduction: circuits::groth16::Reduction::Libsnark,
+                provenance: None,
             },
         }
     }
