@@ -9,6 +9,11 @@
 //! - [`r1cs_file`]: the circuit in circom's `.r1cs` format.
 //! - [`ptau`]: reading phase 1.
 //! - [`zkey`]: phase-2 keys, and the initial key from a circuit and a ptau.
+//! - [`rng`]: snarkjs's contribution randomness (its ChaCha, scalar and
+//!   point sampling, `hashToG2`, entropy and beacon seeds), bit for bit.
+//! - [`phase2`]: contributions, the beacon and the check of a chain.
+//! - [`snarkjs_json`]: snarkjs's JSON verification key, proof and inputs.
+//! - [`finalize`]: from a final key to the node's key directory and exports.
 
 pub mod binfile;
 pub mod encoding;
@@ -16,5 +21,6 @@ pub mod finalize;
 pub mod phase2;
 pub mod ptau;
 pub mod r1cs_file;
+pub mod rng;
 pub mod snarkjs_json;
 pub mod zkey;
