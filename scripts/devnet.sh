@@ -9,12 +9,21 @@
 #   DEVNET_DIR=/tmp/dn scripts/devnet.sh
 #   DEVNET_PROFILE=debug scripts/devnet.sh    # skip the (long) release build
 #   DEVNET_WINDOW_LOG2=10 scripts/devnet.sh   # a window of N = 2^10 shares
+#   DEVNET_CEREMONY=3 scripts/devnet.sh       # keys from a 3-party ceremony
 #
 # The proving key is INSECURE (seeded), for devnets only: by default the
 # N = 16 key whose verifier is committed (contracts/src/Groth16Verifier.sol);
 # with DEVNET_WINDOW_LOG2 set, a key for N = 2^DEVNET_WINDOW_LOG2 made here
 # (`circuits setup`, with progress), whose verifier is exported, compiled
 # with solcjs and deployed in place of the committed one.
+#
+# With DEVNET_CEREMONY=K, the key comes from a ceremony instead
+# (docs/ceremony.md): snarkjs makes a small phase 1 on the spot, K
+# participants contribute in turn (`circuits ceremony contribute`), a beacon
+# closes the chain, `circuits ceremony verify` checks it and `finalize`
+# writes the key directory and the verifier that is deployed. A phase 1 made
+# on the spot by one machine is itself a devnet toy: production downloads a
+# public one.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -73,7 +82,36 @@ for i in 1 2 3; do
 done
 log "node key $node_addr; miners ${miners[*]}"
 
-if [ "$log2" = 4 ]; then
+ceremony="${DEVNET_CEREMONY:-0}"
+if [ "$ceremony" -gt 0 ]; then
+  circuits="$root/target/$profile/circuits"
+  snarkjs="$root/scripts/snarkjs.sh"
+  power=$("$circuits" count --slots "$slots" | node -e '
+    let s = ""; process.stdin.on("data", d => s += d).on("end", () =>
+      console.log(Math.log2(JSON.parse(s).domain)));')
+  c="$dir/ceremony"
+  mkdir -p "$c"
+  log "phase 1: a powers of tau of power $power made here by snarkjs (devnet only)"
+  "$snarkjs" powersoftau new bn128 "$power" "$c/pot_0.ptau" >/dev/null
+  "$snarkjs" powersoftau contribute "$c/pot_0.ptau" "$c/pot_1.ptau" --name=devnet \
+    -e="$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" >/dev/null
+  "$snarkjs" powersoftau prepare phase2 "$c/pot_1.ptau" "$c/pot.ptau" >/dev/null
+  log "phase 2 for N = $slots: $ceremony participants and a beacon"
+  "$circuits" ceremony new --ptau "$c/pot.ptau" --slots "$slots" --out "$c/0000.zkey"
+  prev="$c/0000.zkey"
+  for i in $(seq "$ceremony"); do
+    next="$c/$(printf '%04d' "$i").zkey"
+    "$circuits" ceremony contribute --in "$prev" --out "$next" --name "participant $i"
+    prev="$next"
+  done
+  beacon="$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+  "$circuits" ceremony beacon --in "$prev" --out "$c/final.zkey" --beacon "$beacon" --iterations-exp 10
+  "$circuits" ceremony verify --ptau "$c/pot.ptau" --zkey "$c/final.zkey"
+  "$circuits" ceremony finalize --ptau "$c/pot.ptau" --zkey "$c/final.zkey" --out "$dir/keys"
+  node scripts/compile-verifier.js "$dir/keys/Groth16Verifier.sol" "$dir/Groth16Verifier.bin"
+  key_setting="proving_key_dir = \"$dir/keys\""
+  verifier_args=(--verifier-bytecode "$dir/Groth16Verifier.bin" --window-size "$slots")
+elif [ "$log2" = 4 ]; then
   key_setting='insecure_seed = "shareproof-devnet-16"'
   verifier_args=()
 else

@@ -24,7 +24,7 @@ use std::path::Path;
 
 use ark_bn254::{Bn254, Fq, Fr, G1Affine, G1Projective, G2Affine, G2Projective};
 use ark_ec::{AffineRepr, CurveGroup};
-use ark_ff::{AdditiveGroup, BigInteger, BitIteratorBE, Field, PrimeField, Zero};
+use ark_ff::{AdditiveGroup, BigInteger, Field, PrimeField, Zero};
 use ark_groth16::{ProvingKey, VerifyingKey};
 use blake2::{Blake2b512, Digest};
 use rayon::prelude::*;
@@ -178,32 +178,48 @@ fn by_variable(m: &SparseMatrix, table: &[Fr], vars: usize) -> Vec<Vec<(u32, Fr)
     out
 }
 
-/// `k·p` by double-and-add over the shorter of k and −k: the circuit's
-/// coefficients are mostly ±1 and powers of two, far shorter than 254 bits
-/// once their sign is taken out.
-fn signed_mul<G: AffineRepr<ScalarField = Fr>>(p: &G, k: &Fr) -> G::Group {
-    let (pos, neg) = (k.into_bigint(), (-*k).into_bigint());
-    let (bits, negate) = if pos.num_bits() <= neg.num_bits() {
-        (pos, false)
-    } else {
-        (neg, true)
-    };
-    let mut acc = G::Group::zero();
-    for bit in BitIteratorBE::without_leading_zeros(bits) {
-        acc.double_in_place();
-        if bit {
-            acc += p;
+/// Σ kᵢ·Pᵢ for a handful of terms (one variable's entries in a matrix):
+/// Straus's interleaved method over width-5 NAFs, so the terms share one
+/// chain of doublings. Each scalar is taken as the shorter of k and −k (the
+/// point negated), since many coefficients are small negatives.
+fn combine<G: AffineRepr<ScalarField = Fr>>(terms: &[(G, Fr)]) -> G::Group {
+    const W: usize = 5;
+    const TABLE: usize = 1 << (W - 2);
+    if terms.is_empty() {
+        return G::Group::zero();
+    }
+    let mut nafs = Vec::with_capacity(terms.len());
+    let mut tables: Vec<G::Group> = Vec::with_capacity(terms.len() * TABLE);
+    for (p, k) in terms {
+        let (pos, neg) = (k.into_bigint(), (-*k).into_bigint());
+        let (bits, base) = if pos.num_bits() <= neg.num_bits() {
+            (pos, p.into_group())
+        } else {
+            (neg, -p.into_group())
+        };
+        nafs.push(bits.find_wnaf(W).expect("a width of 5 is supported"));
+        // base, 3·base, 5·base, … 15·base
+        let double = base.double();
+        let mut odd = base;
+        for _ in 0..TABLE {
+            tables.push(odd);
+            odd += double;
         }
     }
-    if negate {
-        -acc
-    } else {
-        acc
+    let tables = G::Group::normalize_batch(&tables);
+    let len = nafs.iter().map(Vec::len).max().unwrap_or(0);
+    let mut acc = G::Group::zero();
+    for i in (0..len).rev() {
+        acc.double_in_place();
+        for (t, naf) in nafs.iter().enumerate() {
+            match naf.get(i).copied().unwrap_or(0) {
+                0 => {}
+                d if d > 0 => acc += &tables[t * TABLE + (d as usize) / 2],
+                d => acc -= &tables[t * TABLE + (-d as usize) / 2],
+            }
+        }
     }
-}
-
-fn combine<G: AffineRepr<ScalarField = Fr>>(terms: &[(G, Fr)]) -> G::Group {
-    terms.iter().map(|(p, k)| signed_mul(p, k)).sum()
+    acc
 }
 
 /// log2 of snarkjs's domain for `constraints` rows and `public` inputs:
