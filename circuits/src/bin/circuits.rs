@@ -12,6 +12,7 @@ use anyhow::{bail, Context, Result};
 use bitcoin::Amount;
 use ark_ff::PrimeField;
 use circuits::ceremony::ptau::Ptau;
+use circuits::ceremony::ptau_verify::verify_powers;
 use circuits::ceremony::{finalize, phase2, rng, snarkjs_json};
 use zeroize::Zeroize;
 use circuits::ceremony::r1cs_file;
@@ -420,6 +421,10 @@ fn ceremony(step: CeremonyStep) -> Result<()> {
             let matrices = matrices(slots)?;
             let mut ptau_file =
                 Ptau::open(&ptau).with_context(|| format!("--ptau {}", ptau.display()))?;
+            let log = circuits::ceremony::zkey::domain_log2(matrices.num_constraints(), matrices.num_instance - 1);
+            let report = verify_powers(&mut ptau_file, log)
+                .with_context(|| format!("--ptau {} does not verify", ptau.display()))?;
+            eprintln!("{report}");
             let zkey = Zkey::new(&matrices, &mut ptau_file)
                 .with_context(|| format!("the initial key from {}", ptau.display()))?;
             zkey.write_file(&out)
@@ -440,10 +445,11 @@ fn ceremony(step: CeremonyStep) -> Result<()> {
             let mut zkey = Zkey::read(&input).with_context(|| format!("--in {}", input.display()))?;
             let mut os = [0u8; 64];
             rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut os);
-            let mut rng = rng::rng_from_entropy(&os, entropy.as_deref().unwrap_or(""));
-            os.zeroize();
-            let hash = phase2::contribute(&mut zkey, &mut rng, name);
-            drop(rng);
+            let hash = {
+                let mut rng = rng::rng_from_entropy(&os, entropy.as_deref().unwrap_or(""));
+                os.zeroize();
+                phase2::contribute(&mut zkey, &mut rng, name)
+            };
             zkey.write_file(&out)
                 .with_context(|| format!("writing {}", out.display()))?;
             println!(
@@ -479,19 +485,26 @@ fn ceremony(step: CeremonyStep) -> Result<()> {
         CeremonyStep::Verify { ptau, zkey } => {
             let key = Zkey::read(&zkey).with_context(|| format!("--zkey {}", zkey.display()))?;
             let mut phase1 = Ptau::open(&ptau).with_context(|| format!("--ptau {}", ptau.display()))?;
-            let (params, _, summaries) = finalize::verify(&key, &mut phase1)
+            let verified = finalize::verify(&key, &mut phase1)
                 .with_context(|| format!("{} does not verify", zkey.display()))?;
-            print_chain(&key, params, &summaries);
+            println!("{}", verified.powers);
+            print_chain(&key, verified.params, &verified.contributions);
             println!("ZKey Ok!");
             Ok(())
         }
         CeremonyStep::Finalize { ptau, zkey, out } => {
             let key = Zkey::read(&zkey).with_context(|| format!("--zkey {}", zkey.display()))?;
             let mut phase1 = Ptau::open(&ptau).with_context(|| format!("--ptau {}", ptau.display()))?;
-            let (params, matrices, summaries) = finalize::verify(&key, &mut phase1)
+            let finalize::Verified {
+                params,
+                matrices,
+                powers,
+                contributions,
+            } = finalize::verify(&key, &mut phase1)
                 .with_context(|| format!("{} does not verify", zkey.display()))?;
-            print_chain(&key, params, &summaries);
-            finalize::write(&key, params, &matrices, &summaries, phase1.power, &out)
+            println!("{powers}");
+            print_chain(&key, params, &contributions);
+            finalize::write(&key, params, &matrices, &contributions, phase1.power, &out)
                 .with_context(|| format!("writing {}", out.display()))?;
             println!(
                 "key directory for N = {} written to {} ({}, {})",

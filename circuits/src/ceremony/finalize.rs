@@ -9,8 +9,9 @@ use ark_groth16::VerifyingKey;
 
 use super::phase2::{self, ContributionSummary, Phase2Error};
 use super::ptau::{Ptau, PtauError};
+use super::ptau_verify::{self, PowersReport, PtauVerifyError};
 use super::snarkjs_json;
-use super::zkey::{Zkey, ZkeyError};
+use super::zkey::{self as zkey_file, Zkey, ZkeyError};
 use crate::groth16::Reduction;
 use crate::keys::{
     self, CeremonyRecord, ContributionRecord, KeyError, KeyHeader, Provenance,
@@ -32,6 +33,9 @@ pub enum FinalizeError {
     /// The phase-1 file could not be read.
     #[error(transparent)]
     Ptau(#[from] PtauError),
+    /// The phase-1 powers are inconsistent for the circuit's domain.
+    #[error(transparent)]
+    Powers(#[from] PtauVerifyError),
     /// The chain of contributions does not verify.
     #[error(transparent)]
     Phase2(#[from] Phase2Error),
@@ -69,21 +73,40 @@ pub fn params_of(zkey: &Zkey) -> Result<PplnsParams, FinalizeError> {
         .ok_or(FinalizeError::UnknownCircuit { constraints: rows })
 }
 
-/// Verifies `zkey` against the circuit and `ptau` and returns the verified
-/// contributions, with the circuit's matrices and parameters.
+/// A final key checked by [`verify`]: its circuit, the phase-1 file's
+/// check and the verified contributions.
+#[derive(Debug)]
+pub struct Verified {
+    /// The window size the key is for.
+    pub params: PplnsParams,
+    /// The circuit's matrices.
+    pub matrices: R1csMatrices,
+    /// The check of the phase-1 powers the key is made from.
+    pub powers: PowersReport,
+    /// The verified phase-2 contributions, oldest first.
+    pub contributions: Vec<ContributionSummary>,
+}
+
+/// Verifies `zkey` against the circuit and `ptau`: first the phase-1
+/// powers for the circuit's domain ([`ptau_verify::verify_powers`]), then
+/// the chain of contributions from the initial key they give.
 ///
 /// # Errors
 /// [`FinalizeError`] for an unknown circuit, a bad ptau or a chain that
 /// does not verify.
-pub fn verify(
-    zkey: &Zkey,
-    ptau: &mut Ptau,
-) -> Result<(PplnsParams, R1csMatrices, Vec<ContributionSummary>), FinalizeError> {
+pub fn verify(zkey: &Zkey, ptau: &mut Ptau) -> Result<Verified, FinalizeError> {
     let params = params_of(zkey)?;
     let matrices = keys::build_matrices(params)?;
+    let log = zkey_file::domain_log2(matrices.num_constraints(), matrices.num_instance - 1);
+    let powers = ptau_verify::verify_powers(ptau, log)?;
     let initial = Zkey::new(&matrices, ptau)?;
-    let summaries = phase2::verify(zkey, &initial)?;
-    Ok((params, matrices, summaries))
+    let contributions = phase2::verify(zkey, &initial)?;
+    Ok(Verified {
+        params,
+        matrices,
+        powers,
+        contributions,
+    })
 }
 
 /// Writes the key directory `out` of a verified final key: the node's key

@@ -8,6 +8,8 @@
 //! - [`encoding`]: snarkjs's layouts of scalars and points.
 //! - [`r1cs_file`]: the circuit in circom's `.r1cs` format.
 //! - [`ptau`]: reading phase 1.
+//! - [`ptau_verify`]: checking phase 1's powers and Lagrange sections
+//!   for the domain a circuit uses, and listing its contributions.
 //! - [`zkey`]: phase-2 keys, and the initial key from a circuit and a ptau.
 //! - [`rng`]: snarkjs's contribution randomness (its ChaCha, scalar and
 //!   point sampling, `hashToG2`, entropy and beacon seeds), bit for bit.
@@ -20,6 +22,7 @@ pub mod encoding;
 pub mod finalize;
 pub mod phase2;
 pub mod ptau;
+pub mod ptau_verify;
 pub mod r1cs_file;
 pub mod rng;
 pub mod snarkjs_json;
