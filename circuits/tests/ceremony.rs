@@ -76,13 +76,44 @@ fn phase1() -> &'static (tempfile::TempDir, PathBuf) {
         let d = dir.path();
         let p = POWER.to_string();
         snarkjs(d, &["powersoftau", "new", "bn128", &p, "pot_0.ptau"]);
-        snarkjs(d, &["powersoftau", "contribute", "pot_0.ptau", "pot_1.ptau", "--name=first", "-e=first entropy"]);
-        snarkjs(d, &["powersoftau", "contribute", "pot_1.ptau", "pot_2.ptau", "--name=second", "-e=second entropy"]);
-        snarkjs(d, &[
-            "powersoftau", "beacon", "pot_2.ptau", "pot_3.ptau",
-            "0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20", "10", "-n=final",
-        ]);
-        snarkjs(d, &["powersoftau", "prepare", "phase2", "pot_3.ptau", "pot.ptau"]);
+        snarkjs(
+            d,
+            &[
+                "powersoftau",
+                "contribute",
+                "pot_0.ptau",
+                "pot_1.ptau",
+                "--name=first",
+                "-e=first entropy",
+            ],
+        );
+        snarkjs(
+            d,
+            &[
+                "powersoftau",
+                "contribute",
+                "pot_1.ptau",
+                "pot_2.ptau",
+                "--name=second",
+                "-e=second entropy",
+            ],
+        );
+        snarkjs(
+            d,
+            &[
+                "powersoftau",
+                "beacon",
+                "pot_2.ptau",
+                "pot_3.ptau",
+                "0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20",
+                "10",
+                "-n=final",
+            ],
+        );
+        snarkjs(
+            d,
+            &["powersoftau", "prepare", "phase2", "pot_3.ptau", "pot.ptau"],
+        );
         let path = d.join("pot.ptau");
         (dir, path)
     })
@@ -107,35 +138,125 @@ fn a_mixed_chain_verifies_in_both_tools_and_its_key_proves_for_snarkjs() {
     circuits(d, &["r1cs", "--slots", "2", "--out", "c.r1cs"]);
 
     // The initial key: ours is snarkjs's, byte for byte.
-    circuits(d, &["ceremony", "new", "--ptau", ptau, "--slots", "2", "--out", "0000.zkey"]);
+    circuits(
+        d,
+        &[
+            "ceremony",
+            "new",
+            "--ptau",
+            ptau,
+            "--slots",
+            "2",
+            "--out",
+            "0000.zkey",
+        ],
+    );
     snarkjs(d, &["zkey", "new", "c.r1cs", ptau, "snarkjs_0000.zkey"]);
     assert!(
-        std::fs::read(d.join("0000.zkey")).unwrap() == std::fs::read(d.join("snarkjs_0000.zkey")).unwrap(),
+        std::fs::read(d.join("0000.zkey")).unwrap()
+            == std::fs::read(d.join("snarkjs_0000.zkey")).unwrap(),
         "our initial key differs from snarkjs zkey new's"
     );
 
     // alice (ours) → bob (snarkjs) → carol (ours) → beacon (ours).
-    let alice = circuits(d, &["ceremony", "contribute", "--in", "0000.zkey", "--out", "0001.zkey", "--name", "alice", "--entropy", "typed text"]);
+    let alice = circuits(
+        d,
+        &[
+            "ceremony",
+            "contribute",
+            "--in",
+            "0000.zkey",
+            "--out",
+            "0001.zkey",
+            "--name",
+            "alice",
+            "--entropy",
+            "typed text",
+        ],
+    );
     assert!(alice.contains("contribution hash"), "{alice}");
-    snarkjs(d, &["zkey", "contribute", "0001.zkey", "0002.zkey", "--name=bob", "-e=bob's entropy"]);
-    circuits(d, &["ceremony", "contribute", "--in", "0002.zkey", "--out", "0003.zkey", "--name", "carol"]);
+    snarkjs(
+        d,
+        &[
+            "zkey",
+            "contribute",
+            "0001.zkey",
+            "0002.zkey",
+            "--name=bob",
+            "-e=bob's entropy",
+        ],
+    );
+    circuits(
+        d,
+        &[
+            "ceremony",
+            "contribute",
+            "--in",
+            "0002.zkey",
+            "--out",
+            "0003.zkey",
+            "--name",
+            "carol",
+        ],
+    );
     let beacon = "00000000000000000002a7c4c1e48d76c5a37902165a270156b7a8d72728a054";
-    circuits(d, &["ceremony", "beacon", "--in", "0003.zkey", "--out", "final.zkey", "--beacon", beacon, "--iterations-exp", "10"]);
+    circuits(
+        d,
+        &[
+            "ceremony",
+            "beacon",
+            "--in",
+            "0003.zkey",
+            "--out",
+            "final.zkey",
+            "--beacon",
+            beacon,
+            "--iterations-exp",
+            "10",
+        ],
+    );
 
     // snarkjs accepts the chain; finalize verifies it too (its listing is
     // `ceremony verify`'s), with the hashes snarkjs lists.
-    let (ok, theirs) = snarkjs_ok(d, &["zkey", "verify", "c.r1cs", ptau, "final.zkey"], "ZKey Ok!");
+    let (ok, theirs) = snarkjs_ok(
+        d,
+        &["zkey", "verify", "c.r1cs", ptau, "final.zkey"],
+        "ZKey Ok!",
+    );
     assert!(ok, "snarkjs zkey verify refused our chain:\n{theirs}");
-    let ours = circuits(d, &["ceremony", "finalize", "--ptau", ptau, "--zkey", "final.zkey", "--out", "keys"]);
+    let ours = circuits(
+        d,
+        &[
+            "ceremony",
+            "finalize",
+            "--ptau",
+            ptau,
+            "--zkey",
+            "final.zkey",
+            "--out",
+            "keys",
+        ],
+    );
     assert!(ours.contains("key directory for N = 2"), "{ours}");
     let key = Zkey::read(&d.join("final.zkey")).unwrap();
     assert_eq!(key.mpc.contributions.len(), 4);
-    for (c, name) in key.mpc.contributions.iter().zip(["alice", "bob", "carol", "final beacon"]) {
+    for (c, name) in key
+        .mpc
+        .contributions
+        .iter()
+        .zip(["alice", "bob", "carol", "final beacon"])
+    {
         assert_eq!(c.name.as_deref(), Some(name));
         let hash = hex::encode(phase2::contribution_hash(c));
         let line = words(&hash[..32]);
-        assert!(ours.contains(&line), "finalize does not list {name}'s hash:\n{ours}");
-        assert!(theirs.contains(&line), "snarkjs lists another hash for {name}:\n{theirs}");
+        assert!(
+            ours.contains(&line),
+            "finalize does not list {name}'s hash:\n{ours}"
+        );
+        assert!(
+            theirs.contains(&line),
+            "snarkjs lists another hash for {name}:\n{theirs}"
+        );
     }
 
     // The key directory records the ceremony.
@@ -151,20 +272,71 @@ fn a_mixed_chain_verifies_in_both_tools_and_its_key_proves_for_snarkjs() {
         other => panic!("provenance {other:?}"),
     }
     // Our verification key is snarkjs's export of the same zkey.
-    snarkjs(d, &["zkey", "export", "verificationkey", "final.zkey", "snarkjs_vk.json"]);
+    snarkjs(
+        d,
+        &[
+            "zkey",
+            "export",
+            "verificationkey",
+            "final.zkey",
+            "snarkjs_vk.json",
+        ],
+    );
     let read = |p: &str| -> serde_json::Value {
         serde_json::from_slice(&std::fs::read(d.join(p)).unwrap()).unwrap()
     };
     assert_eq!(read("keys/verification_key.json"), read("snarkjs_vk.json"));
 
     // A proof from the ceremony key: ours verifies it, and so does snarkjs.
-    circuits(d, &["sample-window", "--slots", "2", "--miners", "2", "--out", "window.json"]);
-    circuits(d, &["prove", "--key", "keys", "--window", "window.json", "--out", "settlement.json"]);
-    circuits(d, &["verify", "--key", "keys", "--proof", "settlement.json"]);
-    circuits(d, &["export-snarkjs", "--key", "keys", "--proof", "settlement.json", "--out", "sj"]);
+    circuits(
+        d,
+        &[
+            "sample-window",
+            "--slots",
+            "2",
+            "--miners",
+            "2",
+            "--out",
+            "window.json",
+        ],
+    );
+    circuits(
+        d,
+        &[
+            "prove",
+            "--key",
+            "keys",
+            "--window",
+            "window.json",
+            "--out",
+            "settlement.json",
+        ],
+    );
+    circuits(
+        d,
+        &["verify", "--key", "keys", "--proof", "settlement.json"],
+    );
+    circuits(
+        d,
+        &[
+            "export-snarkjs",
+            "--key",
+            "keys",
+            "--proof",
+            "settlement.json",
+            "--out",
+            "sj",
+        ],
+    );
     let (ok, text) = snarkjs_ok(
         d,
-        &["groth16", "verify", "sj/verification_key.json", "sj/public.json", "sj/proof.json"],
+        &[
+            "groth16",
+            "verify",
+            "sj/verification_key.json",
+            "sj/public.json",
+            "sj/proof.json",
+        ],
         "OK!",
     );
     assert!(ok, "snarkjs groth16 verify refused our proof:\n{text}");
@@ -174,7 +346,13 @@ fn a_mixed_chain_verifies_in_both_tools_and_its_key_proves_for_snarkjs() {
     std::fs::write(d.join("sj/public.json"), public.to_string()).unwrap();
     let (ok, _) = snarkjs_ok(
         d,
-        &["groth16", "verify", "sj/verification_key.json", "sj/public.json", "sj/proof.json"],
+        &[
+            "groth16",
+            "verify",
+            "sj/verification_key.json",
+            "sj/public.json",
+            "sj/proof.json",
+        ],
         "OK!",
     );
     assert!(!ok, "snarkjs accepted a proof for other inputs");
@@ -214,14 +392,20 @@ fn tampered_chains_are_refused_naming_what_is_wrong() {
     bad.mpc.contributions[1].delta_after = bad.mpc.contributions[0].delta_after;
     let err = phase2::verify(&bad, &initial).unwrap_err();
     assert!(
-        matches!(err, Phase2Error::Transcript { index: 3, .. } | Phase2Error::DeltaChain { index: 2, .. }),
+        matches!(
+            err,
+            Phase2Error::Transcript { index: 3, .. } | Phase2Error::DeltaChain { index: 2, .. }
+        ),
         "{err:?}"
     );
     // A dropped contribution.
     let mut bad = good.clone();
     bad.mpc.contributions.remove(1);
     let err = phase2::verify(&bad, &initial).unwrap_err();
-    assert!(matches!(err, Phase2Error::Transcript { index: 2, ref name } if name.contains("three")), "{err}");
+    assert!(
+        matches!(err, Phase2Error::Transcript { index: 2, ref name } if name.contains("three")),
+        "{err}"
+    );
     assert!(err.to_string().contains("contribution #2 (three)"), "{err}");
     // A changed point of the H query, or of the C query.
     let mut bad = good.clone();
@@ -240,7 +424,10 @@ fn tampered_chains_are_refused_naming_what_is_wrong() {
     // The final delta is not the last contribution's.
     let mut bad = good.clone();
     bad.delta_g1 = initial.delta_g1;
-    assert_eq!(phase2::verify(&bad, &initial), Err(Phase2Error::Delta("G1")));
+    assert_eq!(
+        phase2::verify(&bad, &initial),
+        Err(Phase2Error::Delta("G1"))
+    );
 }
 
 #[test]
@@ -253,16 +440,55 @@ fn a_chain_is_refused_against_another_ptau() {
     let first = keep.path().join("pot_1.ptau");
     snarkjs(
         other.path(),
-        &["powersoftau", "prepare", "phase2", first.to_str().unwrap(), other_ptau.to_str().unwrap()],
+        &[
+            "powersoftau",
+            "prepare",
+            "phase2",
+            first.to_str().unwrap(),
+            other_ptau.to_str().unwrap(),
+        ],
     );
     let work = tempfile::tempdir().unwrap();
     let w = work.path();
     let ptau = ptau.to_str().unwrap();
-    circuits(w, &["ceremony", "new", "--ptau", ptau, "--slots", "2", "--out", "0000.zkey"]);
-    circuits(w, &["ceremony", "contribute", "--in", "0000.zkey", "--out", "0001.zkey", "--name", "x"]);
+    circuits(
+        w,
+        &[
+            "ceremony",
+            "new",
+            "--ptau",
+            ptau,
+            "--slots",
+            "2",
+            "--out",
+            "0000.zkey",
+        ],
+    );
+    circuits(
+        w,
+        &[
+            "ceremony",
+            "contribute",
+            "--in",
+            "0000.zkey",
+            "--out",
+            "0001.zkey",
+            "--name",
+            "x",
+        ],
+    );
     let out = Command::new(env!("CARGO_BIN_EXE_circuits"))
         .current_dir(w)
-        .args(["ceremony", "finalize", "--ptau", other_ptau.to_str().unwrap(), "--zkey", "0001.zkey", "--out", "keys"])
+        .args([
+            "ceremony",
+            "finalize",
+            "--ptau",
+            other_ptau.to_str().unwrap(),
+            "--zkey",
+            "0001.zkey",
+            "--out",
+            "keys",
+        ])
         .output()
         .unwrap();
     assert!(!out.status.success());

@@ -9,14 +9,13 @@ use std::io::{BufReader, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use bitcoin::Amount;
 use ark_ff::PrimeField;
+use bitcoin::Amount;
 use circuits::ceremony::ptau::Ptau;
 use circuits::ceremony::ptau_verify::verify_powers;
-use circuits::ceremony::{finalize, phase2, rng, snarkjs_json};
-use zeroize::Zeroize;
 use circuits::ceremony::r1cs_file;
 use circuits::ceremony::zkey::Zkey;
+use circuits::ceremony::{finalize, phase2, rng, snarkjs_json};
 use circuits::fixture;
 use circuits::keys;
 use circuits::proof::{self, SettlementJson};
@@ -25,6 +24,7 @@ use share_verifier::allocation::{allocate, FeeBps};
 use share_verifier::binding;
 use share_verifier::window::WindowSnapshot;
 use tracing_subscriber::fmt::format::FmtSpan;
+use zeroize::Zeroize;
 
 #[derive(Parser)]
 #[command(
@@ -421,7 +421,10 @@ fn ceremony(step: CeremonyStep) -> Result<()> {
             let matrices = matrices(slots)?;
             let mut ptau_file =
                 Ptau::open(&ptau).with_context(|| format!("--ptau {}", ptau.display()))?;
-            let log = circuits::ceremony::zkey::domain_log2(matrices.num_constraints(), matrices.num_instance - 1);
+            let log = circuits::ceremony::zkey::domain_log2(
+                matrices.num_constraints(),
+                matrices.num_instance - 1,
+            );
             let report = verify_powers(&mut ptau_file, log)
                 .with_context(|| format!("--ptau {} does not verify", ptau.display()))?;
             eprintln!("{report}");
@@ -442,7 +445,8 @@ fn ceremony(step: CeremonyStep) -> Result<()> {
             name,
             entropy,
         } => {
-            let mut zkey = Zkey::read(&input).with_context(|| format!("--in {}", input.display()))?;
+            let mut zkey =
+                Zkey::read(&input).with_context(|| format!("--in {}", input.display()))?;
             let mut os = [0u8; 64];
             rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut os);
             let hash = {
@@ -469,7 +473,8 @@ fn ceremony(step: CeremonyStep) -> Result<()> {
         } => {
             let value = hex::decode(beacon.trim_start_matches("0x"))
                 .with_context(|| format!("--beacon {beacon}: not hex"))?;
-            let mut zkey = Zkey::read(&input).with_context(|| format!("--in {}", input.display()))?;
+            let mut zkey =
+                Zkey::read(&input).with_context(|| format!("--in {}", input.display()))?;
             let hash = phase2::beacon(&mut zkey, &value, iterations_exp, Some(name))
                 .context("--beacon")?;
             zkey.write_file(&out)
@@ -484,7 +489,8 @@ fn ceremony(step: CeremonyStep) -> Result<()> {
         }
         CeremonyStep::Verify { ptau, zkey } => {
             let key = Zkey::read(&zkey).with_context(|| format!("--zkey {}", zkey.display()))?;
-            let mut phase1 = Ptau::open(&ptau).with_context(|| format!("--ptau {}", ptau.display()))?;
+            let mut phase1 =
+                Ptau::open(&ptau).with_context(|| format!("--ptau {}", ptau.display()))?;
             let verified = finalize::verify(&key, &mut phase1)
                 .with_context(|| format!("{} does not verify", zkey.display()))?;
             println!("{}", verified.powers);
@@ -494,7 +500,8 @@ fn ceremony(step: CeremonyStep) -> Result<()> {
         }
         CeremonyStep::Finalize { ptau, zkey, out } => {
             let key = Zkey::read(&zkey).with_context(|| format!("--zkey {}", zkey.display()))?;
-            let mut phase1 = Ptau::open(&ptau).with_context(|| format!("--ptau {}", ptau.display()))?;
+            let mut phase1 =
+                Ptau::open(&ptau).with_context(|| format!("--ptau {}", ptau.display()))?;
             let finalize::Verified {
                 params,
                 matrices,
@@ -518,7 +525,11 @@ fn ceremony(step: CeremonyStep) -> Result<()> {
     }
 }
 
-fn print_chain(zkey: &Zkey, params: circuits::PplnsParams, summaries: &[phase2::ContributionSummary]) {
+fn print_chain(
+    zkey: &Zkey,
+    params: circuits::PplnsParams,
+    summaries: &[phase2::ContributionSummary],
+) {
     println!(
         "N = {} ({} variables, {} public inputs, domain {})\ncircuit hash:\n{}",
         params.slots(),
@@ -564,7 +575,10 @@ fn export_snarkjs(key: &Path, proof: Option<&Path>, out: &Path) -> Result<()> {
             })
             .collect::<Result<Vec<_>>>()?;
         write_json(Some(&out.join("proof.json")), &snarkjs_json::proof(&groth))?;
-        write_json(Some(&out.join("public.json")), &snarkjs_json::public_inputs(&inputs))?;
+        write_json(
+            Some(&out.join("public.json")),
+            &snarkjs_json::public_inputs(&inputs),
+        )?;
     }
     eprintln!("snarkjs JSON written to {}", out.display());
     Ok(())

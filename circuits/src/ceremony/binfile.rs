@@ -38,7 +38,9 @@ pub enum BinFileError {
         supported: u32,
     },
     /// The section table runs past the end of the file.
-    #[error("{path}: section {id} at byte {offset} with {size} bytes runs past the end ({len} bytes)")]
+    #[error(
+        "{path}: section {id} at byte {offset} with {size} bytes runs past the end ({len} bytes)"
+    )]
     Truncated {
         path: PathBuf,
         id: u32,
@@ -147,7 +149,10 @@ impl BinFile {
                     len,
                 });
             }
-            sections.entry(id).or_default().push(SectionSpan { offset: body, size });
+            sections
+                .entry(id)
+                .or_default()
+                .push(SectionSpan { offset: body, size });
             offset = body + size;
         }
         Ok(BinFile {
@@ -291,7 +296,10 @@ mod tests {
         assert_eq!(f.read_all(1, "one").unwrap(), b"one");
         assert_eq!(f.read(3, "three", 1, 3).unwrap(), b"hre");
         assert_eq!(f.read_all(2, "empty").unwrap(), b"");
-        assert!(matches!(f.read(3, "three", 3, 3), Err(BinFileError::Short { .. })));
+        assert!(matches!(
+            f.read(3, "three", 3, 3),
+            Err(BinFileError::Short { .. })
+        ));
         assert!(matches!(
             f.section(4, "four"),
             Err(BinFileError::Section { id: 4, .. })
@@ -305,7 +313,10 @@ mod tests {
         let good = written(&[(1, b"one"), (1, b"again")]);
         std::fs::write(&path, &good).unwrap();
         let f = BinFile::open(&path, b"test", 1).unwrap();
-        assert!(matches!(f.section(1, "one"), Err(BinFileError::Section { .. })));
+        assert!(matches!(
+            f.section(1, "one"),
+            Err(BinFileError::Section { .. })
+        ));
         assert!(matches!(
             BinFile::open(&path, b"zkey", 1),
             Err(BinFileError::Kind { .. })

@@ -191,7 +191,7 @@ pub fn g2_to_u(p: &G2Affine) -> [u8; G2_BYTES] {
 }
 
 fn chunks(bytes: &[u8], size: usize) -> Result<std::slice::Chunks<'_, u8>, EncodingError> {
-    if bytes.len() % size != 0 {
+    if !bytes.len().is_multiple_of(size) {
         return Err(EncodingError::Length {
             len: bytes.len(),
             size,

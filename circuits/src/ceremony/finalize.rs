@@ -13,9 +13,7 @@ use super::ptau_verify::{self, PowersReport, PtauVerifyError};
 use super::snarkjs_json;
 use super::zkey::{self as zkey_file, Zkey, ZkeyError};
 use crate::groth16::Reduction;
-use crate::keys::{
-    self, CeremonyRecord, ContributionRecord, KeyError, KeyHeader, Provenance,
-};
+use crate::keys::{self, CeremonyRecord, ContributionRecord, KeyError, KeyHeader, Provenance};
 use crate::matrices::R1csMatrices;
 use crate::pplns::{PplnsCircuit, PplnsParams};
 
@@ -43,7 +41,10 @@ pub enum FinalizeError {
     #[error(transparent)]
     Key(#[from] KeyError),
     /// The key is for no window size of this circuit version.
-    #[error("the key has {constraints} constraints, which is no N of circuit version {}", keys::CIRCUIT_VERSION)]
+    #[error(
+        "the key has {constraints} constraints, which is no N of circuit version {}",
+        keys::CIRCUIT_VERSION
+    )]
     UnknownCircuit { constraints: usize },
     /// Writing an exported file failed.
     #[error("{path}: {source}")]

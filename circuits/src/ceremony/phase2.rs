@@ -35,7 +35,9 @@ pub enum Phase2Error {
     #[error("contribution #{index}{name}: its transcript is not the hash of the chain before it (a contribution was dropped, reordered or changed)")]
     Transcript { index: usize, name: String },
     /// A contribution's proof of knowledge fails.
-    #[error("contribution #{index}{name}: its public key's G1 and G2 parts do not have the same ratio")]
+    #[error(
+        "contribution #{index}{name}: its public key's G1 and G2 parts do not have the same ratio"
+    )]
     KeyProof { index: usize, name: String },
     /// delta after a contribution is not delta before it times its secret.
     #[error("contribution #{index}{name}: delta after it does not follow from delta before it and its public key")]
@@ -99,7 +101,12 @@ fn same_ratio(a1: G1Affine, b1: G1Affine, a2: G2Affine, b2: G2Affine) -> bool {
 /// Applies the secret drawn from `rng` as the next contribution of
 /// `zkey`, in place; returns the contribution hash. The secret is wiped
 /// before returning.
-fn apply(zkey: &mut Zkey, rng: &mut SnarkjsChaCha, kind: ContributionKind, name: Option<String>) -> [u8; 64] {
+fn apply(
+    zkey: &mut Zkey,
+    rng: &mut SnarkjsChaCha,
+    kind: ContributionKind,
+    name: Option<String>,
+) -> [u8; 64] {
     let _span = info_span!("contribute", n = zkey.mpc.contributions.len() + 1).entered();
     let mut hasher = chain_hasher(zkey, zkey.mpc.contributions.len());
     let mut x = rng::fr_from_rng(rng);
@@ -111,7 +118,9 @@ fn apply(zkey: &mut Zkey, rng: &mut SnarkjsChaCha, kind: ContributionKind, name:
     let g2_spx = (rng::hash_to_g2(&transcript) * x).into_affine();
     zkey.delta_g1 = (zkey.delta_g1 * x).into_affine();
     zkey.delta_g2 = (zkey.delta_g2 * x).into_affine();
-    let mut inv = x.inverse().expect("a secret drawn from the field is nonzero");
+    let mut inv = x
+        .inverse()
+        .expect("a secret drawn from the field is nonzero");
     x.zeroize();
     {
         let _s = info_span!("scale C and H", points = zkey.c.len() + zkey.h.len()).entered();
@@ -185,9 +194,17 @@ pub fn verify(zkey: &Zkey, initial: &Zkey) -> Result<Vec<ContributionSummary>, P
         return Err(Phase2Error::NotThisCircuit("the circuit hash"));
     }
     let same = [
-        ("the shape", zkey.n_vars == initial.n_vars && zkey.n_public == initial.n_public && zkey.domain_size == initial.domain_size),
+        (
+            "the shape",
+            zkey.n_vars == initial.n_vars
+                && zkey.n_public == initial.n_public
+                && zkey.domain_size == initial.domain_size,
+        ),
         ("alpha", zkey.alpha_g1 == initial.alpha_g1),
-        ("beta", zkey.beta_g1 == initial.beta_g1 && zkey.beta_g2 == initial.beta_g2),
+        (
+            "beta",
+            zkey.beta_g1 == initial.beta_g1 && zkey.beta_g2 == initial.beta_g2,
+        ),
         ("gamma", zkey.gamma_g2 == initial.gamma_g2),
         ("the IC query", zkey.ic == initial.ic),
         ("the coefficients", zkey.coefs == initial.coefs),
@@ -243,7 +260,12 @@ pub fn verify(zkey: &Zkey, initial: &Zkey) -> Result<Vec<ContributionSummary>, P
     if zkey.delta_g1 != delta {
         return Err(Phase2Error::Delta("G1"));
     }
-    if !same_ratio(G1Affine::generator(), delta, initial.delta_g2, zkey.delta_g2) {
+    if !same_ratio(
+        G1Affine::generator(),
+        delta,
+        initial.delta_g2,
+        zkey.delta_g2,
+    ) {
         return Err(Phase2Error::Delta("G2"));
     }
     for (what, ours, theirs) in [("C", &zkey.c, &initial.c), ("H", &zkey.h, &initial.h)] {
@@ -266,5 +288,10 @@ fn scaled_by_delta(scaled: &[G1Affine], initial: &[G1Affine], zkey: &Zkey) -> bo
         || G1Projective::msm(initial, &r).expect("equal lengths"),
         || G1Projective::msm(scaled, &r).expect("equal lengths"),
     );
-    same_ratio(a.into_affine(), b.into_affine(), zkey.delta_g2, G2Affine::generator())
+    same_ratio(
+        a.into_affine(),
+        b.into_affine(),
+        zkey.delta_g2,
+        G2Affine::generator(),
+    )
 }

@@ -8,9 +8,10 @@
 //! 3. tau·G2, 4. alpha·tau·G1, 5. beta·tau·G1 for tau⁰ … tau^(2^power − 1);
 //! 6. beta·G2;
 //! 7. the contributions (read by [`crate::ceremony::ptau_verify`]);
-//! 12–15, after `prepare phase2`: the same four series in the Lagrange
-//! basis of every domain 2^0 … 2^power (section 12 also 2^(power+1)),
-//! domain 2^k starting at point 2^k − 1.
+//!
+//! and, after `prepare phase2`, sections 12 to 15: the same four series in
+//! the Lagrange basis of every domain 2^0 … 2^power (section 12 also
+//! 2^(power+1)), domain 2^k starting at point 2^k − 1.
 //!
 //! [`Ptau`] reads the header and the points a circuit needs, checking each
 //! point; nothing is loaded that is not asked for.
@@ -265,7 +266,11 @@ impl Ptau {
     ///
     /// # Errors
     /// [`PtauError::NotPrepared`], [`PtauError::TooSmall`] or a malformed point.
-    pub fn lagrange_g1(&mut self, series: G1Series, log_size: u32) -> Result<Vec<G1Affine>, PtauError> {
+    pub fn lagrange_g1(
+        &mut self,
+        series: G1Series,
+        log_size: u32,
+    ) -> Result<Vec<G1Affine>, PtauError> {
         let (section, what) = series.section();
         self.check_lagrange(section, log_size)?;
         let n = 1u64 << log_size;

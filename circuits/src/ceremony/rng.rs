@@ -31,6 +31,7 @@ use ark_ec::short_weierstrass::SWCurveConfig;
 use ark_ec::AffineRepr;
 use ark_ff::{BigInt, BigInteger, Field, Fp256, MontBackend, MontConfig, PrimeField};
 use blake2::Blake2b512;
+use zeroize::Zeroize;
 // blake2 0.10 and sha2 0.11 implement different `digest` versions' traits.
 use blake2::Digest as _;
 use sha2::Digest as _;
@@ -43,11 +44,21 @@ use sha2::Sha256;
 /// then words 12..16 as one 128-bit little-endian block counter starting at
 /// zero, with no nonce); snarkjs seeds all its randomness this way, so this
 /// is the one generator whose output a snarkjs verifier can recompute.
+///
+/// A contribution's secret is drawn from it, so its state is wiped when it
+/// is dropped.
 #[derive(Debug, Clone)]
 pub struct SnarkjsChaCha {
     state: [u32; 16],
     block: [u32; 16],
     next: usize,
+}
+
+impl Drop for SnarkjsChaCha {
+    fn drop(&mut self) {
+        self.state.zeroize();
+        self.block.zeroize();
+    }
 }
 
 fn quarter_round(st: &mut [u32; 16], a: usize, b: usize, c: usize, d: usize) {

@@ -296,8 +296,10 @@ impl Zkey {
                 let p: Vec<G1Projective> = (0..vars)
                     .into_par_iter()
                     .map(|s| {
-                        let mut t: Vec<_> =
-                            a_cols[s].iter().map(|&(c, k)| (tau[c as usize], k)).collect();
+                        let mut t: Vec<_> = a_cols[s]
+                            .iter()
+                            .map(|&(c, k)| (tau[c as usize], k))
+                            .collect();
                         if let Some(r) = input_row(s) {
                             t.push((tau[r as usize], Fr::ONE));
                         }
@@ -653,12 +655,13 @@ impl Zkey {
             .enumerate()
             .map(|(i, e)| {
                 let w = |o: usize| u32::from_le_bytes(e[o..o + 4].try_into().expect("4 bytes"));
-                let value = encoding::fr_from_le(&e[12..]).map_err(|source| ZkeyError::Element {
-                    path: p.clone(),
-                    what: "coefficient",
-                    index: i,
-                    source,
-                })? * r2_inv;
+                let value =
+                    encoding::fr_from_le(&e[12..]).map_err(|source| ZkeyError::Element {
+                        path: p.clone(),
+                        what: "coefficient",
+                        index: i,
+                        source,
+                    })? * r2_inv;
                 let coef = Coef {
                     matrix: w(0),
                     constraint: w(4),
@@ -673,7 +676,7 @@ impl Zkey {
             .collect::<Result<Vec<_>, _>>()?;
 
         let mpc_bytes = f.read_all(10, "contributions")?;
-        let mpc = read_mpc(&mpc_bytes).map_err(|problem| format(problem))?;
+        let mpc = read_mpc(&mpc_bytes).map_err(format)?;
         Ok(Zkey {
             n_vars,
             n_public,
@@ -703,7 +706,7 @@ fn hash_h(hasher: &mut Hasher, ptau: &mut Ptau, log: u32) -> Result<(), ZkeyErro
     const CHUNK: usize = 1 << 14;
     let n = 1usize << log;
     let len = (n - 1).min(CHUNK);
-    let last = (0..n - 1).step_by(CHUNK).last().unwrap_or(0);
+    let last = (n - 2) / CHUNK * CHUNK;
     let available = (1usize << (ptau.power + 1)) - 1;
     if n + last + len > available {
         return Err(ZkeyError::HashPastPowers {
@@ -779,7 +782,10 @@ fn read_mpc(b: &[u8]) -> Result<MpcParams, String> {
         let transcript: [u8; 64] = r.take(64)?.try_into().expect("64 bytes");
         let kind = r.u32()?;
         let len = r.u32()? as usize;
-        let mut params = Reader { b: r.take(len)?, o: 0 };
+        let mut params = Reader {
+            b: r.take(len)?,
+            o: 0,
+        };
         let (mut name, mut exp, mut hash, mut last) = (None, None, None, 0u8);
         while params.o < params.b.len() {
             let t = params.take(1)?[0];
@@ -806,7 +812,12 @@ fn read_mpc(b: &[u8]) -> Result<MpcParams, String> {
                 hash,
                 iterations_exp,
             },
-            (k, ..) => return Err(format!("contribution {}: type {k} with wrong parameters", i + 1)),
+            (k, ..) => {
+                return Err(format!(
+                    "contribution {}: type {k} with wrong parameters",
+                    i + 1
+                ))
+            }
         };
         contributions.push(Contribution {
             delta_after,
@@ -842,6 +853,8 @@ impl<'a> Reader<'a> {
         Ok(s)
     }
     fn u32(&mut self) -> Result<u32, String> {
-        Ok(u32::from_le_bytes(self.take(4)?.try_into().expect("4 bytes")))
+        Ok(u32::from_le_bytes(
+            self.take(4)?.try_into().expect("4 bytes"),
+        ))
     }
 }
