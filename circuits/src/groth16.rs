@@ -216,6 +216,43 @@ pub fn generate_parameters_for<R: RngCore + CryptoRng>(
     })
 }
 
+/// `A z`, `B z` and `C z` over the rows (with the libsnark input-consistency
+/// rows `a[rows + i] = z[i]`, which snarkjs's keys have too), interpolated
+/// over the n-domain and evaluated on the coset `shift·H`; with the coset.
+#[allow(clippy::type_complexity)]
+fn on_coset(
+    matrices: &R1csMatrices,
+    z: &[Fr],
+    domain: &Domain,
+    shift: Fr,
+) -> Result<(Vec<Fr>, Vec<Fr>, Vec<Fr>, Domain), SynthesisError> {
+    let size = domain.size();
+    let rows = matrices.num_constraints();
+    let (mut a, mut b, mut c) = matrices.evaluate(z);
+    a.resize(size, Fr::ZERO);
+    b.resize(size, Fr::ZERO);
+    c.resize(size, Fr::ZERO);
+    a[rows..rows + matrices.num_instance].copy_from_slice(&z[..matrices.num_instance]);
+    let coset = domain
+        .get_coset(shift)
+        .ok_or(SynthesisError::PolynomialDegreeTooLarge)?;
+    for v in [&mut a, &mut b, &mut c] {
+        domain.ifft_in_place(v);
+        coset.fft_in_place(v);
+    }
+    Ok((a, b, c, coset))
+}
+
+/// `a[i] = (a[i]·b[i] − c[i])·k`, in parallel.
+fn product_minus(a: &mut [Fr], b: &[Fr], c: &[Fr], k: Fr) {
+    a.par_iter_mut()
+        .zip(b.par_iter())
+        .zip(c.par_iter())
+        .for_each(|((a, b), c)| {
+            *a = (*a * b - c) * k;
+        });
+}
+
 /// The quotient polynomial h of the libsnark reduction for assignment `z`
 /// (`[1, inputs..., witness...]`), as ark-groth16 computes it.
 ///
@@ -224,30 +261,12 @@ pub fn generate_parameters_for<R: RngCore + CryptoRng>(
 pub fn quotient(matrices: &R1csMatrices, z: &[Fr]) -> Result<Vec<Fr>, SynthesisError> {
     let _span = info_span!("qap").entered();
     let domain = domain_for(matrices)?;
-    let size = domain.size();
-    let rows = matrices.num_constraints();
-    let (mut a, mut b, mut c) = matrices.evaluate(z);
-    a.resize(size, Fr::ZERO);
-    b.resize(size, Fr::ZERO);
-    c.resize(size, Fr::ZERO);
-    a[rows..rows + matrices.num_instance].copy_from_slice(&z[..matrices.num_instance]);
-    let coset = domain
-        .get_coset(Fr::GENERATOR)
-        .ok_or(SynthesisError::PolynomialDegreeTooLarge)?;
-    for v in [&mut a, &mut b, &mut c] {
-        domain.ifft_in_place(v);
-        coset.fft_in_place(v);
-    }
+    let (mut a, b, c, coset) = on_coset(matrices, z, &domain, Fr::GENERATOR)?;
     let vanishing_inverse = domain
         .evaluate_vanishing_polynomial(Fr::GENERATOR)
         .inverse()
         .ok_or(SynthesisError::DivisionByZero)?;
-    a.par_iter_mut()
-        .zip(b.par_iter())
-        .zip(c.par_iter())
-        .for_each(|((a, b), c)| {
-            *a = (*a * b - c) * vanishing_inverse;
-        });
+    product_minus(&mut a, &b, &c, vanishing_inverse);
     drop(b);
     drop(c);
     coset.ifft_in_place(&mut a);
@@ -255,12 +274,10 @@ pub fn quotient(matrices: &R1csMatrices, z: &[Fr]) -> Result<Vec<Fr>, SynthesisE
 }
 
 /// The h vector of snarkjs's reduction ([`Reduction::Circom`], ark-circom's
-/// `CircomReduction`) for assignment `z`: `A z · B z - C z` (with the
-/// libsnark input-consistency rows `a[rows + i] = z[i]`, which snarkjs's
-/// keys have too) interpolated over the n-domain and evaluated on the coset
-/// `w·H`, w a primitive 2n-th root of unity, i.e. at the odd points of the
-/// 2n-domain. No division by the vanishing polynomial: the key's H query
-/// holds it.
+/// `CircomReduction`) for assignment `z`: `A z · B z - C z` evaluated on the
+/// coset `w·H`, w a primitive 2n-th root of unity, i.e. at the odd points of
+/// the 2n-domain. No division by the vanishing polynomial: the key's H
+/// query holds it.
 ///
 /// # Errors
 /// [`SynthesisError::PolynomialDegreeTooLarge`] beyond BN254's FFT domains
@@ -268,27 +285,9 @@ pub fn quotient(matrices: &R1csMatrices, z: &[Fr]) -> Result<Vec<Fr>, SynthesisE
 pub fn quotient_circom(matrices: &R1csMatrices, z: &[Fr]) -> Result<Vec<Fr>, SynthesisError> {
     let _span = info_span!("qap").entered();
     let domain = domain_for(matrices)?;
-    let size = domain.size();
-    let rows = matrices.num_constraints();
-    let (mut a, mut b, mut c) = matrices.evaluate(z);
-    a.resize(size, Fr::ZERO);
-    b.resize(size, Fr::ZERO);
-    c.resize(size, Fr::ZERO);
-    a[rows..rows + matrices.num_instance].copy_from_slice(&z[..matrices.num_instance]);
     let w = doubled(&domain)?.element(1);
-    let coset = domain
-        .get_coset(w)
-        .ok_or(SynthesisError::PolynomialDegreeTooLarge)?;
-    for v in [&mut a, &mut b, &mut c] {
-        domain.ifft_in_place(v);
-        coset.fft_in_place(v);
-    }
-    a.par_iter_mut()
-        .zip(b.par_iter())
-        .zip(c.par_iter())
-        .for_each(|((a, b), c)| {
-            *a = *a * b - c;
-        });
+    let (mut a, b, c, _) = on_coset(matrices, z, &domain, w)?;
+    product_minus(&mut a, &b, &c, Fr::ONE);
     Ok(a)
 }
 

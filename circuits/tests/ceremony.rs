@@ -7,7 +7,8 @@
 //! - a chain mixing our contributions with snarkjs's, ending in a beacon,
 //!   that both tools verify, with the same contribution hashes;
 //! - the finalized key proves, and snarkjs verifies the proof with the
-//!   exported verification key (equal to snarkjs's own export);
+//!   exported verification key (equal to snarkjs's own export), and so
+//!   does the exported Solidity verifier on anvil;
 //! - tampered chains (a changed point, a dropped contribution, another
 //!   ptau) refused by our `verify`, naming what is wrong.
 
@@ -68,12 +69,37 @@ fn circuits(dir: &Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// A prepared phase 1 of power 11 made by snarkjs, shared by the tests.
-fn phase1() -> &'static (tempfile::TempDir, PathBuf) {
-    static PTAU: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
-    PTAU.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap();
-        let d = dir.path();
+/// The directory holding the shared phase 1, made by snarkjs: `pot.ptau`
+/// (`powersoftau new`, two `contribute`s, `beacon`, `prepare phase2`) and
+/// `other.ptau` (the first contribution alone, prepared: another tau).
+/// Making them takes minutes, so they are made once per machine and kept in
+/// `$SHAREPROOF_CACHE/ptau-snarkjs-<version>-power11/` (default
+/// `~/.cache/shareproof`), keyed by the installed snarkjs's version.
+fn phase1() -> &'static PathBuf {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let manifest: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(repo().join("node_modules/snarkjs/package.json"))
+                .expect("snarkjs is installed (scripts/install-toolchain.sh)"),
+        )
+        .unwrap();
+        let version = manifest["version"].as_str().unwrap();
+        let cache = std::env::var_os("SHAREPROOF_CACHE")
+            .map(PathBuf::from)
+            .or_else(|| {
+                std::env::var_os("XDG_CACHE_HOME").map(|c| PathBuf::from(c).join("shareproof"))
+            })
+            .or_else(|| {
+                std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/shareproof"))
+            })
+            .expect("HOME is set");
+        let dir = cache.join(format!("ptau-snarkjs-{version}-power{POWER}"));
+        if dir.join("pot.ptau").exists() && dir.join("other.ptau").exists() {
+            return dir;
+        }
+        std::fs::create_dir_all(&cache).unwrap();
+        let work = tempfile::tempdir_in(&cache).unwrap();
+        let d = work.path();
         let p = POWER.to_string();
         snarkjs(d, &["powersoftau", "new", "bn128", &p, "pot_0.ptau"]);
         snarkjs(
@@ -114,8 +140,22 @@ fn phase1() -> &'static (tempfile::TempDir, PathBuf) {
             d,
             &["powersoftau", "prepare", "phase2", "pot_3.ptau", "pot.ptau"],
         );
-        let path = d.join("pot.ptau");
-        (dir, path)
+        snarkjs(
+            d,
+            &[
+                "powersoftau",
+                "prepare",
+                "phase2",
+                "pot_1.ptau",
+                "other.ptau",
+            ],
+        );
+        for f in ["pot_0.ptau", "pot_1.ptau", "pot_2.ptau", "pot_3.ptau"] {
+            std::fs::remove_file(d.join(f)).unwrap();
+        }
+        // Another test binary may have finished first: either copy will do.
+        let _ = std::fs::rename(work.keep(), &dir);
+        dir
     })
 }
 
@@ -131,7 +171,7 @@ fn words(hash_hex: &str) -> String {
 
 #[test]
 fn a_mixed_chain_verifies_in_both_tools_and_its_key_proves_for_snarkjs() {
-    let (_keep, ptau) = phase1();
+    let ptau = phase1().join("pot.ptau");
     let work = tempfile::tempdir().unwrap();
     let d = work.path();
     let ptau = ptau.to_str().unwrap();
@@ -356,13 +396,111 @@ fn a_mixed_chain_verifies_in_both_tools_and_its_key_proves_for_snarkjs() {
         "OK!",
     );
     assert!(!ok, "snarkjs accepted a proof for other inputs");
+
+    // The Solidity verifier from finalize accepts the same proof on anvil.
+    let settlement = read("settlement.json");
+    let words = |v: &serde_json::Value| {
+        let items: Vec<String> = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| w.as_str().unwrap().to_owned())
+            .collect();
+        format!("[{}]", items.join(","))
+    };
+    let proof = words(&settlement["proof"]);
+    let inputs = words(&settlement["publicInputs"]);
+    let chain = Anvil::start(d);
+    run(Command::new("node")
+        .arg(repo().join("scripts/compile-verifier.js"))
+        .arg(d.join("keys/Groth16Verifier.sol"))
+        .arg(d.join("verifier.bin")));
+    let code = std::fs::read_to_string(d.join("verifier.bin")).unwrap();
+    let sent = cast(&[
+        "send",
+        "--json",
+        "--rpc-url",
+        &chain.url,
+        "--private-key",
+        ANVIL_KEY,
+        "--create",
+        code.trim(),
+    ]);
+    let receipt: serde_json::Value = serde_json::from_str(&sent).unwrap();
+    let verifier = receipt["contractAddress"].as_str().unwrap().to_owned();
+    let call = |inputs: &str| {
+        cast(&[
+            "call",
+            &verifier,
+            "verifyProof(uint256[8],uint256[4])(bool)",
+            &proof,
+            inputs,
+            "--rpc-url",
+            &chain.url,
+        ])
+    };
+    assert_eq!(call(&inputs).trim(), "true");
+    let mut other = settlement["publicInputs"].clone();
+    other[1] = "12345".into();
+    assert_eq!(call(&words(&other)).trim(), "false");
+}
+
+/// anvil's first dev account.
+const ANVIL_KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+
+fn cast(args: &[&str]) -> String {
+    let out = run(Command::new(repo().join("scripts/cast.sh")).args(args));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A local anvil, stopped on drop.
+struct Anvil {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Anvil {
+    fn start(dir: &Path) -> Anvil {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(repo().join("scripts/anvil.sh"))
+            .current_dir(dir)
+            .args(["--port", &port.to_string(), "--silent"])
+            .spawn()
+            .expect("anvil starts (scripts/install-toolchain.sh)");
+        let url = format!("http://127.0.0.1:{port}");
+        for _ in 0..300 {
+            let up = Command::new(repo().join("scripts/cast.sh"))
+                .args(["chain-id", "--rpc-url", &url])
+                .output()
+                .is_ok_and(|o| o.status.success());
+            if up {
+                return Anvil { child, url };
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!("anvil did not answer on {url}");
+    }
+}
+
+impl Drop for Anvil {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 /// The initial key of the N = 2 circuit over the shared ptau.
 fn initial() -> Zkey {
-    let (_, ptau) = phase1();
     let matrices = keys::build_matrices(PplnsParams::new(1).unwrap()).unwrap();
-    Zkey::new(&matrices, &mut Ptau::open(ptau).unwrap()).unwrap()
+    Zkey::new(
+        &matrices,
+        &mut Ptau::open(&phase1().join("pot.ptau")).unwrap(),
+    )
+    .unwrap()
 }
 
 fn chain_of_three(initial: &Zkey) -> Zkey {
@@ -432,22 +570,10 @@ fn tampered_chains_are_refused_naming_what_is_wrong() {
 
 #[test]
 fn a_chain_is_refused_against_another_ptau() {
-    let (keep, ptau) = phase1();
-    // Another phase 1: the shared chain's first contribution alone, prepared
-    // (another tau).
-    let other = tempfile::tempdir().unwrap();
-    let other_ptau = other.path().join("other.ptau");
-    let first = keep.path().join("pot_1.ptau");
-    snarkjs(
-        other.path(),
-        &[
-            "powersoftau",
-            "prepare",
-            "phase2",
-            first.to_str().unwrap(),
-            other_ptau.to_str().unwrap(),
-        ],
-    );
+    // Another phase 1 (another tau): the shared chain's first contribution
+    // alone, prepared.
+    let ptau = phase1().join("pot.ptau");
+    let other_ptau = phase1().join("other.ptau");
     let work = tempfile::tempdir().unwrap();
     let w = work.path();
     let ptau = ptau.to_str().unwrap();
