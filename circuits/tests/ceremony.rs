@@ -471,18 +471,21 @@ impl Anvil {
             .args(["--port", &port.to_string(), "--silent"])
             .spawn()
             .expect("anvil starts (scripts/install-toolchain.sh)");
-        let url = format!("http://127.0.0.1:{port}");
+        let anvil = Anvil {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        };
         for _ in 0..300 {
             let up = Command::new(repo().join("scripts/cast.sh"))
-                .args(["chain-id", "--rpc-url", &url])
+                .args(["chain-id", "--rpc-url", &anvil.url])
                 .output()
                 .is_ok_and(|o| o.status.success());
             if up {
-                return Anvil { child, url };
+                return anvil;
             }
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
-        panic!("anvil did not answer on {url}");
+        panic!("anvil did not answer on {}", anvil.url);
     }
 }
 
