@@ -147,7 +147,7 @@ impl std::fmt::Display for PowersReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "powers of tau OK for 2^{}: power {} (ceremony {}), {} tau·G1, {} tau·G2/alpha/beta powers, {} Lagrange blocks, {} contributions",
+            "powers of tau OK for 2^{}: power {} (ceremony {}), {} tau·G1, {} tau·G2/alpha/beta powers, {} Lagrange blocks, phase-1 contributions: {}",
             self.log_size,
             self.power,
             self.ceremony_power,
