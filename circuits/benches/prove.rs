@@ -1,9 +1,10 @@
-//! Proving benchmarks: witness, full proof, the two QAP reductions' h
-//! (libsnark's and snarkjs's, same size) and verification for small
-//! windows by default; set `CIRCUITS_BENCH_SIZES` (e.g. `10,12`, log2 N)
-//! for larger ones. Every window holds N distinct addresses (the most a
-//! window can hold; the circuit is the same for any number). Prints the
-//! constraint count per share of each size.
+//! Proving benchmarks: witness, full proofs with a seeded key (libsnark's
+//! QAP) and a key in a ceremony's layout (snarkjs's QAP), the two
+//! reductions' h, and verification, for small windows by default; set
+//! `CIRCUITS_BENCH_SIZES` (e.g. `10,12`, log2 N) for larger ones. Every
+//! window holds N distinct addresses (the most a window can hold; the
+//! circuit is the same for any number). Prints the constraint count per
+//! share of each size.
 
 use circuits::groth16::Reduction;
 use circuits::pplns::{assign, ConstraintCount, PplnsCircuit, PplnsParams};
@@ -40,14 +41,24 @@ fn bench(c: &mut Criterion) {
         group.bench_function("witness", |b| {
             b.iter(|| proof::witness(&circuit, &a, &matrices).expect("witness"))
         });
-        group.bench_function("prove", |b| {
-            b.iter(|| {
-                let z = proof::witness(&circuit, &a, &matrices).expect("witness");
-                let h = proof::quotient(&matrices, &z, Reduction::Libsnark).expect("quotient");
-                let (r, s) = groth16::blinding(&mut rand::rngs::OsRng);
-                groth16::create_proof(&pk, &h, &z, matrices.num_instance, r, s).expect("proof")
-            })
-        });
+        // The same statement proven with a seeded key (libsnark's QAP) and
+        // with a key in a ceremony's layout (snarkjs's QAP).
+        let pk_circom = groth16::generate_parameters_for(
+            &matrices,
+            Reduction::Circom,
+            &mut keys::seeded_rng("bench"),
+        )
+        .expect("setup succeeds");
+        for (reduction, key) in [(Reduction::Libsnark, &pk), (Reduction::Circom, &pk_circom)] {
+            group.bench_function(format!("prove {reduction:?}"), |b| {
+                b.iter(|| {
+                    let z = proof::witness(&circuit, &a, &matrices).expect("witness");
+                    let h = proof::quotient(&matrices, &z, reduction).expect("quotient");
+                    let (r, s) = groth16::blinding(&mut rand::rngs::OsRng);
+                    groth16::create_proof(key, &h, &z, matrices.num_instance, r, s).expect("proof")
+                })
+            });
+        }
         let z = proof::witness(&circuit, &a, &matrices).expect("witness");
         for reduction in [Reduction::Libsnark, Reduction::Circom] {
             group.bench_function(format!("quotient {reduction:?}"), |b| {
