@@ -12,6 +12,7 @@ use anyhow::{bail, Context, Result};
 use ark_ff::PrimeField;
 use bitcoin::Amount;
 use circuits::ceremony::ptau::Ptau;
+use circuits::ceremony::ptau_chain::verify_chain;
 use circuits::ceremony::ptau_verify::verify_powers;
 use circuits::ceremony::r1cs_file;
 use circuits::ceremony::zkey::Zkey;
@@ -428,6 +429,9 @@ fn ceremony(step: CeremonyStep) -> Result<()> {
             let report = verify_powers(&mut ptau_file, log)
                 .with_context(|| format!("--ptau {} does not verify", ptau.display()))?;
             eprintln!("{report}");
+            let chain = verify_chain(&mut ptau_file)
+                .with_context(|| format!("--ptau {} does not verify", ptau.display()))?;
+            eprintln!("{chain}");
             let zkey = Zkey::new(&matrices, &mut ptau_file)
                 .with_context(|| format!("the initial key from {}", ptau.display()))?;
             zkey.write_file(&out)
@@ -494,6 +498,7 @@ fn ceremony(step: CeremonyStep) -> Result<()> {
             let verified = finalize::verify(&key, &mut phase1)
                 .with_context(|| format!("{} does not verify", zkey.display()))?;
             println!("{}", verified.powers);
+            println!("{}", verified.phase1_chain);
             print_chain(&key, verified.params, &verified.contributions);
             println!("ZKey Ok!");
             Ok(())
@@ -506,10 +511,12 @@ fn ceremony(step: CeremonyStep) -> Result<()> {
                 params,
                 matrices,
                 powers,
+                phase1_chain,
                 contributions,
             } = finalize::verify(&key, &mut phase1)
                 .with_context(|| format!("{} does not verify", zkey.display()))?;
             println!("{powers}");
+            println!("{phase1_chain}");
             print_chain(&key, params, &contributions);
             finalize::write(&key, params, &matrices, &contributions, phase1.power, &out)
                 .with_context(|| format!("writing {}", out.display()))?;

@@ -9,6 +9,7 @@ use ark_groth16::VerifyingKey;
 
 use super::phase2::{self, ContributionSummary, Phase2Error};
 use super::ptau::{Ptau, PtauError};
+use super::ptau_chain::{self, ChainReport};
 use super::ptau_verify::{self, PowersReport, PtauVerifyError};
 use super::snarkjs_json;
 use super::zkey::{self as zkey_file, Zkey, ZkeyError};
@@ -84,13 +85,16 @@ pub struct Verified {
     pub matrices: R1csMatrices,
     /// The check of the phase-1 powers the key is made from.
     pub powers: PowersReport,
+    /// The check of the phase-1 file's chain of contributions.
+    pub phase1_chain: ChainReport,
     /// The verified phase-2 contributions, oldest first.
     pub contributions: Vec<ContributionSummary>,
 }
 
 /// Verifies `zkey` against the circuit and `ptau`: first the phase-1
-/// powers for the circuit's domain ([`ptau_verify::verify_powers`]), then
-/// the chain of contributions from the initial key they give.
+/// powers for the circuit's domain ([`ptau_verify::verify_powers`]) and
+/// the phase-1 chain of contributions ([`ptau_chain::verify_chain`]), then
+/// the phase-2 chain of contributions from the initial key they give.
 ///
 /// # Errors
 /// [`FinalizeError`] for an unknown circuit, a bad ptau or a chain that
@@ -100,12 +104,14 @@ pub fn verify(zkey: &Zkey, ptau: &mut Ptau) -> Result<Verified, FinalizeError> {
     let matrices = keys::build_matrices(params)?;
     let log = zkey_file::domain_log2(matrices.num_constraints(), matrices.num_instance - 1);
     let powers = ptau_verify::verify_powers(ptau, log)?;
+    let phase1_chain = ptau_chain::verify_chain(ptau)?;
     let initial = Zkey::new(&matrices, ptau)?;
     let contributions = phase2::verify(zkey, &initial)?;
     Ok(Verified {
         params,
         matrices,
         powers,
+        phase1_chain,
         contributions,
     })
 }

@@ -10,6 +10,8 @@
 //! - [`ptau`]: reading phase 1.
 //! - [`ptau_verify`]: checking phase 1's powers and Lagrange sections
 //!   for the domain a circuit uses, and listing its contributions.
+//! - [`ptau_chain`]: checking phase 1's chain of contributions (proofs of
+//!   knowledge, challenge chain, beacon, last response) as snarkjs does.
 //! - [`zkey`]: phase-2 keys, and the initial key from a circuit and a ptau.
 //! - [`rng`]: snarkjs's contribution randomness (its ChaCha, scalar and
 //!   point sampling, `hashToG2`, entropy and beacon seeds), bit for bit.
@@ -22,6 +24,7 @@ pub mod encoding;
 pub mod finalize;
 pub mod phase2;
 pub mod ptau;
+pub mod ptau_chain;
 pub mod ptau_verify;
 pub mod r1cs_file;
 pub mod rng;

@@ -23,13 +23,14 @@
 //! passes yields a sound initial key whatever its history.
 //!
 //! It also reads the contributions (section 7) with their names, public
-//! keys and hashes ([`PtauContribution`]), for the report. It does **not**
-//! check the chain of contributions (each contribution's proof of
-//! knowledge and the hash chain from the first challenge): that proves who
-//! took part, not that the powers are consistent, and is left to
-//! `snarkjs powersoftau verify`. The response hash of each contribution is
-//! computed as snarkjs prints it, so that it can be compared with the
-//! contributors' published hashes.
+//! keys and hashes ([`PtauContribution`], [`read_contributions`]), for the
+//! report. The response hash of each contribution is computed as snarkjs
+//! prints it, so that it can be compared with the contributors' published
+//! hashes. The chain of contributions (each one's proof of knowledge, the
+//! challenge chain from the first challenge, beacons, and the last one's
+//! hashes against the file) is checked by
+//! [`super::ptau_chain::verify_chain`]: that proves who took part, not that
+//! the powers are consistent, so a caller runs both.
 
 use ark_bn254::{Bn254, Fr, G1Affine, G1Projective, G2Affine, G2Projective};
 use ark_ec::pairing::Pairing;
@@ -41,6 +42,7 @@ use tracing::{info, info_span};
 
 use super::encoding::{self, EncodingError, G1_BYTES, G2_BYTES};
 use super::ptau::{G1Series, Ptau, PtauError};
+use super::rng::BeaconError;
 
 /// Errors of checking a phase-1 file.
 #[derive(Debug, thiserror::Error)]
@@ -80,6 +82,63 @@ pub enum PtauVerifyError {
         #[source]
         source: EncodingError,
     },
+    /// The file records no contribution: its secrets are all one, known to
+    /// everyone (snarkjs refuses it for production too).
+    #[error("section 7: no contribution, so every secret is public")]
+    NoContributions,
+    /// A contribution's proof of knowledge of one of its secrets fails:
+    /// its G2 point `g2_spx` is not `g2_sp` times the secret of its G1 pair.
+    #[error("contribution {index} \"{name}\": its proof of knowledge of {which} does not verify")]
+    ContributionKey {
+        index: usize,
+        name: String,
+        which: &'static str,
+    },
+    /// A contribution's key was not made for the challenge the previous
+    /// contribution left (or the first challenge): none of its three proofs
+    /// of knowledge verifies against that challenge, so the previous
+    /// contribution's next-challenge hash was altered, or a contribution
+    /// was dropped or reordered.
+    #[error("contribution {index} \"{name}\": its key was not made for the challenge the contribution before it left (the challenge chain is broken)")]
+    ChallengeChain { index: usize, name: String },
+    /// A beacon contribution's key is not the one its beacon derives.
+    #[error(
+        "contribution {index} \"{name}\": its key's {which} is not the one its beacon derives"
+    )]
+    BeaconKey {
+        index: usize,
+        name: String,
+        which: &'static str,
+    },
+    /// A beacon contribution's parameters are ones snarkjs never writes.
+    #[error("contribution {index} \"{name}\": {source}")]
+    BeaconParams {
+        index: usize,
+        name: String,
+        #[source]
+        source: BeaconError,
+    },
+    /// A contribution's point is not the previous contribution's (or the
+    /// generator, for the first) times the secret its key proves.
+    #[error("contribution {index} \"{name}\": its {which} does not follow from the previous contribution's by its key")]
+    NotFollowing {
+        index: usize,
+        name: String,
+        which: &'static str,
+    },
+    /// The last contribution's point is not the file's.
+    #[error("contribution {index} \"{name}\": its {which} is not the file's (section {section})")]
+    LastPoint {
+        index: usize,
+        name: String,
+        which: &'static str,
+        section: u32,
+    },
+    /// The last contribution's next challenge is not the hash of its
+    /// response hash and the file's powers: its response does not lead to
+    /// these powers.
+    #[error("contribution {index} \"{name}\": its next-challenge hash is not the hash of its response hash and the file's powers")]
+    ResponseHash { index: usize, name: String },
 }
 
 /// A contributor's public key: for each of tau, alpha and beta, a random
@@ -306,11 +365,7 @@ pub fn verify_powers(ptau: &mut Ptau, log_size: u32) -> Result<PowersReport, Pta
 
     let contributions = {
         let _s = info_span!("contributions", section = 7).entered();
-        let body = ptau
-            .file_mut()
-            .read_all(7, "contributions")
-            .map_err(PtauError::from)?;
-        let list = parse_contributions(&body)?;
+        let list = read_contributions(ptau)?;
         for (i, c) in list.iter().enumerate() {
             info!(
                 index = i + 1,
@@ -375,6 +430,20 @@ where
     let lhs = G::Group::msm_unchecked(lagrange, &r);
     let rhs = G::Group::msm_unchecked(monomial, &c[..monomial.len()]);
     lhs == rhs
+}
+
+/// The contributions of section 7, oldest first (snarkjs's
+/// `readContributions`), with their response hashes.
+///
+/// # Errors
+/// [`PtauVerifyError::Contribution`] or [`PtauVerifyError::ContributionPoint`]
+/// for a malformed section, or a read error.
+pub fn read_contributions(ptau: &mut Ptau) -> Result<Vec<PtauContribution>, PtauVerifyError> {
+    let body = ptau
+        .file_mut()
+        .read_all(7, "contributions")
+        .map_err(PtauError::from)?;
+    parse_contributions(&body)
 }
 
 /// Parses section 7 (snarkjs's `readContributions`).
@@ -451,7 +520,7 @@ fn parse_contribution(
         problem: "the section ends inside it",
     })?;
     let bad = |problem| PtauVerifyError::Contribution { index, problem };
-    let _kind = cur.u32().ok_or(bad("the section ends inside it"))?;
+    let kind = cur.u32().ok_or(bad("the section ends inside it"))?;
     let params_len = cur.u32().ok_or(bad("the section ends inside it"))? as usize;
     let params = cur
         .take(params_len)
@@ -481,6 +550,13 @@ fn parse_contribution(
             _ => return Err(bad("an unknown parameter")),
         }
     }
+    // snarkjs checks a contribution as a beacon when its type is 1, and
+    // writes the beacon's parameters only then.
+    let beacon = match (kind, beacon_hash, exp) {
+        (1, Some(hash), Some(exp)) => Some((hash, exp)),
+        (1, _, _) => return Err(bad("a beacon without its hash or iterations")),
+        _ => None,
+    };
     let mut key_bytes = Vec::with_capacity(PUB_KEY_BYTES);
     for p in [
         key.tau_g1.0,
@@ -506,7 +582,7 @@ fn parse_contribution(
         key,
         response_hash,
         next_challenge,
-        beacon: beacon_hash.map(|h| (h, exp.unwrap_or(0))),
+        beacon,
     })
 }
 
