@@ -82,28 +82,6 @@ pub fn fr_to_le(x: &Fr) -> [u8; FR_BYTES] {
     out
 }
 
-/// A scalar from a Montgomery-form little-endian word (how `.zkey`
-/// coefficients and `.wtns` values are held).
-///
-/// # Errors
-/// [`EncodingError::NotReduced`] for a value not below r.
-pub fn fr_from_lem(bytes: &[u8]) -> Result<Fr, EncodingError> {
-    let b = limbs(bytes);
-    if b >= Fr::MODULUS {
-        return Err(EncodingError::NotReduced);
-    }
-    Ok(Fr::new_unchecked(b))
-}
-
-/// A scalar's Montgomery-form little-endian word.
-pub fn fr_to_lem(x: &Fr) -> [u8; FR_BYTES] {
-    let mut out = [0u8; FR_BYTES];
-    for (i, limb) in x.0 .0.iter().enumerate() {
-        out[i * 8..i * 8 + 8].copy_from_slice(&limb.to_le_bytes());
-    }
-    out
-}
-
 /// A G1 point from its LEM form, checked.
 ///
 /// # Errors
@@ -284,11 +262,10 @@ mod tests {
     }
 
     #[test]
-    fn scalars_round_trip_in_both_forms() {
+    fn scalars_round_trip() {
         let mut rng = ark_std::test_rng();
         let x = Fr::rand(&mut rng);
         assert_eq!(fr_from_le(&fr_to_le(&x)).unwrap(), x);
-        assert_eq!(fr_from_lem(&fr_to_lem(&x)).unwrap(), x);
         assert!(fr_from_le(&[0xff; 32]).is_err());
     }
 }
