@@ -6,7 +6,8 @@
 # tests, built from crates.io source and cached outside the repository
 # (scripts/install-bitcoind.sh; skipped when SHAREPROOF_BITCOIND names
 # your own bitcoind), the NATS server for the share bus's tests
-# (scripts/install-nats.sh, Debian's nats-server), and the Stratum V2
+# (scripts/install-nats.sh, Debian's nats-server), Debian's chromium for
+# the web app's browser tests (scripts/install-chromium.sh), and the Stratum V2
 # reference roles the V2 tests run as clients (scripts/install-sv2.sh:
 # translator_sv2 and mining_device from crates.io, cached; skipped when
 # SHAREPROOF_SV2_BIN names a directory holding them). Idempotent: run it
@@ -32,6 +33,7 @@ if [ "${1:-}" = "--tests" ]; then
     scripts/install-bitcoind.sh >/dev/null
   fi
   echo "install: nats-server at $(scripts/install-nats.sh)"
+  echo "install: chromium at $(scripts/install-chromium.sh)"
   if [ -n "${SHAREPROOF_SV2_BIN:-}" ]; then
     echo "install: using SHAREPROOF_SV2_BIN=$SHAREPROOF_SV2_BIN"
   else

@@ -264,6 +264,13 @@ pub struct RawVardiff {
 pub struct RawApi {
     /// Listen address, default `127.0.0.1:8080`.
     pub listen: Option<String>,
+    /// The host name miners and browsers reach the pool at, shown by the web
+    /// app in the Stratum URLs (default: the listeners' address, or the
+    /// page's host when they listen on every interface).
+    pub public_host: Option<String>,
+    /// The EVM JSON-RPC URL browsers use to read the contracts and send
+    /// claims (default: `[settlement] rpc_url`, which may be private).
+    pub public_rpc_url: Option<String>,
 }
 
 /// `[pool]`.
@@ -333,6 +340,10 @@ pub struct Config {
     pub vardiff: VardiffConfig,
     /// HTTP API listen address.
     pub api_listen: SocketAddr,
+    /// `[api] public_host`.
+    pub api_public_host: Option<String>,
+    /// `[api] public_rpc_url`.
+    pub api_public_rpc_url: Option<String>,
     /// Pool parameters.
     pub pool: PoolConfig,
     /// Seconds between template refreshes on the same tip.
@@ -527,6 +538,8 @@ impl RawConfig {
             stratum_v2,
             vardiff,
             api_listen,
+            api_public_host: self.api.public_host.clone(),
+            api_public_rpc_url: self.api.public_rpc_url.clone(),
             pool,
             template_refresh: Duration::from_secs(refresh),
             source,

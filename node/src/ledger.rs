@@ -35,6 +35,7 @@ use shareproof_bus::JobMessage;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::fatal::Fatal;
+use crate::history::{Recorder, Series};
 use crate::metrics::Metrics;
 use crate::store::{BlockInfo, BlockStatus, LedgerBatch, Store, StoreError};
 use shareproof_sources::clock::unix_now;
@@ -258,8 +259,9 @@ pub struct MinerAccount {
     pub shares: u64,
     /// Work of recent shares.
     pub rate: RateMeter,
-    /// Per worker: shares since start and recent work.
-    pub workers: HashMap<Arc<str>, (u64, RateMeter)>,
+    /// Per worker: shares since start, recent work and the Unix time of its
+    /// last share.
+    pub workers: HashMap<Arc<str>, (u64, RateMeter, u64)>,
 }
 
 /// Work per 10-second bucket over the last 10 minutes: a hash rate estimate.
@@ -350,6 +352,10 @@ pub struct Ledger {
     stream_seq: u64,
     /// The jobs minted recently, for shares that arrive over the bus.
     book: Arc<Mutex<JobBook>>,
+    /// The charts' time series of durable shares, written at most once a
+    /// second (`history_written`: when last).
+    history: Recorder,
+    history_written: u64,
 }
 
 /// What a round hands out once its batch is durable, and drops when the
@@ -506,6 +512,8 @@ impl Ledger {
             fatal,
             stream_seq: durable.stream_seq,
             book: Arc::default(),
+            history: Recorder::default(),
+            history_written: 0,
         })
     }
 
@@ -526,6 +534,7 @@ impl Ledger {
                 return;
             }
         }
+        self.write_history(unix_now(), true);
         tracing::info!(
             shares = self.window.next_seq(),
             "ledger stopped; store flushed"
@@ -648,9 +657,42 @@ impl Ledger {
         Ok(())
     }
 
-    /// A durable round's effects: the accounts, the broadcast job, the fresh
-    /// jobs asked for and the shares' acknowledgements.
+    /// Counts the round's durable shares in the time series, and writes the
+    /// changed chunks when a second has passed since the last write (or
+    /// `force`). The series are derived data: a failed write is logged, and
+    /// the counts stay in memory for the next one.
+    fn write_history(&mut self, now: u64, force: bool) {
+        if !force && now < self.history_written + 1 {
+            return;
+        }
+        self.history_written = now;
+        let chunks = self.history.take_dirty(now);
+        if let Err(e) = self.store.write_history(chunks, force) {
+            tracing::warn!(error = %e, "time series not written");
+        }
+    }
+
+    /// A durable round's effects: the accounts, the time series, the
+    /// broadcast job, the fresh jobs asked for and the shares'
+    /// acknowledgements.
     fn publish(&mut self, round: Round, now: u64) {
+        {
+            let store = &self.store;
+            let mut load = |res, series, index| match store.history_chunk(res, series, index) {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::warn!(error = %e, "time series chunk unreadable; restarted empty");
+                    None
+                }
+            };
+            for share in &round.shares {
+                let work = share.entry.weight.get() as f64;
+                self.history.add(Series::Pool, now, work, &mut load);
+                self.history
+                    .add(Series::Address(share.entry.address), now, work, &mut load);
+            }
+        }
+        self.write_history(now, false);
         {
             let mut accounts = self
                 .accounts
@@ -850,6 +892,7 @@ fn account_share(accounts: &mut Accounts, share: &RecordedShare, now: u64) {
     let w = m.workers.entry(share.worker.clone()).or_default();
     w.0 += 1;
     w.1.add(now, work);
+    w.2 = now;
     accounts.window_weight += entry.weight.get();
     accounts.window_shares += 1;
     accounts.pool_rate.add(now, work);

@@ -33,6 +33,7 @@ pub mod api;
 pub mod config;
 pub mod edge;
 pub mod fatal;
+pub mod history;
 pub mod ledger;
 pub mod metrics;
 pub mod settle;

@@ -8,13 +8,15 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::api::{self, ApiState};
+use crate::api::web::PublicInfo;
+use crate::api::{self, ApiParts, ApiState};
 use crate::config::{Config, SourceConfig};
 use crate::fatal::{Fatal, FatalError};
 use crate::ledger::{Ledger, LedgerMsg, LedgerParts};
@@ -26,6 +28,7 @@ use crate::stratum::v2::{authority, V2Server};
 use crate::stratum::{Listener, Protocol, Registry, Shared, StratumConfig};
 use shareproof_sources::bitcoind::BitcoindSource;
 use shareproof_sources::chain::Chain;
+use shareproof_sources::clock::unix_now;
 use shareproof_sources::embedded::EmbeddedSource;
 use shareproof_sources::BestChain;
 use shareproof_sources::{CoinbaseBuilder, TemplateSource};
@@ -200,6 +203,9 @@ pub(crate) struct Core {
     pub registry: Registry,
     /// Where the HTTP API listens.
     pub api_addr: SocketAddr,
+    /// What the web app shows about connecting (the Stratum listeners are
+    /// added once bound).
+    pub public: Arc<PublicInfo>,
     /// Shutdown, fatal errors and tasks.
     pub running: Running,
 }
@@ -240,6 +246,8 @@ impl Core {
             }
         };
 
+        let deployment = Arc::new(std::sync::OnceLock::new());
+        let mut key_dir = None;
         if let Some(settle) = &config.settlement {
             // Fail at start, not later, for a bad signer or key.
             settle
@@ -255,6 +263,7 @@ impl Core {
                 .await
                 .map_err(crate::settle::SettleError::Join)?
                 .map_err(crate::settle::SettleError::from)?;
+            key_dir = Some(prover.dir.clone());
             tracker.spawn(Settler::run(
                 SettlerParts {
                     config: settle.clone(),
@@ -263,10 +272,12 @@ impl Core {
                     prover: Arc::new(prover),
                     metrics: metrics.clone(),
                     fatal: fatal.clone(),
+                    deployment: deployment.clone(),
                 },
                 shutdown.clone(),
             ));
         }
+        tracker.spawn(prune_history(store.clone(), shutdown.clone()));
 
         // Templates flow from the source to the ledger.
         let (templates_tx, mut templates_rx) = mpsc::channel(16);
@@ -285,17 +296,28 @@ impl Core {
         });
 
         let registry = Registry::default();
+        let public = Arc::new(PublicInfo::new(
+            config.api_public_host.clone(),
+            config
+                .api_public_rpc_url
+                .clone()
+                .or_else(|| config.settlement.as_ref().map(|s| s.rpc_url.clone())),
+            key_dir,
+            config.pool.window_log2_slots,
+            deployment,
+        ));
         let api_listener = bind(config.api_listen).await?;
         let api_addr = local_addr(&api_listener, config.api_listen)?;
-        let state = ApiState::new(
-            store.clone(),
-            ledger.accounts.clone(),
-            registry.clone(),
-            metrics.clone(),
-            ledger.jobs.clone(),
-            embedded.clone(),
-            source.name(),
-        );
+        let state = ApiState::new(ApiParts {
+            store: store.clone(),
+            accounts: ledger.accounts.clone(),
+            registry: registry.clone(),
+            metrics: metrics.clone(),
+            jobs: ledger.jobs.clone(),
+            embedded: embedded.clone(),
+            source: source.name(),
+            public: public.clone(),
+        });
         tracker.spawn(api::serve(
             api_listener,
             api::router(state),
@@ -309,8 +331,26 @@ impl Core {
             embedded,
             registry,
             api_addr,
+            public,
             running,
         })
+    }
+}
+
+/// Drops the time series' expired chunks at start and then hourly.
+async fn prune_history(store: Store, shutdown: CancellationToken) {
+    loop {
+        let s = store.clone();
+        match tokio::task::spawn_blocking(move || s.prune_history(unix_now())).await {
+            Ok(Ok(0)) => {}
+            Ok(Ok(removed)) => tracing::info!(removed, "expired time-series chunks removed"),
+            Ok(Err(e)) => tracing::warn!(error = %e, "time series not pruned"),
+            Err(e) => tracing::warn!(error = %e, "time series pruning task failed"),
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(Duration::from_secs(3600)) => {}
+        }
     }
 }
 
@@ -355,6 +395,13 @@ pub async fn start(config: Config) -> Result<RunningNode, NodeError> {
     ));
     let stratum_addr = serve_stratum(&config.stratum, shared.clone(), &core.running).await?;
     let stratum_v2 = serve_stratum_v2(&config, shared, &core.running).await?;
+    let _ = core.public.stratum_v1.set(stratum_addr);
+    if let Some(v2) = &stratum_v2 {
+        let _ = core
+            .public
+            .stratum_v2
+            .set((v2.addr, v2.authority.to_string()));
+    }
     Ok(RunningNode {
         stratum_addr,
         stratum_v2,

@@ -316,10 +316,25 @@ pub async fn get_json(api: std::net::SocketAddr, path: &str) -> (u16, Value) {
 
 /// GET `path` on the node's API (a minimal HTTP/1.1 client).
 pub async fn get(api: std::net::SocketAddr, path: &str) -> (u16, Vec<u8>) {
+    let (status, _, body) = request(api, path, &[]).await;
+    (status, body)
+}
+
+/// GET `path` with extra `headers`: the status, the response's head
+/// (lower-cased) and its body (de-chunked, still encoded).
+pub async fn request(
+    api: std::net::SocketAddr,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> (u16, String, Vec<u8>) {
     use tokio::io::AsyncReadExt;
     let mut s = TcpStream::connect(api).await.expect("api connect");
+    let extra: String = headers
+        .iter()
+        .map(|(k, v)| format!("{k}: {v}\r\n"))
+        .collect();
     s.write_all(
-        format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n").as_bytes(),
+        format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n{extra}\r\n").as_bytes(),
     )
     .await
     .expect("api write");
@@ -330,20 +345,17 @@ pub async fn get(api: std::net::SocketAddr, path: &str) -> (u16, Vec<u8>) {
         .position(|w| w == b"\r\n\r\n")
         .expect("http head")
         + 4;
-    let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
+    let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
     let status: u16 = head
         .split_whitespace()
         .nth(1)
         .and_then(|s| s.parse().ok())
         .expect("status");
     let mut body = buf[head_end..].to_vec();
-    if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
+    if head.contains("transfer-encoding: chunked") {
         body = dechunk(&body);
     }
-    (status, body)
+    (status, head, body)
 }
 
 fn dechunk(mut data: &[u8]) -> Vec<u8> {

@@ -19,14 +19,22 @@
 //! - `GET /api/v1/chain/tip`: the embedded chain's tip header (a light
 //!   client checkpoint for devnet deployments)
 //! - `GET /api/v1/log`: the share log file for auditors, streamed
+//! - `GET /api/v1/history/pool`, `GET /api/v1/history/miners/{address}`:
+//!   per-minute and per-hour shares, work and hash rate (`series`)
+//! - `GET /api/v1/config`, `GET /api/v1/verification-key`: what the web app
+//!   connects to and checks proofs with (`web`)
+//! - `GET /`, `/miner/{address}`, `/verify`, `/assets/...`: the web app
 //! - `GET /metrics`
 
 mod log_stream;
+mod series;
+pub mod web;
 
+use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -40,10 +48,11 @@ use tokio_util::sync::CancellationToken;
 
 use crate::ledger::{Accounts, JobEntry};
 use crate::metrics::Metrics;
-use crate::store::Store;
+use crate::store::{BlockInfo, Store, StoreError};
 use crate::stratum::Registry;
 use shareproof_sources::clock::unix_now;
 use shareproof_sources::embedded::EmbeddedSource;
+use web::PublicInfo;
 
 /// What the handlers read.
 #[derive(Clone)]
@@ -63,19 +72,46 @@ struct Inner {
     /// The window rebuilt at the latest committed position, reused across
     /// receipt requests until a new job moves it.
     receipt_window: Mutex<Option<(u64, Window)>>,
+    /// What the web app shows about connecting.
+    public: Arc<PublicInfo>,
+    /// Per found block, the weight of each address in the window it
+    /// committed (a block's window never changes).
+    paid: Mutex<HashMap<BlockHash, Arc<HashMap<Address, u128>>>>,
+}
+
+/// The node's parts the API reads.
+pub struct ApiParts {
+    /// The store.
+    pub store: Store,
+    /// The ledger's accounts.
+    pub accounts: Arc<Mutex<Accounts>>,
+    /// Connected workers.
+    pub registry: Registry,
+    /// Metrics.
+    pub metrics: Arc<Metrics>,
+    /// The latest job.
+    pub jobs: watch::Receiver<Option<Arc<JobEntry>>>,
+    /// The embedded chain, when it is the source.
+    pub embedded: Option<Arc<EmbeddedSource>>,
+    /// The template source's name.
+    pub source: &'static str,
+    /// What the web app shows about connecting.
+    pub public: Arc<PublicInfo>,
 }
 
 impl ApiState {
     /// State over the node's parts.
-    pub fn new(
-        store: Store,
-        accounts: Arc<Mutex<Accounts>>,
-        registry: Registry,
-        metrics: Arc<Metrics>,
-        jobs: watch::Receiver<Option<Arc<JobEntry>>>,
-        embedded: Option<Arc<EmbeddedSource>>,
-        source: &'static str,
-    ) -> Self {
+    pub fn new(parts: ApiParts) -> Self {
+        let ApiParts {
+            store,
+            accounts,
+            registry,
+            metrics,
+            jobs,
+            embedded,
+            source,
+            public,
+        } = parts;
         ApiState {
             inner: Arc::new(Inner {
                 store,
@@ -87,6 +123,8 @@ impl ApiState {
                 source,
                 started: unix_now(),
                 receipt_window: Mutex::new(None),
+                public,
+                paid: Mutex::default(),
             }),
         }
     }
@@ -104,6 +142,14 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/blocks/{hash}/snapshot", get(block_snapshot))
         .route("/api/v1/log", get(log))
         .route("/api/v1/chain/tip", get(chain_tip))
+        .route("/api/v1/history/pool", get(series::pool))
+        .route("/api/v1/history/miners/{address}", get(series::miner))
+        .route("/api/v1/config", get(web::config))
+        .route("/api/v1/verification-key", get(web::verification_key))
+        .route("/", get(web::page))
+        .route("/miner/{address}", get(web::page))
+        .route("/verify", get(web::page))
+        .route("/assets/{*path}", get(web::assets))
         .with_state(state)
 }
 
@@ -253,52 +299,158 @@ async fn miner(State(s): State<ApiState>, Path(address): Path<String>) -> Respon
         .and_then(|j| j.template.as_ref())
         .map(|t| t.coinbase_value.to_sat());
     let connected = s.inner.registry.workers(&address);
-    let a = s.inner.accounts.lock().expect("accounts lock");
-    let Some(m) = a.miners.get(&address) else {
-        if connected.is_empty() {
-            return error(StatusCode::NOT_FOUND, format!("no shares from {address}"));
-        }
-        return Json(
-            json!({"address": address.to_string(), "connected_workers": connected, "shares": 0}),
-        )
-        .into_response();
-    };
-    let fraction = if a.window_weight == 0 {
-        0.0
-    } else {
-        m.window_weight as f64 / a.window_weight as f64
-    };
-    let mut workers: Vec<_> = m
-        .workers
+    let connected_json: Vec<_> = connected
         .iter()
-        .map(|(name, (shares, rate))| {
-            json!({"name": name.as_ref(), "shares": shares, "hashrate": rate.hashrate(now, s.inner.started)})
-        })
+        .map(|(w, n)| json!({"name": w, "connections": n}))
         .collect();
-    workers.sort_by(|x, y| x["name"].as_str().cmp(&y["name"].as_str()));
-    Json(json!({
-        "address": address.to_string(),
-        "connected_workers": connected.iter().map(|(w, n)| json!({"name": w, "connections": n})).collect::<Vec<_>>(),
-        "workers": workers,
-        "hashrate": m.rate.hashrate(now, s.inner.started),
-        "shares": m.shares,
-        "window_shares": m.window_shares,
-        "window_weight": m.window_weight.to_string(),
-        "next_block_fraction": fraction,
-        "next_block_estimate_sats": next_reward.map(|r| (r as f64 * fraction).floor() as u64),
-    }))
-    .into_response()
+    let mut body = {
+        let a = s.inner.accounts.lock().expect("accounts lock");
+        match a.miners.get(&address) {
+            None => json!({
+                "address": address.to_string(),
+                "workers": [],
+                "hashrate": 0.0,
+                "shares": 0,
+                "window_shares": 0,
+                "window_weight": "0",
+                "next_block_fraction": 0.0,
+                "next_block_estimate_sats": next_reward.map(|_| 0),
+            }),
+            Some(m) => {
+                let fraction = if a.window_weight == 0 {
+                    0.0
+                } else {
+                    m.window_weight as f64 / a.window_weight as f64
+                };
+                let mut workers: Vec<_> = m
+                    .workers
+                    .iter()
+                    .map(|(name, (shares, rate, last))| {
+                        json!({"name": name.as_ref(), "shares": shares, "hashrate": rate.hashrate(now, s.inner.started), "last_share_time": last})
+                    })
+                    .collect();
+                workers.sort_by(|x, y| x["name"].as_str().cmp(&y["name"].as_str()));
+                json!({
+                    "address": address.to_string(),
+                    "workers": workers,
+                    "hashrate": m.rate.hashrate(now, s.inner.started),
+                    "shares": m.shares,
+                    "window_shares": m.window_shares,
+                    "window_weight": m.window_weight.to_string(),
+                    "next_block_fraction": fraction,
+                    "next_block_estimate_sats": next_reward.map(|r| (r as f64 * fraction).floor() as u64),
+                })
+            }
+        }
+    };
+    let known = body["shares"] != json!(0);
+    let inner = s.inner.clone();
+    let paid = match tokio::task::spawn_blocking(move || paid_blocks(&inner, &address)).await {
+        Ok(Ok(p)) => p,
+        Ok(Err(e)) => return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    };
+    if !known && connected.is_empty() && paid.is_empty() {
+        return error(StatusCode::NOT_FOUND, format!("no shares from {address}"));
+    }
+    body["connected_workers"] = json!(connected_json);
+    body["paid_blocks"] = json!(paid);
+    Json(body).into_response()
 }
 
-async fn receipt(State(s): State<ApiState>, Path(seq): Path<u64>) -> Response {
-    let committed = s.inner.accounts.lock().expect("accounts lock").committed;
-    let Some((job_id, window_seq, root)) = committed else {
-        return error(StatusCode::SERVICE_UNAVAILABLE, "no job committed yet");
+/// Most recent blocks `paid_blocks` looks through.
+const PAID_BLOCKS_SCAN: usize = 200;
+
+/// The found blocks (newest first, among the latest [`PAID_BLOCKS_SCAN`])
+/// whose committed window holds shares of `address`: its weight there, the
+/// window's total and the block's settlement state.
+fn paid_blocks(inner: &Inner, address: &Address) -> Result<Vec<serde_json::Value>, StoreError> {
+    let store = &inner.store;
+    let mut blocks = store.blocks()?;
+    blocks.sort_by_key(|b| std::cmp::Reverse((b.height, b.found_at)));
+    let mut out = Vec::new();
+    for b in blocks.into_iter().take(PAID_BLOCKS_SCAN) {
+        let weights = window_weights(inner, &b)?;
+        let Some(weight) = weights.get(address) else {
+            continue;
+        };
+        let total: u128 = weights.values().sum();
+        let settlement = store.settlement_record(&b.hash)?;
+        out.push(json!({
+            "hash": b.hash.to_string(),
+            "height": b.height,
+            "status": settlement.as_ref().map(|r| serde_json::to_value(r.status).unwrap_or_default()),
+            "tx_hash": settlement.as_ref().and_then(|r| r.tx_hash).map(|h| h.to_string()),
+            "weight": weight.to_string(),
+            "total_weight": total.to_string(),
+            "reward_sats": b.reward.to_sat(),
+        }));
+    }
+    Ok(out)
+}
+
+/// Per address, its weight in the window block `b` committed to (cached).
+fn window_weights(inner: &Inner, b: &BlockInfo) -> Result<Arc<HashMap<Address, u128>>, StoreError> {
+    if let Some(w) = inner.paid.lock().expect("paid cache lock").get(&b.hash) {
+        return Ok(w.clone());
+    }
+    let n = 1u64 << inner.store.log_header().log2_slots;
+    let mut weights = HashMap::new();
+    for e in inner
+        .store
+        .entries(b.window_seq.saturating_sub(n), b.window_seq)?
+    {
+        *weights.entry(e.address).or_insert(0u128) += e.weight.get();
+    }
+    let weights = Arc::new(weights);
+    inner
+        .paid
+        .lock()
+        .expect("paid cache lock")
+        .insert(b.hash, weights.clone());
+    Ok(weights)
+}
+
+/// `?block=HASH` on a receipt: against the window that block committed.
+#[derive(Debug, serde::Deserialize)]
+struct ReceiptQuery {
+    block: Option<String>,
+}
+
+async fn receipt(
+    State(s): State<ApiState>,
+    Path(seq): Path<u64>,
+    Query(q): Query<ReceiptQuery>,
+) -> Response {
+    let (job_id, window_seq, root, block) = match &q.block {
+        None => {
+            let committed = s.inner.accounts.lock().expect("accounts lock").committed;
+            let Some((job_id, window_seq, root)) = committed else {
+                return error(StatusCode::SERVICE_UNAVAILABLE, "no job committed yet");
+            };
+            (job_id, window_seq, root, None)
+        }
+        Some(hash) => {
+            let hash = match BlockHash::from_str(hash) {
+                Ok(h) => h,
+                Err(e) => {
+                    return error(StatusCode::BAD_REQUEST, format!("block hash {hash:?}: {e}"))
+                }
+            };
+            match s.inner.store.block(&hash) {
+                Ok(Some(b)) => (b.job_id, b.window_seq, b.root, Some(hash)),
+                Ok(None) => return error(StatusCode::NOT_FOUND, format!("no block {hash}")),
+                Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+            }
+        }
     };
     if seq >= window_seq {
         return error(
             StatusCode::NOT_FOUND,
-            format!("share {seq} is not committed yet: the latest job commits to the window after {window_seq} shares"),
+            match block {
+                None => format!("share {seq} is not committed yet: the latest job commits to the window after {window_seq} shares"),
+                Some(b) => format!("share {seq} is not in the window of block {b}, which ends after {window_seq} shares"),
+            },
         );
     }
     let inner = s.inner.clone();
@@ -323,11 +475,14 @@ async fn receipt(State(s): State<ApiState>, Path(seq): Path<u64>) -> Response {
             let mut body = serde_json::to_value(&r).expect("receipts serialise");
             body["job_id"] = json!(job_id.to_string());
             body["window_seq"] = json!(window_seq);
+            if let Some(b) = block {
+                body["block"] = json!(b.to_string());
+            }
             Json(body).into_response()
         }
         Ok(Ok(None)) => error(
             StatusCode::GONE,
-            format!("share {seq} has left the window committed at {window_seq}"),
+            format!("share {seq} is not in the window committed at {window_seq}"),
         ),
         Ok(Err(e)) => error(StatusCode::INTERNAL_SERVER_ERROR, e),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),

@@ -188,6 +188,8 @@ pub struct SettlerParts {
     pub metrics: Arc<Metrics>,
     /// Stops the node when settlement cannot go on (an insecure key off a devnet).
     pub fatal: Fatal,
+    /// Set to the contracts once found, for the web app (`/api/v1/config`).
+    pub deployment: Arc<std::sync::OnceLock<Deployment>>,
 }
 
 /// The block hash as the contracts see it (internal byte order).
@@ -208,6 +210,7 @@ impl Settler {
             prover,
             metrics,
             fatal,
+            deployment: found_deployment,
         } = parts;
         let mut waited = false;
         let deployment = loop {
@@ -218,7 +221,10 @@ impl Settler {
                     .map_err(|e| e.to_string()),
             };
             match found {
-                Ok(d) => break d,
+                Ok(d) => {
+                    let _ = found_deployment.set(d.clone());
+                    break d;
+                }
                 Err(e) => {
                     if !waited {
                         tracing::info!(error = %e, "settlement waits for the contracts");

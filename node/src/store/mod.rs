@@ -19,9 +19,13 @@
 //! - `B` + block hash: a [`BlockInfo`] (JSON).
 //! - `M` + name: counters and the log header.
 //!
+//! The `history` tree holds the charts' time series (`series.rs`).
+//!
 //! The `chain` tree belongs to the embedded chain. The `settlement` tree
 //! holds a [`SettlementRecord`] per found block (key: block hash), written by
 //! the settlement task alone.
+
+mod series;
 
 use std::io::Write;
 use std::path::Path;
@@ -55,6 +59,9 @@ pub enum StoreError {
         /// Why it does not decode.
         source: serde_json::Error,
     },
+    /// A stored time-series chunk of the wrong length.
+    #[error("store: corrupt history: {0}")]
+    History(#[from] crate::history::ChunkError),
     /// A counter that is not 8 bytes.
     #[error("store: corrupt counter {0:?}")]
     Counter(String),
@@ -226,6 +233,9 @@ pub struct Store {
     db: sled::Db,
     ledger: sled::Tree,
     settlement: sled::Tree,
+    /// The charts' time series (`history.rs`): derived from the shares,
+    /// written by the ledger after their commit.
+    history: sled::Tree,
     log2_slots: u32,
     /// Tests only: the number of coming commits that fail before writing
     /// anything, as a failing disk would ([`Store::fail_next_commits`]).
@@ -381,10 +391,12 @@ impl Store {
             }
         }
         let settlement = db.open_tree("settlement")?;
+        let history = db.open_tree("history")?;
         Ok(Store {
             db,
             ledger,
             settlement,
+            history,
             log2_slots,
             #[cfg(test)]
             failing_commits: Default::default(),
