@@ -79,13 +79,15 @@ export function copyable(text, { testid, short } = {}) {
 
 /** A table in a horizontally scrolling wrapper (phones). */
 export function table(headers, rows, attrs = {}) {
+  // A header "=Name" is right-aligned, over a numeric column.
+  const th = (x) => (x.startsWith('=') ? h('th', { scope: 'col', class: 'num' }, x.slice(1)) : h('th', { scope: 'col' }, x));
   return h(
     'div',
     { class: 'table-wrap' },
     h(
       'table',
       attrs,
-      h('thead', {}, h('tr', {}, headers.map((x) => h('th', { scope: 'col' }, x)))),
+      h('thead', {}, h('tr', {}, headers.map(th))),
       h('tbody', {}, rows),
     ),
   );

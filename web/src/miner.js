@@ -7,7 +7,7 @@ import { apiGet, getConfig } from './api.js';
 import { chartCard } from './chart.js';
 import { publicClientFor, minerFigures } from './chain.js';
 import { h, setChildren, stat, copyable, table, notice } from './dom.js';
-import { formatHashrate, formatInteger, formatAmount, formatPercent, formatTime, formatAgo, shortHex } from './format.js';
+import { formatHashrate, formatInteger, formatAmount, formatBtc, formatSats, formatPercent, formatTime, formatAgo, shortHex } from './format.js';
 import { stateBadge } from './pool.js';
 import { walletPanel } from './wallet.js';
 import { verifyPanel } from './verify.js';
@@ -21,7 +21,7 @@ function workersTable(m) {
     h('td', {}, w.last_share_time ? h('time', { datetime: new Date(w.last_share_time * 1000).toISOString(), title: formatAgo(w.last_share_time) }, formatTime(w.last_share_time)) : '—'),
     h('td', {}, connected.has(w.name) ? `yes (${connected.get(w.name)})` : 'no')));
   if (rows.length === 0) return h('p', { class: 'muted' }, 'No worker has submitted a share yet.');
-  return table(['Worker', 'Hashrate', 'Shares', 'Last share', 'Connected'], rows, { testid: 'workers-table' });
+  return table(['Worker', '=Hashrate', '=Shares', 'Last share', 'Connected'], rows, { testid: 'workers-table' });
 }
 
 function paidTable(blocks) {
@@ -38,7 +38,7 @@ function paidTable(blocks) {
       h('td', { class: 'num' }, formatAmount(b.reward_sats)),
       h('td', {}, b.tx_hash ? h('code', { title: b.tx_hash }, shortHex(b.tx_hash, 8)) : '—'));
   });
-  return table(['Height', 'Block', 'State', 'Weight in its window', 'Block reward', 'Settlement tx'], rows, { testid: 'paid-table' });
+  return table(['=Height', 'Block', 'State', '=Weight in its window', '=Block reward', 'Settlement tx'], rows, { testid: 'paid-table' });
 }
 
 /** Builds the miner page for `address` into `main`; returns { refresh }. */
@@ -89,9 +89,9 @@ export async function minerPage(main, address, { onChartsRendered }) {
       const f = await minerFigures(client, chainCfg, checksum);
       setChildren(box,
         h('div', { class: 'stats' },
-          stat('Credited, claimable', formatAmount(f.credited), { testid: 'miner-credited', value: f.credited }),
-          stat('Claimed in total', formatAmount(f.claimed), { testid: 'miner-claimed', value: f.claimed, hint: `${f.claims} claim(s) since block ${chainCfg.deploy_block}` }),
-          stat('Token balance in the wallet', formatAmount(f.tokenBalance), { testid: 'miner-token-balance', value: f.tokenBalance })),
+          stat('Credited, claimable', formatBtc(f.credited), { testid: 'miner-credited', value: f.credited, hint: formatSats(f.credited) }),
+          stat('Claimed in total', formatBtc(f.claimed), { testid: 'miner-claimed', value: f.claimed, hint: `${formatSats(f.claimed)} in ${f.claims} claim(s)` }),
+          stat('Token balance in the wallet', formatBtc(f.tokenBalance), { testid: 'miner-token-balance', value: f.tokenBalance, hint: formatSats(f.tokenBalance) })),
         h('p', { class: 'small muted' }, 'Read from SettlementPool ', h('code', {}, chainCfg.settlement_pool), ' and the token ', h('code', {}, chainCfg.token), ` on chain ${chainCfg.chain_id}. 1 token unit = 1 sat.`));
     } catch (e) {
       setChildren(box, notice('error', e.message, { testid: 'chain-error' }));
@@ -119,7 +119,11 @@ export async function minerPage(main, address, { onChartsRendered }) {
       stat('Shares in the window', formatInteger(m.window_shares ?? 0), { testid: 'miner-window-shares', value: m.window_shares ?? 0 }),
       stat('Weight in the window', formatInteger(m.window_weight ?? 0), { testid: 'miner-window-weight', value: m.window_weight ?? 0 }),
       stat('Share of the next block', formatPercent(m.next_block_fraction ?? 0), { testid: 'miner-next-fraction', value: m.next_block_fraction ?? 0 }),
-      stat('Next block estimate', m.next_block_estimate_sats === null || m.next_block_estimate_sats === undefined ? '—' : formatAmount(m.next_block_estimate_sats), { testid: 'miner-next-sats', value: m.next_block_estimate_sats ?? '', hint: 'before the pool fee' }));
+      stat('Next block estimate', m.next_block_estimate_sats === null || m.next_block_estimate_sats === undefined ? '—' : formatBtc(m.next_block_estimate_sats), {
+        testid: 'miner-next-sats',
+        value: m.next_block_estimate_sats ?? '',
+        hint: m.next_block_estimate_sats === null || m.next_block_estimate_sats === undefined ? null : `${formatSats(m.next_block_estimate_sats)}, before the pool fee`,
+      }));
     setChildren(workers.querySelector('[data-testid="workers"]'), workersTable(m));
     setChildren(paid.querySelector('[data-testid="paid"]'), paidTable(m.paid_blocks));
     return m;

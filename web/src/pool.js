@@ -36,7 +36,7 @@ export function blocksTable(blocks) {
       h('td', {}, stateBadge(st, detail || st), detail ? h('div', { class: 'small muted' }, detail) : null),
       h('td', {}, s.tx_hash ? h('code', { title: s.tx_hash, testid: 'block-tx' }, shortHex(s.tx_hash, 8)) : '—'));
   });
-  return table(['Height', 'Block', 'Found', 'Reward', 'State', 'Settlement tx'], rows, { testid: 'blocks-table' });
+  return table(['=Height', 'Block', 'Found', '=Reward', 'State', 'Settlement tx'], rows, { testid: 'blocks-table' });
 }
 
 function connectCard(cfg) {

@@ -123,7 +123,7 @@ export function verifyPanel({ cfg, publicClient, blocks, minerAddress }) {
       h('td', {}, h('code', { title: p.account }, p.account)),
       h('td', {}, h('input', { type: 'text', inputmode: 'numeric', value: p.weight.toString(), 'aria-label': `weight of ${p.account}`, testid: 'payee-weight', data: { index: i } })),
       h('td', { class: 'num' }, formatAmount(amounts[i]))));
-    setChildren(payeeBox, table(['Account', 'Weight', 'Amount credited'], rows, { testid: 'proof-payees' }));
+    setChildren(payeeBox, table(['Account', 'Weight', '=Amount credited'], rows, { testid: 'proof-payees' }));
   }
 
   async function fetchReceipt() {
