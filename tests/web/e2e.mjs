@@ -23,7 +23,8 @@
 //                           paid the claimer and a credited balance (default 180)
 //
 // It checks, and exits 1 with a message naming the failed check:
-//   1. every page loads with no console error, page error, failed request or HTTP error;
+//   1. every page (/, /miner/0x…, /verify) loads with no console error, page error,
+//      failed request or HTTP error;
 //   2. the pool and miner pages show the JSON API's figures (read from data-testid elements);
 //   3. a claim through an injected EIP-1193 provider (window.ethereum forwarding to anvil)
 //      moves the credited balance into the wallet, and the page shows the new balances;
@@ -62,6 +63,7 @@ const WAIT_S = Number(env('SHAREPROOF_E2E_WAIT_S', '180'));
 
 const poolAbi = parseAbi([
   'function balanceOf(address) view returns (uint256)',
+  'function feeBps() view returns (uint256)',
   'event Claimed(address indexed account, uint256 amount)',
 ]);
 const tokenAbi = parseAbi(['function balanceOf(address) view returns (uint256)']);
@@ -272,6 +274,10 @@ async function main() {
     await pool.waitForFunction(() => document.documentElement.dataset.ready === 'true', null, { timeout: 30000 })
       .catch(() => fail('the pool page did not finish loading within 30 s'));
     const n = 2 ** Number(config.window_log2_slots);
+    // The fee the page shows: the node's setting, else the contract's feeBps().
+    const fee = typeof config.pool_fee_bps === 'number'
+      ? config.pool_fee_bps
+      : Number(await client.readContract({ address: config.chain.settlement_pool, abi: poolAbi, functionName: 'feeBps' }));
     await sameFigures('the pool page', pool, '/api/v1/pool', async () => ({
       shares: await value(pool, 'pool-shares'),
       blocks: await value(pool, 'pool-blocks'),
@@ -285,7 +291,7 @@ async function main() {
       oneOf('miners connected', d.miners, a.connected_miners, b.connected_miners);
       oneOf('committed root', d.root, a.window?.root ?? '', b.window?.root ?? '');
       oneOf('window size N', d.n, n);
-      oneOf('pool fee', d.fee, config.pool_fee_bps ?? '');
+      oneOf('pool fee', d.fee, fee);
     });
     await sameFigures('the pool page blocks', pool, '/api/v1/blocks', async () => pool.locator('[data-testid="block-row"]').evaluateAll((rows) => rows.map((r) => [r.dataset.hash, r.dataset.state])), (a, d, b) => {
       const rows = (x) => [...x.blocks].sort((p, q) => q.height - p.height).slice(0, 100)
@@ -371,6 +377,17 @@ async function main() {
 
     await screenshot(miner, 'miner');
     checkProblems('the miner page before the claim');
+
+    // 1. The verify page (auditors: any settled block) loads clean too.
+    {
+      const page = await openPage(context, 'verify page');
+      await page.goto(`${API}/verify?block=${settledPaid[0].hash}`);
+      await page.waitForSelector('[data-testid="verify-state"][data-state="ready"]', { timeout: 60000 })
+        .catch(() => fail('the verify page did not load the settled block within 60 s'));
+      await page.close();
+      checkProblems('the verify page');
+      log('✓ the verify page loads');
+    }
 
     // 3. The claim through the injected wallet.
     const t0 = await tokens();

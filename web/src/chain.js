@@ -49,6 +49,12 @@ async function guard(cfg, what, fn) {
   }
 }
 
+/** SettlementPool.feeBps(), as a number. */
+export async function readFeeBps(client, cfg) {
+  return guard(cfg, 'reading the fee', async () =>
+    Number(await client.readContract({ address: cfg.settlement_pool, abi: settlementPoolAbi, functionName: 'feeBps' })));
+}
+
 /**
  * The miner's figures on chain: `credited` (SettlementPool.balanceOf),
  * `claimed` (the sum of its Claimed events since the deployment block) and

@@ -30,7 +30,7 @@ function header() {
   });
   return h('header', { class: 'top' },
     h('a', { href: '/', class: 'brand', testid: 'nav-pool' }, 'Shareproof'),
-    h('nav', { 'aria-label': 'Main' }, h('a', { href: '/' }, 'Pool')),
+    h('nav', { 'aria-label': 'Main' }, h('a', { href: '/' }, 'Pool'), ' ', h('a', { href: '/verify' }, 'Verify')),
     form);
 }
 
@@ -38,6 +38,7 @@ function route(path) {
   if (path === '/' || path === '/index.html') return { page: 'pool' };
   const m = path.match(/^\/miner\/(0x[0-9a-fA-F]{40})\/?$/);
   if (m) return { page: 'miner', address: m[1] };
+  if (path === '/verify' || path === '/verify/') return { page: 'verify' };
   return { page: 'not-found' };
 }
 
@@ -69,6 +70,10 @@ async function start() {
     // viem and the chain code load only here: the pool page does without.
     const { minerPage } = await import('./miner.js');
     page = await minerPage(main, r.address, { onChartsRendered });
+  } else if (r.page === 'verify') {
+    document.title = 'Verify — Shareproof';
+    const { verifyPage } = await import('./verify-page.js');
+    page = await verifyPage(main, new URLSearchParams(window.location.search));
   } else {
     document.title = 'Not found — Shareproof';
     setChildren(main, h('section', { class: 'card' }, h('h1', {}, 'Page not found'), h('p', {}, 'Try the ', h('a', { href: '/' }, 'pool page'), ' or paste a payout address above.')));

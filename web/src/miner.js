@@ -41,6 +41,14 @@ function paidTable(blocks) {
   return table(['=Height', 'Block', 'State', '=Weight in its window', '=Block reward', 'Settlement tx'], rows, { testid: 'paid-table' });
 }
 
+/** Why the page cannot read the chain: no deployment, or no RPC URL for browsers. */
+export function noChainNotice(cfg) {
+  if (cfg.chain && !cfg.chain.rpc_url) {
+    return notice('warn', `Settlement runs on chain ${cfg.chain.chain_id}, but this node publishes no RPC URL for browsers ([api] public_rpc_url): balances, claims and checks cannot be read here.`, { testid: 'chain-no-rpc' });
+  }
+  return notice('warn', 'Settlement is not configured on this node: there is no contract to read a balance from yet.', { testid: 'chain-not-configured' });
+}
+
 /** Builds the miner page for `address` into `main`; returns { refresh }. */
 export async function minerPage(main, address, { onChartsRendered }) {
   let checksum;
@@ -74,7 +82,8 @@ export async function minerPage(main, address, { onChartsRendered }) {
   } catch (e) {
     setChildren(balances.querySelector('[data-testid="balances"]'), notice('error', e.message));
   }
-  const chainCfg = cfg && cfg.chain;
+  // No RPC URL published: nothing on chain can be read from the browser.
+  const chainCfg = cfg && cfg.chain && cfg.chain.rpc_url ? cfg.chain : null;
   const client = chainCfg ? publicClientFor(chainCfg) : null;
   let wallet = null;
 
@@ -82,7 +91,7 @@ export async function minerPage(main, address, { onChartsRendered }) {
     const box = balances.querySelector('[data-testid="balances"]');
     if (!cfg) return;
     if (!chainCfg) {
-      setChildren(box, notice('warn', 'Settlement is not configured on this node: there is no contract to read a balance from yet.', { testid: 'chain-not-configured' }));
+      setChildren(box, noChainNotice(cfg));
       return;
     }
     try {

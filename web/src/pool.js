@@ -34,9 +34,10 @@ export function blocksTable(blocks) {
       h('td', {}, h('time', { datetime: new Date(b.found_at * 1000).toISOString(), title: formatTime(b.found_at) }, formatAgo(b.found_at))),
       h('td', { class: 'num' }, formatAmount(b.reward_sats)),
       h('td', {}, stateBadge(st, detail || st), detail ? h('div', { class: 'small muted' }, detail) : null),
-      h('td', {}, s.tx_hash ? h('code', { title: s.tx_hash, testid: 'block-tx' }, shortHex(s.tx_hash, 8)) : '—'));
+      h('td', {}, s.tx_hash ? h('code', { title: s.tx_hash, testid: 'block-tx' }, shortHex(s.tx_hash, 8)) : '—'),
+      h('td', {}, st === 'settled' ? h('a', { href: `/verify?block=${b.hash}`, 'aria-label': `Verify block ${b.height}` }, 'Verify') : ''));
   });
-  return table(['=Height', 'Block', 'Found', '=Reward', 'State', 'Settlement tx'], rows, { testid: 'blocks-table' });
+  return table(['=Height', 'Block', 'Found', '=Reward', 'State', 'Settlement tx', ''], rows, { testid: 'blocks-table' });
 }
 
 function connectCard(cfg) {
@@ -51,6 +52,26 @@ function connectCard(cfg) {
       s.v2_url ? [h('dt', {}, 'Stratum V2 URL'), h('dd', {}, copyable(s.v2_url, { testid: 'connect-v2-url' }))] : null,
       s.authority_key ? [h('dt', {}, 'V2 authority key'), h('dd', {}, copyable(s.authority_key, { testid: 'connect-authority-key' }))] : null),
     s.v1_url ? h('p', { class: 'small' }, 'Example: ', h('code', {}, `cpuminer -a sha256d -o ${s.v1_url} -u ${user} -p x`)) : null);
+}
+
+let contractFee;
+/**
+ * The fee in basis points: the node's setting, or when the node does not
+ * say, the settlement contract's `feeBps()` (read once; viem loads only then).
+ */
+async function poolFee(cfg) {
+  if (!cfg) return null;
+  if (typeof cfg.pool_fee_bps === 'number') return cfg.pool_fee_bps;
+  if (!cfg.chain || !cfg.chain.rpc_url) return null;
+  if (contractFee === undefined) {
+    contractFee = import('./chain.js')
+      .then(({ publicClientFor, readFeeBps }) => readFeeBps(publicClientFor(cfg.chain), cfg.chain))
+      .catch(() => {
+        contractFee = undefined;
+        return null;
+      });
+  }
+  return contractFee;
 }
 
 /** Builds the pool page into `main`; returns { refresh }. */
@@ -83,6 +104,7 @@ export async function poolPage(main, { onChartsRendered }) {
       if (!connect.firstChild) connect.append(connectCard(cfg));
       setChildren(settlementNote, cfg.chain ? null : notice('warn', 'Settlement is not configured on this node: blocks are found and shares are committed, but there is no settlement contract to credit miners yet.', { testid: 'chain-not-configured' }));
     }
+    const fee = await poolFee(cfg);
     const statsBox = stats.querySelector('[data-testid="pool-stats"]');
     if (poolResult.status === 'fulfilled') {
       const p = poolResult.value;
@@ -94,7 +116,7 @@ export async function poolPage(main, { onChartsRendered }) {
         stat('Worker connections', formatInteger(p.connections), { testid: 'pool-connections', value: p.connections, hint: v1 !== null ? `V1 ${v1} · V2 ${v2 ?? 0}` : null }),
         stat('Shares accepted', formatInteger(p.shares), { testid: 'pool-shares', value: p.shares }),
         stat('Blocks found', formatInteger(p.blocks), { testid: 'pool-blocks', value: p.blocks }),
-        stat('Pool fee', cfg ? formatBps(cfg.pool_fee_bps) : '—', { testid: 'pool-fee', value: cfg ? cfg.pool_fee_bps : '' }),
+        stat('Pool fee', fee === null ? '—' : formatBps(fee), { testid: 'pool-fee', value: fee ?? '' }),
         stat('Height', formatInteger(p.height), { testid: 'pool-height', value: p.height }));
       const n = cfg ? 2 ** cfg.window_log2_slots : null;
       setChildren(windowCard.querySelector('[data-testid="window"]'),

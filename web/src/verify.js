@@ -30,7 +30,7 @@ function verdict(valid, text, testid) {
  * blocks: [{ hash, height, status }] the candidate settled blocks (newest
  * first). minerAddress: whose share the receipt is pre-filled with.
  */
-export function verifyPanel({ cfg, publicClient, blocks, minerAddress }) {
+export function verifyPanel({ cfg, publicClient, blocks, minerAddress = null, initialBlock = null, initialSeq = null }) {
   const settled = blocks.filter((b) => b.status === 'settled');
   const select = h('select', { id: 'verify-block', testid: 'verify-block' },
     settled.map((b) => h('option', { value: b.hash }, `height ${b.height} — ${shortHex(b.hash, 8)}`)));
@@ -66,7 +66,9 @@ export function verifyPanel({ cfg, publicClient, blocks, minerAddress }) {
         h('div', { class: 'row' }, proofBtn),
         proofOut));
 
-  let current = null; // { hash, snapshot, settlement, payees }
+  if (initialBlock && settled.some((b) => b.hash === initialBlock)) select.value = initialBlock;
+  let seqWanted = initialSeq;
+  let current = null; // { hash, snapshot, settlement, coinbase, payees }
   const vkCache = { value: null };
 
   async function load() {
@@ -87,15 +89,23 @@ export function verifyPanel({ cfg, publicClient, blocks, minerAddress }) {
       if (!settlement) throw new Error(`no BlockSettled event for ${hash} on chain ${cfg.chain_id}`);
       const coinbase = settlementCoinbase(settlement.call);
       current = { hash, snapshot, settlement, coinbase, payees: payeesOfSnapshot(snapshot) };
-      const mine = (snapshot.entries || []).filter((e) => e.address.toLowerCase() === minerAddress.toLowerCase());
-      const pick = mine.length ? mine[mine.length - 1] : (snapshot.entries || [])[0];
-      if (pick) seqInput.value = String(pick.seq);
+      const entries = [...(snapshot.entries || [])].sort((a, b) => Number(a.seq) - Number(b.seq));
+      const mine = minerAddress ? entries.filter((e) => e.address.toLowerCase() === minerAddress.toLowerCase()) : [];
+      const pick = mine.length ? mine[mine.length - 1] : entries[entries.length - 1];
+      if (seqWanted !== null) {
+        seqInput.value = String(seqWanted);
+        seqWanted = null;
+      } else if (pick) seqInput.value = String(pick.seq);
       renderChain();
       renderPayees();
       state.dataset.state = 'ready';
-      setChildren(state, mine.length
-        ? `The window holds ${mine.length} share(s) of this address; the receipt is pre-filled with the latest.`
-        : 'This address has no share in this window; the receipt is pre-filled with another share.');
+      const first = entries.length ? entries[0].seq : null;
+      const span = entries.length ? ` (shares ${first} to ${entries[entries.length - 1].seq})` : ' (empty)';
+      setChildren(state, !minerAddress
+        ? `The window holds ${entries.length} share(s)${span}.`
+        : mine.length
+          ? `The window holds ${mine.length} share(s) of this address; the receipt is pre-filled with the latest.`
+          : `This address has no share in this window${span}; the receipt is pre-filled with another share.`);
     } catch (e) {
       state.dataset.state = 'error';
       setChildren(state, notice('error', e.name === 'ChainError' ? e.message : `Cannot load the block: ${e.message}`));
