@@ -54,24 +54,39 @@ function connectCard(cfg) {
     s.v1_url ? h('p', { class: 'small' }, 'Example: ', h('code', {}, `cpuminer -a sha256d -o ${s.v1_url} -u ${user} -p x`)) : null);
 }
 
-let contractFee;
+let contractFee = null; // null: not read (yet); a number once read
+let contractFeeReading = null;
 /**
  * The fee in basis points: the node's setting, or when the node does not
- * say, the settlement contract's `feeBps()` (read once; viem loads only then).
+ * say, the settlement contract's `feeBps()`, read in the background (viem
+ * loads only then) and passed to `onRead` once known; null meanwhile.
  */
-async function poolFee(cfg) {
+function poolFee(cfg, onRead) {
   if (!cfg) return null;
   if (typeof cfg.pool_fee_bps === 'number') return cfg.pool_fee_bps;
   if (!cfg.chain || !cfg.chain.rpc_url) return null;
-  if (contractFee === undefined) {
-    contractFee = import('./chain.js')
+  if (contractFee === null && !contractFeeReading) {
+    contractFeeReading = import('./chain.js')
       .then(({ publicClientFor, readFeeBps }) => readFeeBps(publicClientFor(cfg.chain), cfg.chain))
-      .catch(() => {
-        contractFee = undefined;
-        return null;
+      .then((fee) => {
+        contractFee = fee;
+        onRead(fee);
+      })
+      .catch(() => {})
+      .finally(() => {
+        contractFeeReading = null;
       });
   }
   return contractFee;
+}
+
+/** The fee's figure; `fromContract` names where it was read. */
+function feeStat(fee, fromContract) {
+  return stat('Pool fee', fee === null ? '—' : formatBps(fee), {
+    testid: 'pool-fee',
+    value: fee ?? '',
+    hint: fee !== null && fromContract ? 'SettlementPool.feeBps()' : null,
+  });
 }
 
 /** Builds the pool page into `main`; returns { refresh }. */
@@ -104,7 +119,11 @@ export async function poolPage(main, { onChartsRendered }) {
       if (!connect.firstChild) connect.append(connectCard(cfg));
       setChildren(settlementNote, cfg.chain ? null : notice('warn', 'Settlement is not configured on this node: blocks are found and shares are committed, but there is no settlement contract to credit miners yet.', { testid: 'chain-not-configured' }));
     }
-    const fee = await poolFee(cfg);
+    const feeFromContract = Boolean(cfg) && typeof cfg.pool_fee_bps !== 'number';
+    const fee = poolFee(cfg, (read) => {
+      const el = stats.querySelector('[data-testid="pool-fee"]');
+      if (el) el.parentElement.replaceWith(feeStat(read, true));
+    });
     const statsBox = stats.querySelector('[data-testid="pool-stats"]');
     if (poolResult.status === 'fulfilled') {
       const p = poolResult.value;
@@ -116,7 +135,7 @@ export async function poolPage(main, { onChartsRendered }) {
         stat('Worker connections', formatInteger(p.connections), { testid: 'pool-connections', value: p.connections, hint: v1 !== null ? `V1 ${v1} · V2 ${v2 ?? 0}` : null }),
         stat('Shares accepted', formatInteger(p.shares), { testid: 'pool-shares', value: p.shares }),
         stat('Blocks found', formatInteger(p.blocks), { testid: 'pool-blocks', value: p.blocks }),
-        stat('Pool fee', fee === null ? '—' : formatBps(fee), { testid: 'pool-fee', value: fee ?? '' }),
+        feeStat(fee, feeFromContract),
         stat('Height', formatInteger(p.height), { testid: 'pool-height', value: p.height }));
       const n = cfg ? 2 ** cfg.window_log2_slots : null;
       setChildren(windowCard.querySelector('[data-testid="window"]'),
