@@ -140,7 +140,7 @@ export function chartCard({ title, load, testid, onRendered, ranges = RANGES }) 
       plot.dataset.rendered = 'true';
       if (onRendered) onRendered();
     } catch (e) {
-      if (want !== range) return;
+      if (want !== range || (e.unreachable && last)) return;
       status.textContent = `Chart unavailable: ${e.message}`;
       status.className = 'chart-status notice notice-warn';
     }

@@ -117,7 +117,8 @@ export async function minerPage(main, address, { onChartsRendered }) {
         setChildren(statsBox, notice('info', 'No shares yet from this address. Point a miner at the pool with this address as the username to start.', { testid: 'miner-no-shares' }));
         setChildren(workers.querySelector('[data-testid="workers"]'), h('p', { class: 'muted' }, 'No workers yet.'));
         setChildren(paid.querySelector('[data-testid="paid"]'), h('p', { class: 'muted', testid: 'paid-none' }, 'No block has paid this address yet.'));
-      } else {
+      } else if (!(e.unreachable && statsBox.dataset.loaded)) {
+        // An unreachable node keeps the last figures under the banner.
         setChildren(statsBox, notice('error', e.message));
       }
       return null;
@@ -133,6 +134,7 @@ export async function minerPage(main, address, { onChartsRendered }) {
         value: m.next_block_estimate_sats ?? '',
         hint: m.next_block_estimate_sats === null || m.next_block_estimate_sats === undefined ? null : `${formatSats(m.next_block_estimate_sats)}, before the pool fee`,
       }));
+    statsBox.dataset.loaded = 'true';
     setChildren(workers.querySelector('[data-testid="workers"]'), workersTable(m));
     setChildren(paid.querySelector('[data-testid="paid"]'), paidTable(m.paid_blocks));
     return m;

@@ -145,14 +145,17 @@ export async function poolPage(main, { onChartsRendered }) {
           h('dt', {}, 'Shares in the window'), h('dd', { testid: 'window-shares', data: { value: p.window_shares } }, formatInteger(p.window_shares)),
           h('dt', {}, 'Total weight'), h('dd', { testid: 'window-weight', data: { value: p.window_weight } }, formatInteger(p.window_weight)),
           h('dt', {}, 'Window size N'), h('dd', { testid: 'window-n', data: { value: n ?? '' } }, n ? `${formatInteger(n)} shares (2^${cfg.window_log2_slots})` : '—')));
-    } else {
+      statsBox.dataset.loaded = 'true';
+    } else if (!(poolResult.reason.unreachable && statsBox.dataset.loaded)) {
+      // An unreachable node keeps the last figures under the banner.
       setChildren(statsBox, notice('error', poolResult.reason.message));
     }
     const blocksBox = blocksCard.querySelector('[data-testid="blocks"]');
     if (blocksResult.status === 'fulfilled') {
       const list = blocksResult.value.blocks || [];
       setChildren(blocksBox, list.length ? blocksTable(list) : h('p', { class: 'muted', testid: 'blocks-none' }, 'No block found yet.'));
-    } else {
+      blocksBox.dataset.loaded = 'true';
+    } else if (!(blocksResult.reason.unreachable && blocksBox.dataset.loaded)) {
       setChildren(blocksBox, notice('error', blocksResult.reason.message));
     }
     await chartDone;
