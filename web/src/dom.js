@@ -93,6 +93,25 @@ export function table(headers, rows, attrs = {}) {
   );
 }
 
+/**
+ * A table showing its first `limit` rows, with a button to show them all;
+ * `state.expanded` keeps the choice across re-renders.
+ */
+export function limitedTable(headers, rows, attrs, { limit = 25, state = { expanded: false }, noun = 'rows' } = {}) {
+  if (rows.length <= limit) return table(headers, rows, attrs);
+  const shown = state.expanded ? rows : rows.slice(0, limit);
+  const toggle = h('button', { type: 'button', class: 'more', 'aria-expanded': state.expanded ? 'true' : 'false' },
+    state.expanded ? `Show the latest ${limit} ${noun}` : `Show all ${rows.length} ${noun}`);
+  const box = h('div', {}, table(headers, shown, attrs), toggle);
+  toggle.addEventListener('click', () => {
+    state.expanded = !state.expanded;
+    const again = limitedTable(headers, rows, attrs, { limit, state, noun });
+    box.replaceWith(again);
+    again.querySelector('button.more')?.focus();
+  });
+  return box;
+}
+
 /** A labelled figure of the stats grid; `value` is the raw value for tests. */
 export function stat(label, text, { testid, value, hint } = {}) {
   return h(

@@ -6,7 +6,7 @@ import { getAddress } from 'viem';
 import { apiGet, getConfig } from './api.js';
 import { chartCard } from './chart.js';
 import { publicClientFor, minerFigures } from './chain.js';
-import { h, setChildren, stat, copyable, table, notice } from './dom.js';
+import { h, setChildren, stat, copyable, table, limitedTable, notice } from './dom.js';
 import { formatHashrate, formatInteger, formatAmount, formatBtc, formatSats, formatPercent, formatTime, formatAgo, shortHex } from './format.js';
 import { stateBadge } from './pool.js';
 import { walletPanel } from './wallet.js';
@@ -24,6 +24,8 @@ function workersTable(m) {
   return table(['Worker', '=Hashrate', '=Shares', 'Last share', 'Connected'], rows, { testid: 'workers-table' });
 }
 
+const paidShown = { expanded: false };
+
 function paidTable(blocks) {
   if (!blocks || blocks.length === 0) return h('p', { class: 'muted', testid: 'paid-none' }, 'No block has paid this address yet.');
   const rows = blocks.map((b) => {
@@ -38,7 +40,7 @@ function paidTable(blocks) {
       h('td', { class: 'num' }, formatAmount(b.reward_sats)),
       h('td', {}, b.tx_hash ? h('code', { title: b.tx_hash }, shortHex(b.tx_hash, 8)) : '—'));
   });
-  return table(['=Height', 'Block', 'State', '=Weight in its window', '=Block reward', 'Settlement tx'], rows, { testid: 'paid-table' });
+  return limitedTable(['=Height', 'Block', 'State', '=Weight in its window', '=Block reward', 'Settlement tx'], rows, { testid: 'paid-table' }, { state: paidShown, noun: 'blocks' });
 }
 
 /** Why the page cannot read the chain: no deployment, or no RPC URL for browsers. */

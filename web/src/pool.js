@@ -2,7 +2,7 @@
 // and their settlement, the fee, and how to connect a miner.
 import { apiGet, getConfig } from './api.js';
 import { chartCard } from './chart.js';
-import { h, setChildren, stat, copyable, table, notice } from './dom.js';
+import { h, setChildren, stat, copyable, limitedTable, notice } from './dom.js';
 import { formatHashrate, formatInteger, formatBps, formatAmount, formatTime, formatAgo, shortHex } from './format.js';
 
 /** The state a block shows: its settlement status, or what the source said. */
@@ -18,8 +18,10 @@ export function stateBadge(state, title) {
   return h('span', { class: `badge state-${String(state).replace(/[^a-z_]/g, '')}`, title, testid: 'block-state' }, String(state).replace(/_/g, ' '));
 }
 
+const blocksShown = { expanded: false };
+
 export function blocksTable(blocks) {
-  const sorted = [...blocks].sort((a, b) => b.height - a.height).slice(0, 100);
+  const sorted = [...blocks].sort((a, b) => b.height - a.height).slice(0, 500);
   const rows = sorted.map((b) => {
     const st = blockState(b);
     const s = b.settlement || {};
@@ -37,7 +39,7 @@ export function blocksTable(blocks) {
       h('td', {}, s.tx_hash ? h('code', { title: s.tx_hash, testid: 'block-tx' }, shortHex(s.tx_hash, 8)) : '—'),
       h('td', {}, st === 'settled' ? h('a', { href: `/verify?block=${b.hash}`, 'aria-label': `Verify block ${b.height}` }, 'Verify') : ''));
   });
-  return table(['=Height', 'Block', 'Found', '=Reward', 'State', 'Settlement tx', ''], rows, { testid: 'blocks-table' });
+  return limitedTable(['=Height', 'Block', 'Found', '=Reward', 'State', 'Settlement tx', ''], rows, { testid: 'blocks-table' }, { state: blocksShown, noun: 'blocks' });
 }
 
 function connectCard(cfg) {

@@ -1,1 +1,0 @@
-import{b as a,c as b}from"/assets/chunk-3TIDU4CQ.js";import"/assets/chunk-R7OW6MS7.js";import"/assets/chunk-H2DMW3NR.js";import"/assets/chunk-FXXOZJ7O.js";import"/assets/chunk-G7WWJYSF.js";import"/assets/chunk-DRVOG6IJ.js";import"/assets/chunk-JNWLDPM6.js";export{b as minerPage,a as noChainNotice};
