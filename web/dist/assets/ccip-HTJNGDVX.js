@@ -1,0 +1,1 @@
+import{hc as a,ic as b,jc as c,kc as d}from"/assets/chunk-G7WWJYSF.js";import"/assets/chunk-DRVOG6IJ.js";import"/assets/chunk-JNWLDPM6.js";export{d as ccipRequest,c as offchainLookup,b as offchainLookupAbiItem,a as offchainLookupSignature};

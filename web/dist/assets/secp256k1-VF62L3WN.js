@@ -1,0 +1,1 @@
+import{b as a,c as b,d as c,e as d,f as e}from"/assets/chunk-FXXOZJ7O.js";import"/assets/chunk-DRVOG6IJ.js";import"/assets/chunk-JNWLDPM6.js";export{e as encodeToCurve,d as hashToCurve,b as schnorr,a as secp256k1,c as secp256k1_hasher};
