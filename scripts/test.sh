@@ -9,5 +9,8 @@ scripts/install.sh --tests
 echo "== contracts: forge build, tests, gas snapshot, fmt, artifacts"
 scripts/check-contracts.sh
 
+echo "== web app: unit tests and the committed bundle"
+scripts/test-web.sh
+
 echo "== cargo test (workspace)"
 cargo test --workspace --locked

@@ -178,7 +178,7 @@ async fn forward(mut rx: mpsc::Receiver<LedgerMsg>, f: Forwarder) {
                 });
             }
             // Templates and block results belong to the accounting node.
-            LedgerMsg::Template(_) | LedgerMsg::BlockStatus { .. } => {}
+            LedgerMsg::Template(_) | LedgerMsg::BlockStatus { .. } | LedgerMsg::Tick => {}
         }
     }
 }

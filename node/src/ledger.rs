@@ -227,6 +227,9 @@ pub enum LedgerMsg {
         /// What the source said.
         status: BlockStatus,
     },
+    /// A second passed: write the time series' changed chunks even when no
+    /// share arrives (sent by `wiring`).
+    Tick,
 }
 
 /// Per-address accounting read by the API.
@@ -591,6 +594,7 @@ impl Ledger {
                     self.mint_latest(&t, clean, true, &mut batch, &mut round);
                 }
                 LedgerMsg::FreshJob { newer_than, reply } => round.fresh.push((newer_than, reply)),
+                LedgerMsg::Tick => {}
                 LedgerMsg::BlockStatus { hash, status } => match self.blocks.get_mut(&hash) {
                     Some(info) => {
                         info.status = status;
@@ -607,10 +611,13 @@ impl Ledger {
         }
         batch.counters(self.next_index, self.window.next_seq(), self.next_job);
         let started = Instant::now();
+        let writes = batch.ops > 0;
         let result = self.store.commit(batch);
-        self.metrics
-            .flush_seconds
-            .observe(started.elapsed().as_secs_f64());
+        if writes {
+            self.metrics
+                .flush_seconds
+                .observe(started.elapsed().as_secs_f64());
+        }
         match result {
             Ok(()) => {
                 self.publish(round, now);

@@ -294,6 +294,24 @@ impl Core {
                 }
             }
         });
+        // The time series are written within a second of their shares even
+        // when no further share or template arrives.
+        let handle = ledger.handle.clone();
+        let ticks = shutdown.clone();
+        tracker.spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(1));
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+            loop {
+                tokio::select! {
+                    () = ticks.cancelled() => return,
+                    _ = every.tick() => {
+                        if handle.send(LedgerMsg::Tick).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+        });
 
         let registry = Registry::default();
         let public = Arc::new(PublicInfo::new(

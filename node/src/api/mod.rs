@@ -147,6 +147,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/config", get(web::config))
         .route("/api/v1/verification-key", get(web::verification_key))
         .route("/", get(web::page))
+        .route("/index.html", get(web::page))
         .route("/miner/{address}", get(web::page))
         .route("/verify", get(web::page))
         .route("/assets/{*path}", get(web::assets))

@@ -113,7 +113,16 @@ fn serve(headers: &HeaderMap, path: &str) -> Response {
         HeaderValue::from_static(a.content_type),
     );
     out.insert(header::ETAG, HeaderValue::from_static(a.etag));
-    out.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    // Assets are named by their content's hash: cached for good. The page
+    // is revalidated (its ETag) so that a new build is picked up at once.
+    out.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(if path.starts_with("/assets/") {
+            "public, max-age=31536000, immutable"
+        } else {
+            "no-cache"
+        }),
+    );
     out.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
     out.insert(
         header::X_CONTENT_TYPE_OPTIONS,
