@@ -7,11 +7,7 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
-stamp="node_modules/.shareproof-lock.sha256"
-want="$(sha256sum package-lock.json | cut -d' ' -f1)"
-if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ] || [ ! -d node_modules/esbuild ]; then
-  scripts/install-toolchain.sh
-fi
+scripts/ensure-npm.sh
 
 echo "== web: unit tests (node --test web/test)"
 node --test web/test/
