@@ -232,6 +232,11 @@ pub enum LedgerMsg {
     Tick,
 }
 
+/// Seconds between writes of the time series' changed chunks: each write
+/// rewrites an active series' open chunks (672 bytes), so a shorter
+/// interval multiplies sled's write traffic for charts drawn per minute.
+pub const HISTORY_WRITE_SECS: u64 = 5;
+
 /// Per-address accounting read by the API.
 #[derive(Debug, Default)]
 pub struct Accounts {
@@ -355,8 +360,8 @@ pub struct Ledger {
     stream_seq: u64,
     /// The jobs minted recently, for shares that arrive over the bus.
     book: Arc<Mutex<JobBook>>,
-    /// The charts' time series of durable shares, written at most once a
-    /// second (`history_written`: when last).
+    /// The charts' time series of durable shares, written at most every
+    /// [`HISTORY_WRITE_SECS`] (`history_written`: when last).
     history: Recorder,
     history_written: u64,
 }
@@ -664,12 +669,12 @@ impl Ledger {
         Ok(())
     }
 
-    /// Counts the round's durable shares in the time series, and writes the
-    /// changed chunks when a second has passed since the last write (or
-    /// `force`). The series are derived data: a failed write is logged, and
-    /// the counts stay in memory for the next one.
+    /// Writes the time series' changed chunks when [`HISTORY_WRITE_SECS`]
+    /// have passed since the last write (or `force`). The series are
+    /// derived data: a failed write is logged, and the chunks, still held,
+    /// are written again with their next change.
     fn write_history(&mut self, now: u64, force: bool) {
-        if !force && now < self.history_written + 1 {
+        if !force && now < self.history_written + HISTORY_WRITE_SECS {
             return;
         }
         self.history_written = now;

@@ -294,7 +294,7 @@ impl Core {
                 }
             }
         });
-        // The time series are written within a second of their shares even
+        // The time series are written within seconds of their shares even
         // when no further share or template arrives.
         let handle = ledger.handle.clone();
         let ticks = shutdown.clone();

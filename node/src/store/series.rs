@@ -26,7 +26,7 @@ impl Store {
     /// Writes chunks (the recorder's `take_dirty`). Flushed only when
     /// `flush` says so (at shutdown); otherwise the ledger's next commit
     /// flushes them with its shares (the series are derived data: a crash
-    /// loses at most the last second's counts).
+    /// loses at most the last few seconds' counts).
     ///
     /// # Errors
     /// [`StoreError`] when sled fails.
