@@ -114,6 +114,7 @@ export async function minerPage(main, address, { onChartsRendered }) {
     let m = null;
     try {
       m = await apiGet(`/api/v1/miners/${checksum}`);
+      if (m.known === false) throw Object.assign(new Error('no shares yet'), { status: 404 });
     } catch (e) {
       if (e.status === 404) {
         setChildren(statsBox, notice('info', 'No shares yet from this address. Point a miner at the pool with this address as the username to start.', { testid: 'miner-no-shares' }));

@@ -5,7 +5,8 @@
 //! - `GET /api/v1/pool`: hash rate estimate, connected miners, shares,
 //!   blocks, the window root of the latest job
 //! - `GET /api/v1/miners/{address}`: workers, hash rate, shares, weight in
-//!   the window, estimated share of the next block
+//!   the window, estimated share of the next block, the blocks it was paid
+//!   in; `known: false` (and zeros) for an address the pool has not seen
 //! - `GET /api/v1/shares/{seq}/receipt`: inclusion proof of a share against
 //!   the root committed by the latest job (a `ShareReceipt`, as
 //!   `share-verifier receipt-verify` reads it, plus `job_id` and `window_seq`)
@@ -304,9 +305,10 @@ async fn miner(State(s): State<ApiState>, Path(address): Path<String>) -> Respon
         .iter()
         .map(|(w, n)| json!({"name": w, "connections": n}))
         .collect();
-    let mut body = {
+    let (mut body, known) = {
         let a = s.inner.accounts.lock().expect("accounts lock");
-        match a.miners.get(&address) {
+        let known = a.miners.contains_key(&address);
+        let body = match a.miners.get(&address) {
             None => json!({
                 "address": address.to_string(),
                 "workers": [],
@@ -342,18 +344,18 @@ async fn miner(State(s): State<ApiState>, Path(address): Path<String>) -> Respon
                     "next_block_estimate_sats": next_reward.map(|r| (r as f64 * fraction).floor() as u64),
                 })
             }
-        }
+        };
+        (body, known)
     };
-    let known = body["shares"] != json!(0);
     let inner = s.inner.clone();
     let paid = match tokio::task::spawn_blocking(move || paid_blocks(&inner, &address)).await {
         Ok(Ok(p)) => p,
         Ok(Err(e)) => return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
         Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     };
-    if !known && connected.is_empty() && paid.is_empty() {
-        return error(StatusCode::NOT_FOUND, format!("no shares from {address}"));
-    }
+    // An address the pool has not seen is a valid question with a zero
+    // answer (a page pasting a new address must not see an error).
+    body["known"] = json!(known || !connected.is_empty() || !paid.is_empty());
     body["connected_workers"] = json!(connected_json);
     body["paid_blocks"] = json!(paid);
     Json(body).into_response()

@@ -1,1 +1,0 @@
-import{b as a,c as b}from"/assets/chunk-Q7WD26VA.js";import"/assets/chunk-LISCFJPJ.js";import"/assets/chunk-H2DMW3NR.js";import"/assets/chunk-FXXOZJ7O.js";import"/assets/chunk-G7WWJYSF.js";import"/assets/chunk-DRVOG6IJ.js";import"/assets/chunk-JNWLDPM6.js";export{b as minerPage,a as noChainNotice};
