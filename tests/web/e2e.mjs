@@ -23,7 +23,8 @@
 //                           paid the claimer and a credited balance (default 180)
 //
 // It checks, and exits 1 with a message naming the failed check:
-//   1. every page (/, /miner/0x…, /verify) loads with no console error, page error,
+//   1. every page (/, /miner/0x… for the claimer and for a new address, /verify)
+//      loads with no console error, page error,
 //      failed request or HTTP error;
 //   2. the pool and miner pages show the JSON API's figures (read from data-testid elements);
 //   3. a claim through an injected EIP-1193 provider (window.ethereum forwarding to anvil)
@@ -388,6 +389,18 @@ async function main() {
       await page.close();
       checkProblems('the verify page');
       log('✓ the verify page loads');
+    }
+
+    // 1. The page of an address the pool has never seen loads clean too: no
+    //    shares, no error, no failed request.
+    {
+      const page = await openPage(context, 'new address page');
+      await page.goto(`${API}/miner/0x00000000000000000000000000000000000b0b00`);
+      await page.waitForSelector('[data-testid="miner-no-shares"]', { timeout: 30000 })
+        .catch(() => fail('the page of a new address does not say it has no shares yet'));
+      await page.close();
+      checkProblems('the page of a new address');
+      log('✓ the page of a new address says it has no shares yet');
     }
 
     // 3. The claim through the injected wallet.
