@@ -371,8 +371,15 @@ fn paid_blocks(inner: &Inner, address: &Address) -> Result<Vec<serde_json::Value
     let store = &inner.store;
     let mut blocks = store.blocks()?;
     blocks.sort_by_key(|b| std::cmp::Reverse((b.height, b.found_at)));
+    blocks.truncate(PAID_BLOCKS_SCAN);
+    // The cache keeps only the blocks still looked through.
+    inner
+        .paid
+        .lock()
+        .expect("paid cache lock")
+        .retain(|hash, _| blocks.iter().any(|b| b.hash == *hash));
     let mut out = Vec::new();
-    for b in blocks.into_iter().take(PAID_BLOCKS_SCAN) {
+    for b in blocks {
         let weights = window_weights(inner, &b)?;
         let Some(weight) = weights.get(address) else {
             continue;
