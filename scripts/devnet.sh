@@ -146,7 +146,7 @@ $key_setting
 deliver_peg_in = true
 TOML
 
-log "node (Stratum $stratum, API http://$api)"
+log "node (Stratum $stratum, web app and API http://$api/)"
 "$bin" node --config "$dir/node.toml" >"$dir/node.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 300); do curl -sf "http://$api/health" >/dev/null && break; sleep 0.2; done
@@ -192,6 +192,7 @@ while true; do
     log "any wallet can do the same; with cast, e.g. for miner 2 (after \`cast wallet import miner2 --private-key ...\`):"
     echo "  scripts/cast.sh send $pool 'claim()' --rpc-url $rpc --account miner2"
     echo "  scripts/cast.sh call $pool 'balanceOf(address)(uint256)' ${miners[1]} --rpc-url $rpc"
+    log "or in a browser: http://$api/miner/${miners[1]} (connect a wallet on $rpc, chain id 31337, holding miner 2's key)"
     claimed=1
   fi
 done
