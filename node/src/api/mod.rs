@@ -42,6 +42,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use bitcoin::BlockHash;
 use serde_json::json;
+use share_verifier::allocation::{group, AllocationError, Payee};
 use share_verifier::{Address, Window};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -77,7 +78,7 @@ struct Inner {
     public: Arc<PublicInfo>,
     /// Per found block, the weight of each address in the window it
     /// committed (a block's window never changes).
-    paid: Mutex<HashMap<BlockHash, Arc<HashMap<Address, u128>>>>,
+    paid: Mutex<HashMap<BlockHash, Arc<Grouped>>>,
 }
 
 /// The node's parts the API reads.
@@ -307,18 +308,20 @@ async fn miner(State(s): State<ApiState>, Path(address): Path<String>) -> Respon
         .collect();
     let (mut body, known) = {
         let a = s.inner.accounts.lock().expect("accounts lock");
-        let known = a.miners.contains_key(&address);
-        let body = match a.miners.get(&address) {
-            None => json!({
-                "address": address.to_string(),
-                "workers": [],
-                "hashrate": 0.0,
-                "shares": 0,
-                "window_shares": 0,
-                "window_weight": "0",
-                "next_block_fraction": 0.0,
-                "next_block_estimate_sats": next_reward.map(|_| 0),
-            }),
+        match a.miners.get(&address) {
+            None => (
+                json!({
+                    "address": address.to_string(),
+                    "workers": [],
+                    "hashrate": 0.0,
+                    "shares": 0,
+                    "window_shares": 0,
+                    "window_weight": "0",
+                    "next_block_fraction": 0.0,
+                    "next_block_estimate_sats": next_reward.map(|_| 0),
+                }),
+                false,
+            ),
             Some(m) => {
                 let fraction = if a.window_weight == 0 {
                     0.0
@@ -333,19 +336,21 @@ async fn miner(State(s): State<ApiState>, Path(address): Path<String>) -> Respon
                     })
                     .collect();
                 workers.sort_by(|x, y| x["name"].as_str().cmp(&y["name"].as_str()));
-                json!({
-                    "address": address.to_string(),
-                    "workers": workers,
-                    "hashrate": m.rate.hashrate(now, s.inner.started),
-                    "shares": m.shares,
-                    "window_shares": m.window_shares,
-                    "window_weight": m.window_weight.to_string(),
-                    "next_block_fraction": fraction,
-                    "next_block_estimate_sats": next_reward.map(|r| (r as f64 * fraction).floor() as u64),
-                })
+                (
+                    json!({
+                        "address": address.to_string(),
+                        "workers": workers,
+                        "hashrate": m.rate.hashrate(now, s.inner.started),
+                        "shares": m.shares,
+                        "window_shares": m.window_shares,
+                        "window_weight": m.window_weight.to_string(),
+                        "next_block_fraction": fraction,
+                        "next_block_estimate_sats": next_reward.map(|r| (r as f64 * fraction).floor() as u64),
+                    }),
+                    true,
+                )
             }
-        };
-        (body, known)
+        }
     };
     let inner = s.inner.clone();
     let paid = match tokio::task::spawn_blocking(move || paid_blocks(&inner, &address)).await {
@@ -361,13 +366,27 @@ async fn miner(State(s): State<ApiState>, Path(address): Path<String>) -> Respon
     Json(body).into_response()
 }
 
+/// A block's window grouped by address (ascending) and its total weight.
+type Grouped = (Vec<Payee>, u128);
+
+/// Why the blocks an address was paid in cannot be listed.
+#[derive(Debug, thiserror::Error)]
+enum PaidError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A stored window does not group (a zero address, an overflow).
+    #[error("a stored window: {0}")]
+    Window(#[from] AllocationError),
+}
+
 /// Most recent blocks `paid_blocks` looks through.
 const PAID_BLOCKS_SCAN: usize = 200;
 
 /// The found blocks (newest first, among the latest [`PAID_BLOCKS_SCAN`])
 /// whose committed window holds shares of `address`: its weight there, the
 /// window's total and the block's settlement state.
-fn paid_blocks(inner: &Inner, address: &Address) -> Result<Vec<serde_json::Value>, StoreError> {
+fn paid_blocks(inner: &Inner, address: &Address) -> Result<Vec<serde_json::Value>, PaidError> {
     let store = &inner.store;
     let mut blocks = store.blocks()?;
     blocks.sort_by_key(|b| std::cmp::Reverse((b.height, b.found_at)));
@@ -380,11 +399,12 @@ fn paid_blocks(inner: &Inner, address: &Address) -> Result<Vec<serde_json::Value
         .retain(|hash, _| blocks.iter().any(|b| b.hash == *hash));
     let mut out = Vec::new();
     for b in blocks {
-        let weights = window_weights(inner, &b)?;
-        let Some(weight) = weights.get(address) else {
+        let grouped = grouped_window(inner, &b)?;
+        let (payees, total) = &*grouped;
+        let Ok(at) = payees.binary_search_by(|p| p.address.cmp(address)) else {
             continue;
         };
-        let total: u128 = weights.values().sum();
+        let weight = payees[at].weight;
         let settlement = store.settlement_record(&b.hash)?;
         out.push(json!({
             "hash": b.hash.to_string(),
@@ -399,26 +419,22 @@ fn paid_blocks(inner: &Inner, address: &Address) -> Result<Vec<serde_json::Value
     Ok(out)
 }
 
-/// Per address, its weight in the window block `b` committed to (cached).
-fn window_weights(inner: &Inner, b: &BlockInfo) -> Result<Arc<HashMap<Address, u128>>, StoreError> {
-    if let Some(w) = inner.paid.lock().expect("paid cache lock").get(&b.hash) {
-        return Ok(w.clone());
+/// The window block `b` committed to, grouped by address (cached: a
+/// block's window never changes).
+fn grouped_window(inner: &Inner, b: &BlockInfo) -> Result<Arc<Grouped>, PaidError> {
+    if let Some(g) = inner.paid.lock().expect("paid cache lock").get(&b.hash) {
+        return Ok(g.clone());
     }
-    let n = 1u64 << inner.store.log_header().log2_slots;
-    let mut weights = HashMap::new();
-    for e in inner
-        .store
-        .entries(b.window_seq.saturating_sub(n), b.window_seq)?
-    {
-        *weights.entry(e.address).or_insert(0u128) += e.weight.get();
-    }
-    let weights = Arc::new(weights);
+    let snapshot = inner.store.snapshot_at(b.window_seq, b.root)?;
+    let grouped = Arc::new(group(
+        snapshot.entries.iter().map(|e| (e.address, e.weight)),
+    )?);
     inner
         .paid
         .lock()
         .expect("paid cache lock")
-        .insert(b.hash, weights.clone());
-    Ok(weights)
+        .insert(b.hash, grouped.clone());
+    Ok(grouped)
 }
 
 /// `?block=HASH` on a receipt: against the window that block committed.
