@@ -114,6 +114,19 @@ pub fn g1_to_lem(p: &G1Affine, out: &mut [u8]) {
 /// # Errors
 /// [`EncodingError`] when the bytes are not a point of the subgroup.
 pub fn g2_from_lem(bytes: &[u8]) -> Result<G2Affine, EncodingError> {
+    let p = g2_on_curve_from_lem(bytes)?;
+    if !p.is_in_correct_subgroup_assuming_on_curve() {
+        return Err(EncodingError::NotInSubgroup);
+    }
+    Ok(p)
+}
+
+/// A G2 point from its LEM form, checked to be on the curve but not to be
+/// in the prime-order subgroup. The subgroup check costs a scalar
+/// multiplication, most of the time it takes to read a large key's B2
+/// query; only points that are then compared with known ones may skip it
+/// (see [`super::zkey::Zkey::read`]).
+pub fn g2_on_curve_from_lem(bytes: &[u8]) -> Result<G2Affine, EncodingError> {
     if bytes[..G2_BYTES].iter().all(|b| *b == 0) {
         return Ok(G2Affine::zero());
     }
@@ -122,9 +135,6 @@ pub fn g2_from_lem(bytes: &[u8]) -> Result<G2Affine, EncodingError> {
     let p = G2Affine::new_unchecked(x, y);
     if !p.is_on_curve() {
         return Err(EncodingError::NotOnCurve);
-    }
-    if !p.is_in_correct_subgroup_assuming_on_curve() {
-        return Err(EncodingError::NotInSubgroup);
     }
     Ok(p)
 }
@@ -196,11 +206,24 @@ pub fn g1s_from_lem(bytes: &[u8]) -> Result<Vec<G1Affine>, (usize, EncodingError
 /// # Errors
 /// The first [`EncodingError`] met, with the point's index.
 pub fn g2s_from_lem(bytes: &[u8]) -> Result<Vec<G2Affine>, (usize, EncodingError)> {
+    g2s_with(bytes, g2_from_lem)
+}
+
+/// Consecutive LEM forms of G2 points, on the curve but not checked to be
+/// in the subgroup ([`g2_on_curve_from_lem`]).
+pub fn g2s_on_curve_from_lem(bytes: &[u8]) -> Result<Vec<G2Affine>, (usize, EncodingError)> {
+    g2s_with(bytes, g2_on_curve_from_lem)
+}
+
+fn g2s_with(
+    bytes: &[u8],
+    read: fn(&[u8]) -> Result<G2Affine, EncodingError>,
+) -> Result<Vec<G2Affine>, (usize, EncodingError)> {
     let c = chunks(bytes, G2_BYTES).map_err(|e| (0, e))?;
     c.collect::<Vec<_>>()
         .par_iter()
         .enumerate()
-        .map(|(i, b)| g2_from_lem(b).map_err(|e| (i, e)))
+        .map(|(i, b)| read(b).map_err(|e| (i, e)))
         .collect()
 }
 

@@ -10,10 +10,11 @@
 //! forge proofs. The contribution hash that participants publish is
 //! BLAKE2b-512 of the contribution's public key and transcript.
 
-use ark_bn254::{Bn254, Fr, G1Affine, G1Projective, G2Affine};
+use ark_bn254::{g1::Config as G1Config, Bn254, Fr, G1Affine, G1Projective, G2Affine};
 use ark_ec::pairing::Pairing;
-use ark_ec::{AffineRepr, CurveGroup, VariableBaseMSM};
-use ark_ff::{Field, UniformRand};
+use ark_ec::scalar_mul::glv::GLVConfig;
+use ark_ec::{AdditiveGroup, AffineRepr, CurveGroup, VariableBaseMSM};
+use ark_ff::{BigInteger, Field, PrimeField, UniformRand, Zero};
 use blake2::{Blake2b512, Digest};
 use rayon::prelude::*;
 use tracing::info_span;
@@ -125,8 +126,7 @@ fn apply(
     {
         let _s = info_span!("scale C and H", points = zkey.c.len() + zkey.h.len()).entered();
         for query in [&mut zkey.c, &mut zkey.h] {
-            let scaled: Vec<G1Projective> = query.par_iter().map(|p| *p * inv).collect();
-            *query = G1Projective::normalize_batch(&scaled);
+            *query = scale_all(query, inv);
         }
     }
     inv.zeroize();
@@ -142,6 +142,82 @@ fn apply(
     let hash = contribution_hash(&c);
     zkey.mpc.contributions.push(c);
     hash
+}
+
+/// Every point times `k`: a contribution's 1/delta over the C and H
+/// queries, one scalar for millions of points. k is split once by BN254's
+/// GLV endomorphism into two halves of about 128 bits, each written once
+/// as a width-5 NAF, so that a point costs about 128 doublings and 50
+/// additions, where ark's affine double-and-add (`G1Affine * Fr`) spends
+/// 254 and 127. The halves and their digits are wiped after use.
+fn scale_all(points: &[G1Affine], k: Fr) -> Vec<G1Affine> {
+    const W: usize = 5;
+    /// P, 3P, 5P, … 15P.
+    const ODD: usize = 1 << (W - 2);
+    let ((pos1, mut k1), (pos2, mut k2)) = G1Config::scalar_decomposition(k);
+    let naf = |x: Fr| {
+        x.into_bigint()
+            .find_wnaf(W)
+            .expect("a width of 5 is supported")
+    };
+    let (mut naf1, mut naf2) = (naf(k1), naf(k2));
+    k1.zeroize();
+    k2.zeroize();
+    let len = naf1.len().max(naf2.len());
+    // k·P = k1·(±P) + k2·(±φ(P)), the signs those of the halves.
+    let flip = pos1 != pos2;
+    let out = points
+        .par_chunks(1 << 12)
+        .flat_map_iter(|chunk| {
+            let mut odd = Vec::with_capacity(chunk.len() * ODD);
+            for p in chunk {
+                let base = if pos1 {
+                    p.into_group()
+                } else {
+                    -p.into_group()
+                };
+                let double = base.double();
+                let mut m = base;
+                for _ in 0..ODD {
+                    odd.push(m);
+                    m += double;
+                }
+            }
+            let odd = G1Projective::normalize_batch(&odd);
+            let scaled: Vec<G1Projective> = odd
+                .chunks(ODD)
+                .map(|t1| {
+                    let t2: [G1Affine; ODD] = std::array::from_fn(|j| {
+                        if t1[j].is_zero() {
+                            return t1[j];
+                        }
+                        let e = G1Config::endomorphism_affine(&t1[j]);
+                        if flip {
+                            -e
+                        } else {
+                            e
+                        }
+                    });
+                    let mut acc = G1Projective::zero();
+                    for i in (0..len).rev() {
+                        acc.double_in_place();
+                        for (digits, table) in [(&naf1, t1), (&naf2, &t2[..])] {
+                            match digits.get(i).copied().unwrap_or(0) {
+                                0 => {}
+                                d if d > 0 => acc += &table[d as usize / 2],
+                                d => acc -= &table[(-d) as usize / 2],
+                            }
+                        }
+                    }
+                    acc
+                })
+                .collect();
+            G1Projective::normalize_batch(&scaled)
+        })
+        .collect();
+    naf1.zeroize();
+    naf2.zeroize();
+    out
 }
 
 /// Adds a participant's contribution from `rng` (see
@@ -294,4 +370,48 @@ fn scaled_by_delta(scaled: &[G1Affine], initial: &[G1Affine], zkey: &Zkey) -> bo
         zkey.delta_g2,
         G2Affine::generator(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use rand::SeedableRng;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(32))]
+
+        /// `scale_all` is plain scalar multiplication, whatever the signs of
+        /// the scalar's GLV halves, for chunks of any length and the
+        /// identity among the points.
+        #[test]
+        fn scale_all_multiplies_every_point(seed: u64, len in 0usize..40, zero_at in 0usize..40) {
+            let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+            let mut points: Vec<G1Affine> =
+                (0..len).map(|_| G1Affine::rand(&mut rng)).collect();
+            if zero_at < len {
+                points[zero_at] = G1Affine::zero();
+            }
+            for k in [Fr::rand(&mut rng), -Fr::rand(&mut rng), Fr::ONE, -Fr::ONE, Fr::from(2u64)] {
+                let expected: Vec<G1Affine> =
+                    points.iter().map(|p| (*p * k).into_affine()).collect();
+                prop_assert_eq!(scale_all(&points, k), expected);
+            }
+        }
+    }
+
+    /// Across the chunk boundary of the parallel split.
+    #[test]
+    fn scale_all_crosses_chunks() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(5);
+        let g = G1Affine::rand(&mut rng);
+        let points: Vec<G1Affine> = (1..=(1u64 << 12) + 3)
+            .map(|i| (g * Fr::from(i)).into_affine())
+            .collect();
+        let k = Fr::rand(&mut rng);
+        let scaled = scale_all(&points, k);
+        for (i, p) in scaled.iter().enumerate() {
+            assert_eq!(*p, (g * (k * Fr::from(i as u64 + 1))).into_affine());
+        }
+    }
 }

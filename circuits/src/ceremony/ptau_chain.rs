@@ -185,8 +185,10 @@ fn same_ratio(a1: G1Affine, b1: G1Affine, a2: G2Affine, b2: G2Affine) -> bool {
 }
 
 /// snarkjs's `getG2sp(personalization, challenge, s, s·x)`: the G2 base of
-/// a proof of knowledge, bound to the challenge and the G1 pair.
-fn g2_sp(personalization: u8, challenge: &[u8; 64], s: &G1Affine, sx: &G1Affine) -> G2Affine {
+/// a proof of knowledge, bound to the challenge and the G1 pair. A
+/// contributor publishes sp·x for its secret x; personalization is 0, 1
+/// and 2 for tau, alpha and beta.
+pub fn g2_sp(personalization: u8, challenge: &[u8; 64], s: &G1Affine, sx: &G1Affine) -> G2Affine {
     let mut h = Blake2b512::new();
     h.update([personalization]);
     h.update(challenge);

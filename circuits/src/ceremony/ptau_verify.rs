@@ -227,21 +227,31 @@ impl std::fmt::Display for PowersReport {
     }
 }
 
-/// Chunk of snarkjs's H hash in `zkey new` (see `zkey::hash_h`).
-const HASH_CHUNK: u64 = 1 << 14;
+/// Points per chunk of snarkjs's H hash in `zkey new` (see `zkey::hash_h`).
+pub const H_HASH_CHUNK: u64 = 1 << 14;
+
+/// One past the last tau·G1 power snarkjs's H hash reads for a domain of
+/// 2^`log_size`: every chunk has min(n − 1, 2^14) points, so past 2^14
+/// the last chunk runs on beyond n − 1.
+pub fn h_hash_reach(log_size: u32) -> u64 {
+    let n = 1u64 << log_size;
+    let len = (n - 1).min(H_HASH_CHUNK);
+    let last = if n >= 2 {
+        (n - 2) / H_HASH_CHUNK * H_HASH_CHUNK
+    } else {
+        0
+    };
+    n + last + len
+}
 
 /// How many tau·G1 powers a key of domain 2^`log_size` reads: the
 /// monomials under the 2^(`log_size`+1) Lagrange block and the H hash's
 /// points, at most the file's 2^(power+1) − 1.
 fn tau_g1_used(log_size: u32, power: u32) -> u64 {
     let n = 1u64 << log_size;
-    let len = (n - 1).min(HASH_CHUNK);
-    let last = if n >= 2 {
-        (n - 2) / HASH_CHUNK * HASH_CHUNK
-    } else {
-        0
-    };
-    (2 * n).max(n + last + len).min((1u64 << (power + 1)) - 1)
+    (2 * n)
+        .max(h_hash_reach(log_size))
+        .min((1u64 << (power + 1)) - 1)
 }
 
 /// Checks that `ptau` is consistent for a circuit of domain 2^`log_size`

@@ -35,6 +35,7 @@ use super::encoding::{
     self, g1_to_lem, g1_to_u, g2_to_lem, g2_to_u, EncodingError, FR_BYTES, G1_BYTES, G2_BYTES,
 };
 use super::ptau::{G1Series, Ptau, PtauError};
+use super::ptau_verify::{h_hash_reach, H_HASH_CHUNK};
 use crate::matrices::{R1csMatrices, SparseMatrix};
 
 /// Errors of reading, writing and making `.zkey` files.
@@ -161,6 +162,31 @@ pub struct Zkey {
     pub mpc: MpcParams,
 }
 
+/// The points of an initial key before [`Zkey::assemble`] lays them out
+/// and hashes them: what [`Zkey::new`] computes from a phase-1 file's
+/// Lagrange sections (and what a benchmark that knows tau can compute
+/// directly).
+#[derive(Debug, Clone)]
+pub struct InitialPoints {
+    /// alpha·G1.
+    pub alpha_g1: G1Affine,
+    /// beta·G1.
+    pub beta_g1: G1Affine,
+    /// beta·G2.
+    pub beta_g2: G2Affine,
+    /// A(tau)·G1 for every variable.
+    pub a: Vec<G1Affine>,
+    /// B(tau)·G1 for every variable.
+    pub b1: Vec<G1Affine>,
+    /// B(tau)·G2 for every variable.
+    pub b2: Vec<G2Affine>,
+    /// (beta·A + alpha·B + C)(tau)·G1 for every variable, the input rows
+    /// included: IC for the one and the public inputs, C for the rest.
+    pub lin: Vec<G1Affine>,
+    /// L_(2i+1)(tau)·G1 of the doubled domain, i < n.
+    pub h: Vec<G1Affine>,
+}
+
 /// 2^256 mod r squared: snarkjs stores each coefficient times it.
 fn r2() -> Fr {
     let r = Fr::from(2u64).pow([256u64]);
@@ -273,6 +299,12 @@ impl Zkey {
             }
             .into());
         }
+        if h_hash_reach(log) > (1u64 << (ptau.power + 1)) - 1 {
+            return Err(ZkeyError::HashPastPowers {
+                log_size: log,
+                power: ptau.power,
+            });
+        }
         let n = 1usize << log;
         let (alpha_g1, beta_g1, beta_g2) = ptau.alpha_beta()?;
         let tau = ptau.lagrange_g1(G1Series::Tau, log)?;
@@ -355,6 +387,64 @@ impl Zkey {
             })
             .collect();
         let lin = G1Projective::normalize_batch(&lin);
+        drop(_s);
+        let points = InitialPoints {
+            alpha_g1,
+            beta_g1,
+            beta_g2,
+            a,
+            b1,
+            b2,
+            lin,
+            h,
+        };
+        Zkey::assemble(matrices, points, &mut |start, len| {
+            let high = ptau.tau_g1(start + n as u64, len)?;
+            let low = ptau.tau_g1(start, len)?;
+            Ok(high
+                .par_iter()
+                .zip(low.par_iter())
+                .map(|(h, l)| h.into_group() - l)
+                .collect())
+        })
+    }
+
+    /// Lays out an initial key from its points (sections 3–9) and hashes
+    /// it into the circuit hash as snarkjs does. `h_hash(start, len)` gives
+    /// the points (tau^(i+n) − tau^i)·G1 for i in start..start + len that
+    /// snarkjs hashes in place of the H query ([`Zkey::new`] reads them from
+    /// the phase-1 powers).
+    ///
+    /// # Errors
+    /// Whatever `h_hash` returns.
+    ///
+    /// # Panics
+    /// If a query's length is not the matrices' variable count, or H's
+    /// not a power of two.
+    pub fn assemble(
+        matrices: &R1csMatrices,
+        points: InitialPoints,
+        h_hash: &mut dyn FnMut(u64, u64) -> Result<Vec<G1Projective>, ZkeyError>,
+    ) -> Result<Zkey, ZkeyError> {
+        let InitialPoints {
+            alpha_g1,
+            beta_g1,
+            beta_g2,
+            a,
+            b1,
+            b2,
+            lin,
+            h,
+        } = points;
+        let rows = matrices.num_constraints();
+        let n_public = matrices.num_instance - 1;
+        let vars = matrices.num_variables();
+        let n = h.len();
+        assert!(
+            [a.len(), b1.len(), b2.len(), lin.len()] == [vars; 4] && n.is_power_of_two(),
+            "the points do not fit the matrices"
+        );
+        let table = &matrices.coefficients;
         let ic = lin[..=n_public].to_vec();
         let c = lin[n_public + 1..].to_vec();
 
@@ -396,7 +486,7 @@ impl Zkey {
         hasher.0.update(g1_to_u(&g1));
         hasher.0.update(g2_to_u(&g2));
         hasher.g1s(&ic);
-        hash_h(&mut hasher, ptau, log)?;
+        hash_h(&mut hasher, n, h_hash)?;
         hasher.g1s(&c);
         hasher.g1s(&a);
         hasher.g1s(&b1);
@@ -549,7 +639,8 @@ impl Zkey {
     }
 
     /// Reads and checks a `.zkey` file: every point on the curve and in its
-    /// subgroup, every size consistent with the header.
+    /// subgroup (B2 on the curve only: see below), every size consistent
+    /// with the header.
     ///
     /// # Errors
     /// [`ZkeyError`] naming the first problem.
@@ -636,7 +727,10 @@ impl Zkey {
                 vars * G2_BYTES
             )));
         }
-        let b2 = g2s_at(&b2_bytes, "B2")?;
+        // On the curve only: contribute and beacon pass B2 through, and
+        // verify (hence finalize) requires it to equal the initial key's,
+        // which is made from checked phase-1 points.
+        let b2 = encoding::g2s_on_curve_from_lem(&b2_bytes).map_err(el("B2"))?;
 
         let cb = f.read_all(4, "coefficients")?;
         let count = cb
@@ -702,28 +796,16 @@ impl Zkey {
 /// The H part of the circuit hash: snarkjs hashes (tau^(i+n) − tau^i)·G1,
 /// i.e. the libsnark H query, in chunks of 2^14 points; every chunk has
 /// min(n − 1, 2^14) points, so past 2^14 the last one runs on beyond n − 1.
-fn hash_h(hasher: &mut Hasher, ptau: &mut Ptau, log: u32) -> Result<(), ZkeyError> {
-    const CHUNK: usize = 1 << 14;
-    let n = 1usize << log;
-    let len = (n - 1).min(CHUNK);
-    let last = (n - 2) / CHUNK * CHUNK;
-    let available = (1usize << (ptau.power + 1)) - 1;
-    if n + last + len > available {
-        return Err(ZkeyError::HashPastPowers {
-            log_size: log,
-            power: ptau.power,
-        });
-    }
+fn hash_h(
+    hasher: &mut Hasher,
+    n: usize,
+    points: &mut dyn FnMut(u64, u64) -> Result<Vec<G1Projective>, ZkeyError>,
+) -> Result<(), ZkeyError> {
+    let chunk = H_HASH_CHUNK as usize;
+    let len = (n - 1).min(chunk);
     hasher.u32(n - 1);
-    for start in (0..n - 1).step_by(CHUNK) {
-        let high = ptau.tau_g1((start + n) as u64, len as u64)?;
-        let low = ptau.tau_g1(start as u64, len as u64)?;
-        let diff: Vec<G1Projective> = high
-            .par_iter()
-            .zip(low.par_iter())
-            .map(|(h, l)| h.into_group() - l)
-            .collect();
-        for p in G1Projective::normalize_batch(&diff) {
+    for start in (0..n - 1).step_by(chunk) {
+        for p in G1Projective::normalize_batch(&points(start as u64, len as u64)?) {
             hasher.0.update(g1_to_u(&p));
         }
     }
