@@ -47,6 +47,7 @@ use blake2::{Blake2b512, Digest};
 use circuits::ceremony::binfile::BinWriter;
 use circuits::ceremony::encoding;
 use circuits::ceremony::ptau_chain::{first_challenge_hash, g2_sp};
+use circuits::ceremony::ptau_verify::BLAKE2B_IV;
 use circuits::ceremony::zkey::{domain_log2, InitialPoints, Zkey};
 use circuits::keys;
 use circuits::matrices::R1csMatrices;
@@ -385,16 +386,9 @@ fn contribution(rng: &mut StdRng, tau: Fr, alpha: Fr, beta: Fr) -> Vec<u8> {
     // `partialHash`): here the initial state, so the response hash is
     // BLAKE2b(key). buffer, h, t, buffer position.
     let mut partial = [0u8; 216];
-    let iv: [u64; 8] = [
-        0x6a09e667f3bcc908 ^ 0x0101_0040,
-        0xbb67ae8584caa73b,
-        0x3c6ef372fe94f82b,
-        0xa54ff53a5f1d36f1,
-        0x510e527fade682d1,
-        0x9b05688c2b3e6c1f,
-        0x1f83d9abfb41bd6b,
-        0x5be0cd19137e2179,
-    ];
+    let mut iv = BLAKE2B_IV;
+    // Parameter block: 64-byte digest, no key, fanout and depth 1.
+    iv[0] ^= 0x0101_0040;
     for (i, word) in iv.iter().enumerate() {
         partial[128 + 8 * i..136 + 8 * i].copy_from_slice(&word.to_le_bytes());
     }

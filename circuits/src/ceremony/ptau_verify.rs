@@ -648,7 +648,9 @@ fn blake2b_resume(partial: &[u8; 216], data: &[u8]) -> [u8; 64] {
     out
 }
 
-const BLAKE2B_IV: [u64; 8] = [
+/// BLAKE2b's initialization vector (RFC 7693): with the parameter block
+/// folded into its first word, the state a partial hash starts from.
+pub const BLAKE2B_IV: [u64; 8] = [
     0x6a09e667f3bcc908,
     0xbb67ae8584caa73b,
     0x3c6ef372fe94f82b,
